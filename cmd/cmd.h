@@ -1,0 +1,24 @@
+/* The atb program's pieces: each subcommand turns its arguments into library
+ * calls and the results into messages and an exit status. */
+#ifndef ATB_CMD_H
+#define ATB_CMD_H
+
+#include "atb.h"
+
+/* Exit statuses of atb itself (see atb(1), EXIT STATUS). */
+#define EXIT_TIMEOUT 124
+#define EXIT_ATB 125
+
+/* Prints "atb: MESSAGE" to stderr, err(3)-style. */
+void cmd_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Each returns the exit status; argv[0] is the subcommand's name. */
+int cmd_modes(int argc, char **argv);  /* pool, try-all, wait-all, race */
+int cmd_latch(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+
+/* Prints the help of a subcommand (NULL: the overview) to out. Returns 0,
+ * or -1 when there is no such subcommand. */
+int cmd_help(const char *topic, FILE *out);
+
+#endif

@@ -1,0 +1,78 @@
+/* Help texts: `atb --help`, `atb help TOPIC`, `atb MODE --help`. They say
+ * what the SYNOPSIS of atb(1) says. */
+#include "cmd.h"
+
+#include <string.h>
+
+static const char overview[] =
+    "usage: atb pool     [OPTIONS] [--] CMD [ARG...] [-- CMD [ARG...]]...\n"
+    "       atb try-all  [OPTIONS] [--] CMD [ARG...] [-- CMD [ARG...]]...\n"
+    "       atb wait-all [OPTIONS] [--] CMD [ARG...] [-- CMD [ARG...]]...\n"
+    "       atb race     [OPTIONS] [--] CMD [ARG...] [-- CMD [ARG...]]...\n"
+    "       atb latch SUBCOMMAND [OPTIONS] NAME...\n"
+    "       atb cancel [OPTIONS] PID...\n"
+    "       atb --help | --version | help TOPIC\n"
+    "\n"
+    "Runs commands together as one unit (structured concurrency for processes).\n"
+    "\n"
+    "  pool, try-all  the first failure cancels all the others\n"
+    "  wait-all       run everything to the end, report every failure\n"
+    "  race           the first to end wins, the others are cancelled\n"
+    "  latch          set, unset and wait on latch files\n"
+    "  cancel         cancel any process and wait until it is gone\n"
+    "\n"
+    "'atb help MODE' lists a mode's options; man atb has everything.\n";
+
+static const char mode_options[] =
+    "\n"
+    "Commands are separated by '--' and run directly, without a shell.\n"
+    "\n"
+    "options:\n"
+    "  -c, --shell          each argument is one command for /bin/sh -c\n"
+    "      --sep TOKEN      separate commands with TOKEN instead of '--'\n"
+    "  -n, --names A,B,...  name the commands in order\n"
+    "  -j, --jobs N         run at most N commands at once\n"
+    "  -s, --signal SIG     cancel with SIG (default TERM)\n"
+    "  -g, --grace DUR      then SIGKILL after DUR (default 5s)\n"
+    "  -t, --timeout DUR    cancel everything after DUR and exit 124\n"
+    "      --report FILE    write a JSON report to FILE ('-': stdout)\n"
+    "  -v, --verbose        print the summary on success too\n"
+    "  -h, --help           print this help\n"
+    "%s"
+    "\n"
+    "DUR: 10, 1.5s, 250ms, 2m, 1h. Exit status: 0 success, the first failure's\n"
+    "status (race: the winner's), 124 timeout, 125 atb's own error, 126/127\n"
+    "cannot execute / not found, 128+N interrupted by signal N.\n";
+
+static const struct {
+    const char *name;
+    const char *what;
+    const char *extra;
+} modes[] = {
+    {"pool", "Runs the commands together; the first failure cancels all the others.", ""},
+    {"try-all", "Runs the commands together; the first failure cancels all the others.",
+     ""},
+    {"wait-all", "Runs every command to its end and reports every failure.", ""},
+    {"race",
+     "Runs the commands together; the first to end wins and the others are\n"
+     "cancelled. atb exits with the winner's status; with --timeout, the\n"
+     "timeout is a contestant that wins with 124.",
+     "      --first-success  only a command that succeeds can win\n"},
+};
+
+int cmd_help(const char *topic, FILE *out)
+{
+    if (topic == NULL) {
+        fputs(overview, out);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        if (strcmp(topic, modes[i].name) == 0) {
+            fprintf(out, "usage: atb %s [OPTIONS] [--] CMD [ARG...] [-- CMD [ARG...]]...\n\n%s\n",
+                    modes[i].name, modes[i].what);
+            fprintf(out, mode_options, modes[i].extra);
+            return 0;
+        }
+    }
+    return -1;
+}

@@ -1,0 +1,62 @@
+/* atb: the command-line program. It only dispatches to a subcommand. */
+#include "cmd.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void cmd_err(const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    fputs("atb: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} subcommands[] = {
+    {"pool", cmd_modes},   {"try-all", cmd_modes}, {"wait-all", cmd_modes},
+    {"race", cmd_modes},   {"latch", cmd_latch},   {"cancel", cmd_cancel},
+};
+
+int main(int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : NULL;
+
+    /* A write to a closed pipe must come back as EPIPE, not kill atb while
+     * it still has children to wait for. Children get SIGPIPE back: spawn
+     * resets every disposition. */
+    signal(SIGPIPE, SIG_IGN);
+
+    if (sub == NULL) {
+        cmd_help(NULL, stderr);
+        return EXIT_ATB;
+    }
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+        cmd_help(NULL, stdout);
+        return 0;
+    }
+    if (strcmp(sub, "--version") == 0 || strcmp(sub, "-V") == 0) {
+        printf("atb %s\n", ATB_VERSION);
+        return 0;
+    }
+    if (strcmp(sub, "help") == 0) {
+        if (cmd_help(argc > 2 ? argv[2] : NULL, stdout) < 0) {
+            cmd_err("help: unknown topic '%s'", argv[2]);
+            return EXIT_ATB;
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+        if (strcmp(sub, subcommands[i].name) == 0)
+            return subcommands[i].run(argc - 1, argv + 1);
+    cmd_err("unknown mode '%s' (try 'atb --help')", sub);
+    return EXIT_ATB;
+}

@@ -1,0 +1,318 @@
+/* atb pool | try-all | wait-all | race: options and argv groups in, a run
+ * description to the library, reports and an exit status out. */
+#include "cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mode_args {
+    struct atb_opts opts;
+    int shell;
+    const char *sep;
+    char *names;        /* -n, split in place */
+    const char *report; /* --report FILE, "-" for stdout */
+    int verbose;
+};
+
+enum { OPT_SEP = 256, OPT_REPORT, OPT_FIRST_SUCCESS };
+
+static const struct option long_options[] = {
+    {"shell", no_argument, NULL, 'c'},
+    {"sep", required_argument, NULL, OPT_SEP},
+    {"names", required_argument, NULL, 'n'},
+    {"jobs", required_argument, NULL, 'j'},
+    {"signal", required_argument, NULL, 's'},
+    {"grace", required_argument, NULL, 'g'},
+    {"timeout", required_argument, NULL, 't'},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"verbose", no_argument, NULL, 'v'},
+    {"first-success", no_argument, NULL, OPT_FIRST_SUCCESS},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Names the option getopt just stumbled on, as the user wrote it. */
+static void bad_option(const char *mode, char **argv, int at, int opt)
+{
+    const char *word = argv[at - 1];
+
+    if (opt == ':')
+        cmd_err("%s: option '%s' needs a value", mode, word);
+    else if (strncmp(word, "--", 2) == 0)
+        cmd_err("%s: unknown option '%s'", mode, word);
+    else
+        cmd_err("%s: unknown option '-%c'", mode, optopt);
+}
+
+static int parse_duration(const char *mode, const char *opt, const char *text,
+                          double *out)
+{
+    if (atb_duration_parse(text, out) == 0)
+        return 0;
+    cmd_err("%s: %s: invalid duration '%s' (use e.g. 10, 1.5s, 250ms, 2m, 1h)", mode,
+            opt, text);
+    return -1;
+}
+
+static int parse_options(int argc, char **argv, struct mode_args *a)
+{
+    const char *mode = argv[0];
+    int opt;
+
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "+:hvcn:j:s:g:t:", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'h':
+            cmd_help(mode, stdout);
+            exit(0);
+        case 'v':
+            a->verbose = 1;
+            break;
+        case 'c':
+            a->shell = 1;
+            break;
+        case OPT_SEP:
+            if (optarg[0] == '\0') {
+                cmd_err("%s: --sep: the separator cannot be empty", mode);
+                return -1;
+            }
+            a->sep = optarg;
+            break;
+        case 'n':
+            a->names = optarg;
+            break;
+        case 'j': {
+            char *end;
+            long v;
+            errno = 0;
+            v = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || v < 1 || v > INT_MAX) {
+                cmd_err("%s: --jobs: expected a positive whole number, got '%s'", mode,
+                        optarg);
+                return -1;
+            }
+            a->opts.jobs = (unsigned)v;
+            break;
+        }
+        case 's':
+            if (atb_signal_parse(optarg, &a->opts.cancel_signal) < 0) {
+                cmd_err("%s: --signal: unknown signal '%s'", mode, optarg);
+                return -1;
+            }
+            break;
+        case 'g':
+            if (parse_duration(mode, "--grace", optarg, &a->opts.grace_s) < 0)
+                return -1;
+            break;
+        case 't':
+            if (parse_duration(mode, "--timeout", optarg, &a->opts.timeout_s) < 0)
+                return -1;
+            if (a->opts.timeout_s <= 0) {
+                cmd_err("%s: --timeout: must be more than 0, got '%s'", mode, optarg);
+                return -1;
+            }
+            break;
+        case OPT_REPORT:
+            a->report = optarg;
+            break;
+        case OPT_FIRST_SUCCESS:
+            if (a->opts.mode != ATB_MODE_RACE) {
+                cmd_err("%s: --first-success is an option of race only", mode);
+                return -1;
+            }
+            a->opts.first_success = 1;
+            break;
+        default:
+            bad_option(mode, argv, optind, opt);
+            return -1;
+        }
+    }
+    return optind;
+}
+
+/* Adds the commands that follow the options to the run. */
+static int add_commands(struct atb_run *run, struct mode_args *a, int argc, char **argv)
+{
+    const char *mode = atb_mode_name(atb_run_opts(run)->mode);
+    struct atb_argv_group *groups = NULL;
+    size_t ngroups = 0, nnames = 0;
+    char **name_list = NULL;
+    int rc = -1;
+
+    if (argc == 0) {
+        cmd_err("%s: no command given (try 'atb %s --help')", mode, mode);
+        return -1;
+    }
+    groups = calloc((size_t)argc, sizeof(*groups));
+    name_list = calloc((size_t)argc, sizeof(*name_list));
+    if (groups == NULL || name_list == NULL) {
+        cmd_err("%s: %s", mode, strerror(ENOMEM));
+        goto out;
+    }
+    if (a->shell) {
+        /* Each argument is one whole command; separators between them are
+         * allowed and skipped. */
+        for (int i = 0; i < argc; i++) {
+            if (strcmp(argv[i], a->sep) == 0)
+                continue;
+            groups[ngroups].argv = argv + i;
+            groups[ngroups].argc = 1;
+            ngroups++;
+        }
+        if (ngroups == 0) {
+            cmd_err("%s: no command given", mode);
+            goto out;
+        }
+    } else if (atb_argv_split(argc, argv, a->sep, groups, &ngroups) < 0) {
+        cmd_err("%s: empty command: '%s' must separate non-empty commands", mode, a->sep);
+        goto out;
+    }
+    if (a->names) {
+        /* strsep keeps empty fields, which must be an error, not skipped. */
+        char *rest = a->names, *tok;
+
+        while ((tok = strsep(&rest, ",")) != NULL) {
+            if (nnames >= ngroups) {
+                cmd_err("%s: --names: more names than commands (%zu)", mode, ngroups);
+                goto out;
+            }
+            name_list[nnames++] = tok;
+        }
+    }
+    for (size_t i = 0; i < ngroups; i++) {
+        struct atb_cmd c = {NULL, NULL, NULL};
+        char *words[groups[i].argc + 1];
+
+        c.name = i < nnames ? name_list[i] : NULL;
+        if (c.name && c.name[0] == '\0') {
+            cmd_err("%s: --names: name %zu is empty", mode, i + 1);
+            goto out;
+        }
+        if (a->shell) {
+            c.shell = groups[i].argv[0];
+            if (c.shell[strspn(c.shell, " \t\n")] == '\0') {
+                cmd_err("%s: command %zu is empty", mode, i + 1);
+                goto out;
+            }
+        } else {
+            memcpy(words, groups[i].argv, (size_t)groups[i].argc * sizeof(char *));
+            words[groups[i].argc] = NULL;
+            c.argv = words;
+        }
+        int err = atb_run_add(run, &c);
+        if (err == -EEXIST) {
+            cmd_err("%s: --names: duplicate name '%s'", mode, c.name);
+            goto out;
+        }
+        if (err < 0) {
+            cmd_err("%s: %s", mode, atb_strerror(err));
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    free(name_list);
+    free(groups);
+    return rc;
+}
+
+static int write_reports(struct atb_run *run, const struct mode_args *a, FILE *report)
+{
+    int rc = 0;
+
+    if (report != NULL) {
+        if (atb_report_json(run, report) < 0) {
+            cmd_err("%s: cannot write the report: %s", a->report, strerror(errno));
+            rc = -1;
+        }
+        if (report != stdout && fclose(report) != 0) {
+            cmd_err("%s: cannot write the report: %s", a->report, strerror(errno));
+            rc = -1;
+        }
+    }
+    if (a->verbose || atb_run_outcome(run) != ATB_OUTCOME_SUCCEEDED)
+        atb_report_text(run, stderr, a->verbose);
+    return rc;
+}
+
+int cmd_modes(int argc, char **argv)
+{
+    struct mode_args a;
+    struct atb_run *run = NULL;
+    FILE *report = NULL;
+    const char *nopidfd;
+    int first, rc, status = EXIT_ATB;
+
+    memset(&a, 0, sizeof(a));
+    atb_opts_init(&a.opts);
+    atb_mode_parse(argv[0], &a.opts.mode);
+    a.opts.handle_signals = 1;
+    nopidfd = getenv("ATB_NO_PIDFD");
+    if (nopidfd && *nopidfd && strcmp(nopidfd, "0") != 0)
+        a.opts.watch = ATB_WATCH_SIGCHLD;
+    a.sep = "--";
+    first = parse_options(argc, argv, &a);
+    if (first < 0)
+        return EXIT_ATB;
+    rc = atb_run_new(&run, &a.opts);
+    if (rc < 0) {
+        cmd_err("%s: %s", argv[0], atb_strerror(rc));
+        return EXIT_ATB;
+    }
+    if (add_commands(run, &a, argc - first, argv + first) < 0)
+        goto out;
+    /* Open the report first: a bad path is a usage error, found before
+     * anything starts. */
+    if (a.report) {
+        report = strcmp(a.report, "-") == 0 ? stdout : fopen(a.report, "we");
+        if (report == NULL) {
+            cmd_err("--report: cannot open '%s': %s", a.report, strerror(errno));
+            goto out;
+        }
+    }
+    rc = atb_run_exec(run);
+    if (rc < 0) {
+        cmd_err("%s: %s", argv[0], atb_strerror(rc));
+        if (report && report != stdout)
+            fclose(report);
+        goto out;
+    }
+    for (size_t i = 0; i < atb_run_count(run); i++) {
+        const struct atb_result *res = atb_run_result(run, i);
+        const char *what = res->start_error == -ENOENT ? "command not found"
+                                                       : atb_strerror(res->start_error);
+        if (res->start_error == 0)
+            continue;
+        if (strcmp(res->name, res->argv[0]) == 0)
+            cmd_err("%s: %s", res->name, what);
+        else
+            cmd_err("%s: %s: %s", res->name, res->argv[0], what);
+    }
+    status = atb_run_exit_status(run);
+    if (write_reports(run, &a, report) < 0 && status == 0)
+        status = EXIT_ATB;
+    if (atb_run_signal(run)) {
+        /* Die of the same signal, so the shell that started us sees it (and
+         * stops a script, as it would for any Ctrl-C). The library has put
+         * the default action back. */
+        int sig = atb_run_signal(run);
+        sigset_t set;
+
+        atb_run_free(run);
+        fflush(NULL);
+        signal(sig, SIG_DFL);
+        sigemptyset(&set);
+        sigaddset(&set, sig);
+        sigprocmask(SIG_UNBLOCK, &set, NULL);
+        raise(sig);
+        return status;
+    }
+out:
+    atb_run_free(run);
+    return status;
+}

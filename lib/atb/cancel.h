@@ -1,0 +1,91 @@
+/* atb/cancel.h: cancel processes atb did not start, and wait until they are
+ * really gone. Included by atb.h; do not include directly.
+ *
+ * Life of a cancel: fill an array of struct atb_cancel_target with the pids,
+ * atb_cancel_opts_init() and adjust, atb_cancel_run() (blocks until every
+ * target is gone, refused, or judged stuck), then read each target's state.
+ */
+#ifndef ATB_CANCEL_H
+#define ATB_CANCEL_H
+
+#include <sys/types.h>
+
+enum atb_cancel_state {
+    ATB_CANCEL_PENDING,     /* not decided: atb_cancel_run() stopped early */
+    ATB_CANCEL_NOT_RUNNING, /* had exited (or never existed) before any signal */
+    ATB_CANCEL_GONE,        /* exited within the grace period */
+    ATB_CANCEL_KILLED,      /* exited after the SIGKILL that ended the grace */
+    ATB_CANCEL_DENIED,      /* not allowed to signal it (error is -EPERM) */
+    ATB_CANCEL_STUCK,       /* still there kill_wait_s after SIGKILL */
+    ATB_CANCEL_FAILED,      /* could not be opened or signalled (see error) */
+    ATB_CANCEL_REFUSED      /* never to be signalled: pid 1, atb itself, or
+                             * with group: a group atb is in, or pgid <= 1 */
+};
+
+/* One process to cancel. The caller sets pid; atb_cancel_run() sets the
+ * rest. With opts.group the target stands for its whole process group, and
+ * state says what became of the group. */
+struct atb_cancel_target {
+    pid_t pid;
+    enum atb_cancel_state state;
+    int error;       /* DENIED, FAILED: the negative errno; else 0 */
+    pid_t pgid;      /* with opts.group: the group signalled; else 0 */
+    int sent_signal; /* the first signal sent, or 0 */
+    int killed;      /* 1 when SIGKILL ended the grace period */
+    double gone_s;   /* from the first signal until it was seen gone */
+};
+
+enum atb_cancel_event_kind {
+    ATB_CANCEL_EV_FALLBACK, /* pidfds are not used; target is NULL */
+    ATB_CANCEL_EV_SIGNAL,   /* signo was sent to target (its group with
+                             * opts.group); target->killed is set when this
+                             * is the SIGKILL that ends the grace period */
+    ATB_CANCEL_EV_DONE      /* target reached its final state */
+};
+
+struct atb_cancel_event {
+    enum atb_cancel_event_kind kind;
+    const struct atb_cancel_target *target;
+    int signo; /* SIGNAL: the signal sent */
+    int error; /* FALLBACK: why pidfds are unusable, 0 when opts asked */
+};
+
+struct atb_cancel_opts {
+    int signo;          /* first signal (default SIGTERM) */
+    double grace_s;     /* then SIGKILL to what is left (default 5) */
+    double kill_wait_s; /* after SIGKILL, give up after this long (default 1) */
+    int group;          /* signal each target's process group instead */
+    int no_pidfd;       /* use kill() after /proc start-time checks even
+                         * where pidfds work */
+    /* Called as things happen, from inside atb_cancel_run(); may be NULL.
+     * The event and its target are valid only during the call. */
+    void (*event_cb)(const struct atb_cancel_event *ev, void *data);
+    void *data;
+};
+
+/* Fills opts with the defaults: SIGTERM, 5 s grace, 1 s after SIGKILL,
+ * single processes, pidfds where the kernel has them, no callback. */
+void atb_cancel_opts_init(struct atb_cancel_opts *opts);
+
+/* Parses a process id: decimal digits only, at least 1. Returns 0 and stores
+ * it, -EINVAL for anything else, -ERANGE for a number too large for a pid. */
+int atb_cancel_pid_parse(const char *text, pid_t *pid);
+
+/* Reads a pid file: its first whitespace-separated token must be a process
+ * id as atb_cancel_pid_parse() takes it; the rest is ignored. Reads at most
+ * 4 KiB. Returns 0, a negative errno from open or read, or -EINVAL/-ERANGE
+ * for content that does not start with a pid. */
+int atb_cancel_pidfile_read(const char *path, pid_t *pid);
+
+/* Cancels n targets (opts NULL: defaults): opens every one first (a pidfd,
+ * or a /proc start-time snapshot), then sends opts->signo, waits up to
+ * grace_s, sends SIGKILL to what is left and waits up to kill_wait_s more.
+ * An exited process that its parent has not yet reaped counts as gone.
+ * Returns 0 when the cancel took place, whatever became of the targets;
+ * -EINVAL, signalling nothing, when a target is refused (its state says
+ * which) or opts are invalid; another negative errno when atb could not
+ * work (no memory, no fds). Blocks; calls opts->event_cb as it goes. */
+int atb_cancel_run(struct atb_cancel_target *targets, size_t n,
+                   const struct atb_cancel_opts *opts);
+
+#endif

@@ -1,0 +1,146 @@
+/* atb/run.h: a run is a set of commands started and awaited as one unit
+ * under one of the four modes. Included by atb.h; do not include directly.
+ *
+ * Life of a run: atb_run_new(), atb_run_add() once per command,
+ * atb_run_exec() (blocks until every command and every process it started
+ * has ended), then read the results and write reports, atb_run_free().
+ */
+#ifndef ATB_RUN_H
+#define ATB_RUN_H
+
+#include <sys/types.h>
+
+enum atb_mode {
+    ATB_MODE_POOL,     /* first failure cancels the rest */
+    ATB_MODE_TRY_ALL,  /* the same as pool, named after try_all() */
+    ATB_MODE_WAIT_ALL, /* run everything to the end */
+    ATB_MODE_RACE      /* the first to end wins, the rest are cancelled */
+};
+
+/* How children are watched: pidfds with io watchers on a private loop, or
+ * SIGCHLD with libev child watchers on the default loop. AUTO tries pidfds
+ * and falls back when pidfd_open() fails with ENOSYS. */
+enum atb_watch { ATB_WATCH_AUTO, ATB_WATCH_PIDFD, ATB_WATCH_SIGCHLD };
+
+struct atb_opts {
+    enum atb_mode mode;
+    unsigned jobs;      /* at most this many running at once; 0: no limit */
+    int cancel_signal;  /* first signal of a cancel (default SIGTERM) */
+    double grace_s;     /* then SIGKILL after this long (default 5) */
+    double timeout_s;   /* deadline for the whole run; 0: none */
+    int first_success;  /* race: only a success wins */
+    /* Non-zero: while atb_run_exec() runs, SIGINT, SIGTERM and SIGHUP are
+     * caught (process-wide handlers) and cancel the run with that signal; a
+     * second SIGINT kills at once. The handlers are reset to SIG_DFL when
+     * atb_run_exec() returns, so the caller can re-raise the signal. */
+    int handle_signals;
+    enum atb_watch watch;
+};
+
+/* Fills opts with the defaults. */
+void atb_opts_init(struct atb_opts *opts);
+
+/* Returns "pool", "try-all", "wait-all" or "race". */
+const char *atb_mode_name(enum atb_mode mode);
+
+/* Parses a mode name. Returns 0, or ATB_EMODE. */
+int atb_mode_parse(const char *text, enum atb_mode *mode);
+
+/* A command to add to a run. atb_run_add() copies everything it points to.
+ * Exactly one of argv and shell is set. */
+struct atb_cmd {
+    const char *name;   /* unique within the run; NULL: a default name */
+    char *const *argv;  /* NULL-terminated; argv[0] is searched in PATH */
+    const char *shell;  /* a command line for /bin/sh -c */
+};
+
+/* One command's words inside a larger argv (borrowed from it). */
+struct atb_argv_group {
+    char *const *argv;
+    int argc;
+};
+
+/* Splits argv into groups at each argument equal to sep. groups must have
+ * room for argc entries. Returns 0, or -EINVAL when argv is empty or a
+ * group would be (a separator first, last or twice in a row). */
+int atb_argv_split(int argc, char *const argv[], const char *sep,
+                   struct atb_argv_group *groups, size_t *ngroups);
+
+/* Writes into buf (truncated to size) the default name of a command: the
+ * basename of its program, for a shell command of its first word. Returns
+ * the full length of the name. */
+size_t atb_name_default(const char *program, int shell, char *buf, size_t size);
+
+enum atb_state {
+    ATB_STATE_QUEUED,      /* not started yet (only during the run) */
+    ATB_STATE_RUNNING,     /* started, not ended yet (only during the run) */
+    ATB_STATE_SUCCEEDED,
+    ATB_STATE_FAILED,
+    ATB_STATE_CANCELLED,   /* atb signalled it, however it then ended */
+    ATB_STATE_NOT_STARTED, /* the run was cancelled before its turn */
+    ATB_STATE_TIMED_OUT    /* its own time limit ended it */
+};
+
+/* Returns "succeeded", "failed", ... as used in reports. */
+const char *atb_state_name(enum atb_state state);
+
+enum atb_outcome {
+    ATB_OUTCOME_SUCCEEDED,
+    ATB_OUTCOME_FAILED,
+    ATB_OUTCOME_TIMED_OUT,
+    ATB_OUTCOME_INTERRUPTED /* a signal to atb cancelled the run */
+};
+
+/* Returns "succeeded", "failed", "timed_out" or "interrupted". */
+const char *atb_outcome_name(enum atb_outcome outcome);
+
+/* What happened to one command; owned by the run, valid until atb_run_free(). */
+struct atb_result {
+    const char *name;
+    char *const *argv;
+    enum atb_state state;
+    pid_t pid;          /* 0 when no process was started */
+    int exit_code;      /* -1 unless it exited */
+    int term_signal;    /* the signal that ended it, or 0 */
+    int sent_signal;    /* the graceful signal atb sent it, or 0 */
+    int killed;         /* atb sent SIGKILL after the grace period */
+    int start_error;    /* 0, or the negative errno of a failed start */
+    double started_s;   /* since the run began; -1 when never started */
+    double duration_s;  /* 0 when never started */
+};
+
+struct atb_run;
+
+/* Creates an empty run with a copy of opts (NULL: defaults). The caller owns
+ * *out and frees it with atb_run_free(). Returns 0 or -ENOMEM. */
+int atb_run_new(struct atb_run **out, const struct atb_opts *opts);
+
+/* Adds a command (copied). A command without a name gets its default name
+ * when the run starts, made unique with "#2", "#3"... Returns its index,
+ * -EEXIST when the name is taken, -EINVAL for an empty command, or -ENOMEM. */
+int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd);
+
+/* Runs every command to the end under the run's mode and waits for all of
+ * them and their descendants: it marks the process a child subreaper and, at
+ * the end, kills any descendant still alive. Returns 0 when the run took
+ * place (whatever its commands did) or a negative errno when atb itself
+ * could not (no event loop, for one). Can be called once per run. */
+int atb_run_exec(struct atb_run *run);
+
+/* Results, valid after atb_run_exec(). */
+size_t atb_run_count(const struct atb_run *run);
+const struct atb_result *atb_run_result(const struct atb_run *run, size_t i);
+const struct atb_opts *atb_run_opts(const struct atb_run *run);
+enum atb_outcome atb_run_outcome(const struct atb_run *run);
+/* The status a shell would want: see the exit status table in atb(1). */
+int atb_run_exit_status(const struct atb_run *run);
+/* The signal that interrupted the run, or 0. */
+int atb_run_signal(const struct atb_run *run);
+/* The race winner's index, or -1. */
+int atb_run_winner(const struct atb_run *run);
+double atb_run_duration(const struct atb_run *run);
+
+/* Frees the run; safe on NULL. */
+void atb_run_free(struct atb_run *run);
+
+#endif

@@ -1,0 +1,639 @@
+/* cancel: signal processes atb did not start and wait until they are gone.
+ *
+ * atb is not the parent of these processes, so it cannot wait for them with
+ * waitpid(), and a bare pid can be recycled between any two system calls. A
+ * cancel therefore pins every target down before it signals anything:
+ *
+ * - With pidfds (Linux 5.3 and later), pidfd_open() pins the process itself.
+ *   pidfd_send_signal() can never reach a later process that got the same
+ *   number, and the pidfd turns readable (POLLIN) once the process has
+ *   exited, so poll() waits for every target at once.
+ *
+ * - Without them (an old kernel, a seccomp filter, or ATB_NO_PIDFD in the
+ *   CLI), atb notes the start time in /proc/PID/stat and, right before each
+ *   kill(), checks that the process with that pid still has that start time.
+ *   A pid recycled in the microseconds between the check and the kill() is
+ *   the one race left, and the reason pidfds are preferred. "Gone" is seen
+ *   by polling /proc every TICK_S: the stat file missing, the state zombie,
+ *   or the start time changed.
+ *
+ * An exited process whose parent has not yet reaped it (a zombie) counts as
+ * gone: it has exited, and collecting it is its parent's business. Its pidfd
+ * is readable already, which is what makes the two paths agree.
+ *
+ * With a group, the target stands for its process group (looked up when the
+ * target is opened) and is signalled with kill(-pgid). A group number cannot
+ * be reused while the group has a member, and Linux hands out numbers
+ * cyclically, so the group is signalled only when one of two things holds
+ * right before the kill(): the target is still alive (pidfd or start time)
+ * and still in the group, or the group was seen with a live member at the
+ * previous check, at most TICK_S earlier. Reusing the number in between
+ * would take the pid counter a whole lap round pid_max within TICK_S. Once
+ * the group is seen gone it is never signalled again. The group is gone when
+ * kill(-pgid, 0) says ESRCH, or when every process left in it is a zombie
+ * (found by a scan of /proc): this is the single-process rule again, and it
+ * keeps a slow or absent reaper (PID 1 in many containers) from making a
+ * killed group look stuck.
+ */
+#include "internal.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* How often what a pidfd cannot watch (groups, the /proc fallback) is
+ * checked: often enough that a cancel ends promptly, seldom enough not to
+ * load a busy machine. */
+#define TICK_S 0.05
+/* The most of a pid file that is read: a pid is the first token. */
+#define PIDFILE_MAX 4096
+/* poll() takes an int of milliseconds; longer waits go round the loop. */
+#define POLL_MAX_MS 60000
+
+struct slot {
+    struct atb_cancel_target *t;
+    int pidfd;                     /* -1 in the fallback and once done */
+    unsigned long long start_time; /* fallback: field 22 of /proc/PID/stat */
+    int pending;                   /* signalled, not yet seen gone */
+    int round;                     /* the last signal round that reached it */
+};
+
+struct ctx {
+    const struct atb_cancel_opts *opts;
+    struct slot *slots;
+    size_t n;
+    int use_pidfd;
+    int started; /* set once the targets are accepted: DONE events flow */
+    double t0;   /* when the first signal went out */
+};
+
+/* What atb needs from /proc/PID/stat. */
+struct proc_stat {
+    int exited; /* a zombie (or dead): it has exited */
+    pid_t pgrp;
+    unsigned long long start_time;
+};
+
+void atb_cancel_opts_init(struct atb_cancel_opts *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->signo = SIGTERM;
+    opts->grace_s = 5;
+    opts->kill_wait_s = 1;
+}
+
+int atb_cancel_pid_parse(const char *text, pid_t *pid)
+{
+    long long v = 0;
+    int too_big = 0;
+
+    if (text == NULL || *text == '\0')
+        return -EINVAL;
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9')
+            return -EINVAL;
+        if (!too_big) {
+            v = v * 10 + (*p - '0');
+            too_big = v > INT_MAX;
+        }
+    }
+    if (too_big)
+        return -ERANGE;
+    if (v == 0)
+        return -EINVAL;
+    *pid = (pid_t)v;
+    return 0;
+}
+
+int atb_cancel_pidfile_read(const char *path, pid_t *pid)
+{
+    char buf[PIDFILE_MAX + 1], *start, *end;
+    size_t len = 0;
+    int fd, rc;
+
+    fd = atb__open(path, O_RDONLY | O_NOCTTY, 0);
+    if (fd < 0)
+        return fd;
+    while (len < PIDFILE_MAX) {
+        ssize_t got = atb__read(fd, buf + len, PIDFILE_MAX - len);
+        if (got < 0) {
+            atb__close(&fd);
+            return (int)got;
+        }
+        if (got == 0)
+            break;
+        len += (size_t)got;
+    }
+    atb__close(&fd);
+    buf[len] = '\0';
+    for (start = buf; isspace((unsigned char)*start); start++)
+        ;
+    for (end = start; *end != '\0' && !isspace((unsigned char)*end); end++)
+        ;
+    /* A token that runs into the end of a full buffer may go on in the
+     * file: it is not a pid we can trust. */
+    if (len == PIDFILE_MAX && end == buf + len)
+        return -EINVAL;
+    *end = '\0';
+    rc = atb_cancel_pid_parse(start, pid);
+    return rc;
+}
+
+/* True when a zombie thread-group leader still has live threads: the
+ * leader's /proc entry shows Z once its own thread has ended, while the
+ * process goes on. A true zombie lists only itself under task/. */
+static int zombie_has_threads(pid_t pid)
+{
+    char path[32];
+    struct dirent *e;
+    DIR *d;
+    int n = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    d = opendir(path);
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n > 1;
+}
+
+/* Reads /proc/PID/stat. Returns 0, -ESRCH when there is no such process (or
+ * /proc hides it from us), or another negative errno. */
+static int proc_stat_read(pid_t pid, struct proc_stat *st)
+{
+    char path[32], buf[1024], *p, *tok, *save = NULL;
+    ssize_t len;
+    int fd, field, state = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    fd = atb__open(path, O_RDONLY, 0);
+    if (fd < 0)
+        return fd == -ENOENT ? -ESRCH : fd;
+    len = atb__read(fd, buf, sizeof(buf) - 1);
+    atb__close(&fd);
+    /* A process that is released while we read leaves nothing to read. */
+    if (len <= 0)
+        return len == 0 || len == -ESRCH ? -ESRCH : (int)len;
+    buf[len] = '\0';
+    /* The command name may hold spaces and parentheses: fields are counted
+     * from the last ')', which ends field 2. */
+    p = strrchr(buf, ')');
+    if (p == NULL)
+        return -EIO;
+    field = 3;
+    for (tok = strtok_r(p + 1, " \n", &save); tok != NULL;
+         tok = strtok_r(NULL, " \n", &save), field++) {
+        if (field == 3)
+            state = tok[0];
+        else if (field == 5)
+            st->pgrp = (pid_t)strtol(tok, NULL, 10);
+        else if (field == 22) {
+            st->start_time = strtoull(tok, NULL, 10);
+            break;
+        }
+    }
+    if (field != 22)
+        return -EIO;
+    st->exited = state == 'X' || state == 'x' ||
+                 (state == 'Z' && !zombie_has_threads(pid));
+    return 0;
+}
+
+static int pidfd_exited(int pidfd)
+{
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    int r;
+
+    do
+        r = poll(&p, 1, 0);
+    while (r < 0 && errno == EINTR);
+    return r > 0;
+}
+
+/* Returns 0 when pidfds work here, else the negative errno that says why
+ * not: ENOSYS on kernels before 5.3, EPERM under some seccomp filters. */
+static int pidfd_probe(void)
+{
+    int fd = atb__pidfd_open(getpid()), rc;
+
+    if (fd < 0)
+        return fd;
+    rc = atb__pidfd_send_signal(fd, 0);
+    atb__close(&fd);
+    return rc;
+}
+
+static void emit(struct ctx *c, enum atb_cancel_event_kind kind,
+                 const struct atb_cancel_target *t, int signo, int error)
+{
+    struct atb_cancel_event ev = {kind, t, signo, error};
+
+    if (c->opts->event_cb != NULL)
+        c->opts->event_cb(&ev, c->opts->data);
+}
+
+/* Settles a target. Events wait until the targets are accepted, so that a
+ * refused cancel says nothing but the refusal. */
+static void finish(struct ctx *c, struct slot *s, enum atb_cancel_state state,
+                   int error)
+{
+    s->t->state = state;
+    s->t->error = error;
+    if (state == ATB_CANCEL_GONE || state == ATB_CANCEL_KILLED)
+        s->t->gone_s = atb__now() - c->t0;
+    s->pending = 0;
+    atb__close(&s->pidfd);
+    if (c->started)
+        emit(c, ATB_CANCEL_EV_DONE, s->t, 0, 0);
+}
+
+static void finish_gone(struct ctx *c, struct slot *s)
+{
+    finish(c, s, s->t->killed ? ATB_CANCEL_KILLED : ATB_CANCEL_GONE, 0);
+}
+
+/* Pins one target down: a pidfd, or its start time in the fallback; with a
+ * group, its process group. Settles targets that are not running. Returns 0,
+ * or a negative errno when atb itself cannot go on (no fds, no memory). */
+static int slot_open(struct ctx *c, struct slot *s)
+{
+    struct atb_cancel_target *t = s->t;
+    struct proc_stat st;
+    int r;
+
+    if (c->use_pidfd) {
+        r = atb__pidfd_open(t->pid);
+        if (r == -ESRCH) {
+            finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
+            return 0;
+        }
+        if (r == -EINVAL) { /* a thread's id, not a process's */
+            finish(c, s, ATB_CANCEL_FAILED, r);
+            return 0;
+        }
+        if (r < 0)
+            return r;
+        s->pidfd = r;
+        if (c->opts->group) {
+            /* getpgid() takes a pid: the pidfd still showing the process
+             * alive afterwards proves the answer was about our process. */
+            t->pgid = getpgid(t->pid);
+            if (t->pgid < 0)
+                t->pgid = 0;
+        }
+        if (pidfd_exited(s->pidfd) || (c->opts->group && t->pgid == 0))
+            finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
+        return 0;
+    }
+    r = proc_stat_read(t->pid, &st);
+    if (r == -ESRCH) {
+        /* No /proc entry: gone, or hidden from us (hidepid). kill(pid, 0)
+         * tells them apart; a hidden process has no start time to check,
+         * so it is not signalled. */
+        r = kill(t->pid, 0) < 0 ? -errno : 0;
+        if (r == -ESRCH)
+            finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
+        else if (r == -EPERM)
+            finish(c, s, ATB_CANCEL_DENIED, r);
+        else
+            finish(c, s, ATB_CANCEL_FAILED, -EACCES);
+        return 0;
+    }
+    if (r < 0) {
+        finish(c, s, ATB_CANCEL_FAILED, r);
+        return 0;
+    }
+    if (st.exited) {
+        finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
+        return 0;
+    }
+    s->start_time = st.start_time;
+    if (c->opts->group)
+        t->pgid = st.pgrp;
+    return 0;
+}
+
+/* True while the target itself is alive: the same process atb opened. */
+static int target_alive(struct ctx *c, struct slot *s, pid_t *pgrp)
+{
+    struct proc_stat st;
+
+    if (c->use_pidfd) {
+        if (s->pidfd < 0 || pidfd_exited(s->pidfd))
+            return 0;
+        if (pgrp != NULL) {
+            *pgrp = getpgid(s->t->pid);
+            /* Alive after the lookup too: the answer was about it. */
+            return *pgrp > 0 && !pidfd_exited(s->pidfd);
+        }
+        return 1;
+    }
+    if (proc_stat_read(s->t->pid, &st) < 0 || st.exited ||
+        st.start_time != s->start_time)
+        return 0;
+    if (pgrp != NULL)
+        *pgrp = st.pgrp;
+    return 1;
+}
+
+/* Scans /proc for a member of the group that has not exited. Returns 1 when
+ * there is one, or when /proc cannot be read (assume it is there). */
+static int group_has_live_member(pid_t pgid)
+{
+    struct dirent *e;
+    DIR *d = opendir("/proc");
+    int found = 0;
+
+    if (d == NULL)
+        return 1;
+    while (!found && (e = readdir(d)) != NULL) {
+        struct proc_stat st;
+        pid_t pid;
+
+        if (atb_cancel_pid_parse(e->d_name, &pid) < 0)
+            continue;
+        found = proc_stat_read(pid, &st) == 0 && st.pgrp == pgid && !st.exited;
+    }
+    closedir(d);
+    return found;
+}
+
+/* True when what the target stands for is gone: the process, or with a
+ * group, every live member of the group (see the top of the file). */
+static int slot_gone(struct ctx *c, struct slot *s)
+{
+    pid_t pgrp = 0;
+
+    if (!c->opts->group)
+        return !target_alive(c, s, NULL);
+    if (target_alive(c, s, &pgrp) && pgrp == s->t->pgid)
+        return 0;
+    if (kill(-s->t->pgid, 0) < 0 && errno == ESRCH)
+        return 1;
+    return !group_has_live_member(s->t->pgid);
+}
+
+/* Sends signo to the target or its group, unless it is gone. Returns 1 when
+ * sent, 0 when gone, or a negative errno (-EPERM: not allowed). */
+static int slot_send(struct ctx *c, struct slot *s, int signo)
+{
+    int r;
+
+    if (slot_gone(c, s))
+        return 0;
+    if (c->opts->group)
+        r = kill(-s->t->pgid, signo) < 0 ? -errno : 0;
+    else if (c->use_pidfd)
+        r = atb__pidfd_send_signal(s->pidfd, signo);
+    else
+        r = kill(s->t->pid, signo) < 0 ? -errno : 0;
+    if (r == -ESRCH)
+        return 0;
+    return r < 0 ? r : 1;
+}
+
+/* A stopped process cannot act on most signals until it is continued, so
+ * the first signal is followed by SIGCONT, as timeout(1) and systemd do;
+ * not when the signal is itself about stopping or continuing. */
+static int wants_cont(int signo)
+{
+    return signo != SIGKILL && signo != SIGCONT && signo != SIGSTOP &&
+           signo != SIGTSTP && signo != SIGTTIN && signo != SIGTTOU;
+}
+
+/* True when an earlier target stands for the same process or group and was
+ * signalled in this round: one signal is enough, and a second TERM means
+ * "hurry" to some programs. */
+static int already_sent(struct ctx *c, size_t i, int round)
+{
+    const struct atb_cancel_target *t = c->slots[i].t;
+
+    for (size_t j = 0; j < i; j++) {
+        const struct atb_cancel_target *u = c->slots[j].t;
+        if (c->slots[j].round == round &&
+            (c->opts->group ? u->pgid == t->pgid : u->pid == t->pid))
+            return 1;
+    }
+    return 0;
+}
+
+/* Round 1 sends opts->signo to every accepted target; round 2 sends SIGKILL
+ * to those still pending when the grace period ends. */
+static void signal_round(struct ctx *c, int signo, int round)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        struct slot *s = &c->slots[i];
+        int r;
+
+        if (round == 1 ? s->t->state != ATB_CANCEL_PENDING : !s->pending)
+            continue;
+        if (already_sent(c, i, round)) {
+            s->round = round;
+            s->pending = 1;
+            if (round == 1)
+                s->t->sent_signal = signo;
+            else
+                s->t->killed = 1;
+            continue;
+        }
+        r = slot_send(c, s, signo);
+        if (r == 0) {
+            finish_gone(c, s);
+        } else if (r < 0) {
+            finish(c, s, r == -EPERM ? ATB_CANCEL_DENIED : ATB_CANCEL_FAILED, r);
+        } else {
+            s->round = round;
+            s->pending = 1;
+            if (round == 1)
+                s->t->sent_signal = signo;
+            else
+                s->t->killed = 1;
+            emit(c, ATB_CANCEL_EV_SIGNAL, s->t, signo, 0);
+            if (round == 1 && wants_cont(signo))
+                slot_send(c, s, SIGCONT);
+        }
+    }
+}
+
+/* Waits until every pending target is gone or the deadline passes: poll()
+ * on the pidfds of single processes, and every TICK_S a look at what
+ * pidfds cannot show (groups, the fallback). Returns 0 or a negative errno
+ * from poll(). */
+static int wait_until(struct ctx *c, struct pollfd *pfds, size_t *idx,
+                      double deadline)
+{
+    for (;;) {
+        size_t nfds = 0, left = 0;
+        int tick = 0, ms, r;
+        double wait_s;
+
+        for (size_t i = 0; i < c->n; i++) {
+            struct slot *s = &c->slots[i];
+
+            if (!s->pending)
+                continue;
+            left++;
+            if (s->pidfd >= 0 && !c->opts->group) {
+                pfds[nfds].fd = s->pidfd;
+                pfds[nfds].events = POLLIN;
+                pfds[nfds].revents = 0;
+                idx[nfds++] = i;
+            } else {
+                tick = 1;
+            }
+        }
+        wait_s = deadline - atb__now();
+        if (left == 0 || wait_s <= 0)
+            return 0;
+        if (tick && wait_s > TICK_S)
+            wait_s = TICK_S;
+        ms = wait_s * 1000 >= POLL_MAX_MS ? POLL_MAX_MS : (int)(wait_s * 1000) + 1;
+        r = poll(pfds, nfds, ms);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        for (size_t k = 0; k < nfds; k++)
+            if (pfds[k].revents != 0)
+                finish_gone(c, &c->slots[idx[k]]);
+        if (!tick)
+            continue;
+        for (size_t i = 0; i < c->n; i++) {
+            struct slot *s = &c->slots[i];
+            if (s->pending && (s->pidfd < 0 || c->opts->group) && slot_gone(c, s))
+                finish_gone(c, s);
+        }
+    }
+}
+
+/* Refuses what must never be signalled. Before opening: init, and atb
+ * itself. After opening, with a group: atb's own group (it would cancel
+ * atb and whoever shares its group, a calling script for one), and groups
+ * 0 (kernel threads) and 1. Returns 1 when anything was refused. */
+static int refuse(struct ctx *c, int opened)
+{
+    int refused = 0;
+
+    for (size_t i = 0; i < c->n; i++) {
+        struct atb_cancel_target *t = c->slots[i].t;
+
+        if (!opened && (t->pid <= 1 || t->pid == getpid()))
+            t->state = ATB_CANCEL_REFUSED;
+        if (opened && c->opts->group && t->state == ATB_CANCEL_PENDING &&
+            (t->pgid <= 1 || t->pgid == getpgrp()))
+            t->state = ATB_CANCEL_REFUSED;
+        refused |= t->state == ATB_CANCEL_REFUSED;
+    }
+    return refused;
+}
+
+int atb_cancel_run(struct atb_cancel_target *targets, size_t n,
+                   const struct atb_cancel_opts *opts)
+{
+    struct atb_cancel_opts defaults;
+    struct ctx c = {0};
+    struct pollfd *pfds = NULL;
+    size_t *idx = NULL;
+    int rc = 0, why = 0;
+
+    if (opts == NULL) {
+        atb_cancel_opts_init(&defaults);
+        opts = &defaults;
+    }
+    if (atb_signal_name(opts->signo) == NULL || !(opts->grace_s >= 0) ||
+        !(opts->kill_wait_s >= 0))
+        return -EINVAL;
+    if (n == 0)
+        return 0;
+    c.opts = opts;
+    c.n = n;
+    c.slots = calloc(n, sizeof(*c.slots));
+    pfds = calloc(n, sizeof(*pfds));
+    idx = calloc(n, sizeof(*idx));
+    if (c.slots == NULL || pfds == NULL || idx == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct atb_cancel_target *t = &targets[i];
+
+        t->state = ATB_CANCEL_PENDING;
+        t->error = t->pgid = t->sent_signal = t->killed = 0;
+        t->gone_s = 0;
+        c.slots[i].t = t;
+        c.slots[i].pidfd = -1;
+    }
+    if (refuse(&c, 0)) {
+        rc = -EINVAL;
+        goto out;
+    }
+
+    if (!opts->no_pidfd) {
+        why = pidfd_probe();
+        if (why != 0 && why != -ENOSYS && why != -EPERM) {
+            rc = why;
+            goto out;
+        }
+    }
+    c.use_pidfd = !opts->no_pidfd && why == 0;
+    if (!c.use_pidfd)
+        emit(&c, ATB_CANCEL_EV_FALLBACK, NULL, 0, why);
+
+    /* Every target is pinned before any is signalled, so a refusal or a
+     * lack of fds leaves every process untouched. */
+    for (size_t i = 0; i < n; i++) {
+        rc = slot_open(&c, &c.slots[i]);
+        if (rc < 0)
+            goto out;
+    }
+    if (refuse(&c, 1)) {
+        rc = -EINVAL;
+        goto out;
+    }
+    c.started = 1;
+    for (size_t i = 0; i < n; i++)
+        if (targets[i].state != ATB_CANCEL_PENDING)
+            emit(&c, ATB_CANCEL_EV_DONE, &targets[i], 0, 0);
+
+    c.t0 = atb__now();
+    signal_round(&c, opts->signo, 1);
+    if (opts->signo != SIGKILL) {
+        rc = wait_until(&c, pfds, idx, c.t0 + opts->grace_s);
+        if (rc < 0)
+            goto out;
+        signal_round(&c, SIGKILL, 2);
+    }
+    rc = wait_until(&c, pfds, idx, atb__now() + opts->kill_wait_s);
+    if (rc < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        struct slot *s = &c.slots[i];
+
+        if (!s->pending)
+            continue;
+        if (slot_gone(&c, s))
+            finish_gone(&c, s);
+        else
+            finish(&c, s, ATB_CANCEL_STUCK, 0);
+    }
+out:
+    if (c.slots != NULL)
+        for (size_t i = 0; i < n; i++)
+            atb__close(&c.slots[i].pidfd);
+    free(c.slots);
+    free(pfds);
+    free(idx);
+    return rc;
+}

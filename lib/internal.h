@@ -1,0 +1,114 @@
+/* Declarations shared between lib/ files and never installed (atb__ prefix).
+ * Everything here follows the public rules: 0 or a negative errno. */
+#ifndef ATB_INTERNAL_H
+#define ATB_INTERNAL_H
+
+#include <ev.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "atb.h"
+
+#define ATB__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* sys.c: EINTR-safe, close-on-exec system call wrappers. */
+ssize_t atb__read(int fd, void *buf, size_t len);
+int atb__write_all(int fd, const void *buf, size_t len);
+int atb__open(const char *path, int flags, mode_t mode);
+void atb__close(int *fd);
+int atb__pidfd_open(pid_t pid);
+int atb__pidfd_send_signal(int pidfd, int signo);
+double atb__now(void);
+double atb__wall_now(void);
+int atb__children(pid_t **out, size_t *n);
+
+
+/* pidmap.c: pid -> pointer table. */
+struct atb__pidmap_slot {
+    pid_t pid; /* 0: never used */
+    void *value;
+};
+struct atb__pidmap {
+    struct atb__pidmap_slot *slots;
+    size_t cap, used, count;
+};
+int atb__pidmap_put(struct atb__pidmap *m, pid_t pid, void *value);
+void *atb__pidmap_get(const struct atb__pidmap *m, pid_t pid);
+void atb__pidmap_del(struct atb__pidmap *m, pid_t pid);
+void atb__pidmap_free(struct atb__pidmap *m);
+
+/* names.c: a set of borrowed name strings. */
+struct atb__names {
+    const char **slots;
+    size_t cap, count;
+};
+int atb__names_has(const struct atb__names *set, const char *name);
+int atb__names_add(struct atb__names *set, const char *name);
+void atb__names_free(struct atb__names *set);
+
+/* spawn.c: start children in a clean state (see the comment there). */
+struct atb__spawner {
+    posix_spawnattr_t attr;
+    int devnull;           /* owned; the children's stdin */
+    struct rlimit nofile;  /* RLIMIT_NOFILE as atb was given it */
+    int raised_nofile;     /* we raised the soft limit; children get nofile */
+};
+int atb__spawner_init(struct atb__spawner *sp);
+void atb__spawner_close(struct atb__spawner *sp);
+int atb__spawn(struct atb__spawner *sp, char *const argv[], char *const envp[],
+               int out_fd, int err_fd, pid_t *pid);
+
+/* run.c: one command of a run. Allocated as one block with its strings. */
+struct atb__cmd {
+    struct atb_result res;  /* what the caller reads; first member */
+    struct atb_run *run;
+    size_t index;
+    double t_start;         /* monotonic, when started */
+    double t_killed;        /* monotonic, when SIGKILL went to the group */
+    int pidfd;              /* owned; -1 unless watched by pidfd */
+    ev_io pidfd_w;
+    ev_child child_w;
+    ev_timer grace_w;       /* cancel signal sent: SIGKILL at expiry */
+    ev_timer linger_w;      /* leader gone, group not yet: re-check */
+    char *name;             /* in the same block, with room for "#N" */
+    unsigned named : 1, started : 1, leader_done : 1, group_done : 1, signalled : 1,
+        cancelled : 1, lingering : 1;
+};
+
+struct atb_run {
+    struct atb_opts opts;
+    struct atb__cmd **cmds;  /* owned, in the order added */
+    size_t n, cap;
+    size_t next;             /* first command not started yet */
+    size_t running;          /* started, process group not yet ended */
+    size_t lingering;        /* leader reaped, group not yet ended */
+    struct ev_loop *loop;
+    int use_pidfd;
+    struct atb__spawner sp;
+    struct atb__names names; /* every name given or assigned so far */
+    struct atb__pidmap leaders;  /* pidfd mode: leader pid -> command */
+    ev_signal parent_w[3];   /* SIGINT, SIGTERM, SIGHUP */
+    ev_signal sigchld_w;     /* pidfd mode: orphans to reap */
+    ev_child orphan_w;       /* SIGCHLD mode: any child ended */
+    ev_timer timeout_w;
+    double t0;               /* monotonic, when the run began */
+    double duration;
+    int stopping;            /* cancelled: nothing new starts */
+    int cancelling;          /* inside cancel_all(), against re-entry */
+    int interrupted;         /* the parent signal that cancelled us, or 0 */
+    int timed_out;
+    int killed_at_once;      /* a second interrupt skipped the grace */
+    long first_failure;      /* index, or -1 */
+    long winner;             /* race: index, or -1 */
+    int executed;
+};
+
+/* modes.c: what a command's end means for the run. */
+void atb__mode_on_end(struct atb_run *run, struct atb__cmd *cmd);
+int atb__cmd_status(const struct atb_result *res);
+void atb__run_cancel_all(struct atb_run *run, int signo);
+
+#endif

@@ -1,0 +1,744 @@
+/* run: a set of commands started and awaited as one unit.
+ *
+ * A command goes QUEUED -> RUNNING -> ended. It has ended for the run's
+ * policy (modes.c) when its leader, the process atb started, has been
+ * reaped; its slot (-j) is given back only when its whole process group is
+ * gone, because that group is what a cancel must reach. So a command has
+ * two flags, leader_done and group_done, and the run is over when every
+ * command that started has group_done.
+ *
+ * Watching children. In pidfd mode each leader has a pidfd watched by an
+ * ev_io on a private loop and is reaped with waitid(P_PIDFD), so nothing
+ * else in the process can steal its status; orphaned descendants (we are a
+ * child subreaper) are reaped on SIGCHLD by pid, after a WNOWAIT peek tells
+ * them apart from leaders. In SIGCHLD mode libev's default loop reaps every
+ * child with waitpid(-1) and hands leaders to their ev_child watchers.
+ *
+ * Why a group check needs the orphans reaped: kill(-pgid, 0) succeeds while
+ * any member exists, zombies included, and the members left when a leader
+ * dies are reparented to us. Each SIGCHLD therefore re-checks the groups
+ * whose leader is gone, and a 50 ms timer covers members whose death is
+ * reported to some other parent.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ATB__P_PIDFD ((idtype_t)3) /* not in glibc 2.36's idtype_t yet */
+#define LINGER_TICK_S 0.05
+/* After SIGKILL a group empties at once unless a member is a zombie whose
+ * parent is neither dead nor us; don't wait on those forever. */
+#define KILLED_GROUP_WAIT_S 2.0
+
+extern char **environ;
+
+static void group_check(struct atb__cmd *cmd);
+static void start_queued(struct atb_run *run);
+
+void atb_opts_init(struct atb_opts *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->mode = ATB_MODE_POOL;
+    opts->cancel_signal = SIGTERM;
+    opts->grace_s = 5;
+    opts->watch = ATB_WATCH_AUTO;
+}
+
+static const char *const mode_names[] = {"pool", "try-all", "wait-all", "race"};
+
+const char *atb_mode_name(enum atb_mode mode)
+{
+    return (unsigned)mode < ATB__ARRAY_SIZE(mode_names) ? mode_names[mode] : "?";
+}
+
+int atb_mode_parse(const char *text, enum atb_mode *mode)
+{
+    for (size_t i = 0; i < ATB__ARRAY_SIZE(mode_names); i++) {
+        if (strcmp(text, mode_names[i]) == 0) {
+            *mode = (enum atb_mode)i;
+            return 0;
+        }
+    }
+    return ATB_EMODE;
+}
+
+const char *atb_state_name(enum atb_state state)
+{
+    static const char *const names[] = {"queued",    "running",     "succeeded",
+                                        "failed",    "cancelled",   "not_started",
+                                        "timed_out"};
+    return (unsigned)state < ATB__ARRAY_SIZE(names) ? names[state] : "?";
+}
+
+const char *atb_outcome_name(enum atb_outcome outcome)
+{
+    static const char *const names[] = {"succeeded", "failed", "timed_out",
+                                        "interrupted"};
+    return (unsigned)outcome < ATB__ARRAY_SIZE(names) ? names[outcome] : "?";
+}
+
+int atb_run_new(struct atb_run **out, const struct atb_opts *opts)
+{
+    struct atb_run *run = calloc(1, sizeof(*run));
+
+    *out = NULL;
+    if (run == NULL)
+        return -ENOMEM;
+    if (opts != NULL)
+        run->opts = *opts;
+    else
+        atb_opts_init(&run->opts);
+    run->first_failure = -1;
+    run->winner = -1;
+    *out = run;
+    return 0;
+}
+
+/* Copies cmd into one allocation: the command, its argv array, then the
+ * strings. One block per command keeps a 10,000-command run cheap. */
+int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd)
+{
+    char *shell_argv[] = {"/bin/sh", "-c", (char *)cmd->shell, NULL};
+    char *const *src = cmd->shell ? shell_argv : cmd->argv;
+    size_t argc = 0, size, off, namelen;
+    struct atb__cmd *c;
+    char **argv, *p;
+    int rc;
+
+    if (run->executed)
+        return ATB_ESTATE;
+    if (src == NULL || src[0] == NULL || (cmd->shell && cmd->argv) ||
+        (cmd->name && cmd->name[0] == '\0'))
+        return -EINVAL;
+    if (cmd->name && atb__names_has(&run->names, cmd->name))
+        return -EEXIST;
+    /* Room for the default name and a "#N" suffix, decided at start. */
+    namelen = cmd->name ? strlen(cmd->name)
+                        : atb_name_default(cmd->shell ? cmd->shell : src[0],
+                                           cmd->shell != NULL, NULL, 0) + 24;
+    size = sizeof(*c) + namelen + 1;
+    for (; src[argc] != NULL; argc++)
+        size += strlen(src[argc]) + 1;
+    off = (sizeof(*c) + _Alignof(char *) - 1) & ~(_Alignof(char *) - 1);
+    size += (off - sizeof(*c)) + (argc + 1) * sizeof(char *);
+    if (run->n == run->cap) {
+        size_t ncap = run->cap ? run->cap * 2 : 8;
+        struct atb__cmd **n = realloc(run->cmds, ncap * sizeof(*n));
+        if (n == NULL)
+            return -ENOMEM;
+        run->cmds = n;
+        run->cap = ncap;
+    }
+    c = calloc(1, size);
+    if (c == NULL)
+        return -ENOMEM;
+    argv = (char **)((char *)c + off);
+    p = (char *)(argv + argc + 1);
+    for (size_t i = 0; i < argc; i++) {
+        size_t len = strlen(src[i]) + 1;
+        memcpy(p, src[i], len);
+        argv[i] = p;
+        p += len;
+    }
+    argv[argc] = NULL;
+    c->name = p;
+    if (cmd->name) {
+        memcpy(p, cmd->name, namelen + 1);
+        c->named = 1;
+        rc = atb__names_add(&run->names, c->name);
+        if (rc < 0) {
+            free(c);
+            return rc;
+        }
+    } else {
+        atb_name_default(cmd->shell ? cmd->shell : src[0], cmd->shell != NULL, p,
+                         namelen + 1);
+    }
+    c->res.name = c->name;
+    c->res.argv = argv;
+    c->res.state = ATB_STATE_QUEUED;
+    c->res.exit_code = -1;
+    c->res.started_s = -1;
+    c->run = run;
+    c->index = run->n;
+    c->pidfd = -1;
+    run->cmds[run->n] = c;
+    return (int)run->n++;
+}
+
+/* Gives each unnamed command its default name, or "name#2", "name#3"...
+ * when that is taken. Given names were reserved as they were added, so a
+ * default never takes a name the user chose for a later command. */
+static int assign_names(struct atb_run *run)
+{
+    for (size_t i = 0; i < run->n; i++) {
+        struct atb__cmd *c = run->cmds[i];
+        size_t base = strlen(c->name);
+
+        if (c->named)
+            continue;
+        for (unsigned long k = 2; atb__names_has(&run->names, c->name); k++)
+            sprintf(c->name + base, "#%lu", k);
+        int rc = atb__names_add(&run->names, c->name);
+        if (rc < 0)
+            return rc;
+        c->named = 1;
+    }
+    return 0;
+}
+
+static void check_finished(struct atb_run *run)
+{
+    if (run->next >= run->n && run->running == 0)
+        ev_break(run->loop, EVBREAK_ALL);
+}
+
+static int group_alive(pid_t pgid)
+{
+    return kill(-pgid, 0) == 0 || errno == EPERM;
+}
+
+/* Sends signo to the command's whole process group. The pgid cannot have
+ * been reused: we call this only while the leader is unreaped or the group
+ * was non-empty a moment ago, and a pgid is never recycled while in use. */
+static void group_kill(struct atb__cmd *cmd, int signo)
+{
+    kill(-cmd->res.pid, signo);
+}
+
+static void grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct atb__cmd *cmd = (struct atb__cmd *)((char *)w - offsetof(struct atb__cmd, grace_w));
+
+    (void)loop;
+    (void)revents;
+    if (cmd->group_done)
+        return;
+    if (group_alive(cmd->res.pid)) {
+        group_kill(cmd, SIGKILL);
+        cmd->res.killed = 1;
+        cmd->t_killed = atb__now();
+    }
+    if (cmd->leader_done)
+        group_check(cmd);
+}
+
+/* The one graceful signal a group gets; SIGKILL follows after the grace. */
+static void group_signal(struct atb__cmd *cmd, int signo)
+{
+    struct atb_run *run = cmd->run;
+
+    if (cmd->signalled)
+        return;
+    cmd->signalled = 1;
+    cmd->res.sent_signal = signo;
+    group_kill(cmd, signo);
+    ev_timer_init(&cmd->grace_w, grace_cb, run->opts.grace_s, 0);
+    ev_timer_start(run->loop, &cmd->grace_w);
+}
+
+static void linger_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct atb__cmd *cmd = (struct atb__cmd *)((char *)w - offsetof(struct atb__cmd, linger_w));
+
+    (void)loop;
+    (void)revents;
+    group_check(cmd);
+}
+
+static void group_done(struct atb__cmd *cmd)
+{
+    struct atb_run *run = cmd->run;
+
+    cmd->group_done = 1;
+    ev_timer_stop(run->loop, &cmd->grace_w);
+    ev_timer_stop(run->loop, &cmd->linger_w);
+    if (cmd->lingering) {
+        cmd->lingering = 0;
+        run->lingering--;
+    }
+    run->running--;
+    start_queued(run);
+}
+
+/* The leader is gone: is the rest of its group? Members left behind get the
+ * cancel signal (once) and SIGKILL after the grace, as in any cancel. */
+static void group_check(struct atb__cmd *cmd)
+{
+    struct atb_run *run = cmd->run;
+
+    if (cmd->group_done || !cmd->leader_done)
+        return;
+    if (!group_alive(cmd->res.pid) ||
+        (cmd->res.killed && atb__now() - cmd->t_killed > KILLED_GROUP_WAIT_S)) {
+        group_done(cmd);
+        return;
+    }
+    group_signal(cmd, run->interrupted ? run->interrupted : run->opts.cancel_signal);
+    if (!cmd->lingering) {
+        cmd->lingering = 1;
+        run->lingering++;
+        ev_timer_init(&cmd->linger_w, linger_cb, LINGER_TICK_S, LINGER_TICK_S);
+        ev_timer_start(run->loop, &cmd->linger_w);
+    }
+}
+
+/* The leader ended with a waitid()-style code and status. */
+static void leader_ended(struct atb__cmd *cmd, int code, int status)
+{
+    struct atb_run *run = cmd->run;
+    struct atb_result *res = &cmd->res;
+
+    if (cmd->leader_done)
+        return;
+    cmd->leader_done = 1;
+    res->duration_s = atb__now() - cmd->t_start;
+    if (code == CLD_EXITED)
+        res->exit_code = status;
+    else
+        res->term_signal = status;
+    if (cmd->pidfd >= 0) {
+        ev_io_stop(run->loop, &cmd->pidfd_w);
+        atb__close(&cmd->pidfd);
+        atb__pidmap_del(&run->leaders, res->pid);
+    } else {
+        ev_child_stop(run->loop, &cmd->child_w);
+    }
+    if (cmd->cancelled)
+        res->state = ATB_STATE_CANCELLED;
+    else if (code == CLD_EXITED && status == 0)
+        res->state = ATB_STATE_SUCCEEDED;
+    else
+        res->state = ATB_STATE_FAILED;
+    atb__mode_on_end(run, cmd);
+    group_check(cmd);
+}
+
+/* pidfd mode: reaps the leader if it has exited. Returns 1 if it had. */
+static int leader_reap_pidfd(struct atb__cmd *cmd)
+{
+    siginfo_t si;
+
+    si.si_pid = 0;
+    for (;;) {
+        if (waitid(ATB__P_PIDFD, (id_t)cmd->pidfd, &si, WEXITED | WNOHANG) == 0)
+            break;
+        if (errno != EINTR)
+            return 0;
+    }
+    if (si.si_pid == 0)
+        return 0;
+    leader_ended(cmd, si.si_code, si.si_status);
+    return 1;
+}
+
+static void pidfd_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    leader_reap_pidfd((struct atb__cmd *)((char *)w - offsetof(struct atb__cmd, pidfd_w)));
+}
+
+static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+    struct atb__cmd *cmd = (struct atb__cmd *)((char *)w - offsetof(struct atb__cmd, child_w));
+    int st = w->rstatus;
+
+    (void)loop;
+    (void)revents;
+    if (WIFEXITED(st))
+        leader_ended(cmd, CLD_EXITED, WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        leader_ended(cmd, CLD_KILLED, WTERMSIG(st));
+}
+
+/* Has the leader already exited on its own? If so, take its status now so
+ * a failure that happened before our signal counts as that command's own. */
+static int leader_poll(struct atb__cmd *cmd)
+{
+    siginfo_t si;
+
+    if (cmd->leader_done)
+        return 1;
+    if (cmd->pidfd >= 0)
+        return leader_reap_pidfd(cmd);
+    si.si_pid = 0;
+    while (waitid(P_PID, (id_t)cmd->res.pid, &si, WEXITED | WNOHANG) < 0)
+        if (errno != EINTR)
+            return 0;
+    if (si.si_pid == 0)
+        return 0;
+    leader_ended(cmd, si.si_code, si.si_status);
+    return 1;
+}
+
+/* Some descendant was reaped: groups whose leader is gone may be empty now. */
+static void recheck_lingering(struct atb_run *run)
+{
+    for (size_t i = 0; i < run->n && run->lingering > 0; i++)
+        if (run->cmds[i]->lingering)
+            group_check(run->cmds[i]);
+}
+
+/* pidfd mode: SIGCHLD means some child can be reaped. Leaders are left to
+ * their pidfd (handled right here, so the peek loop moves on); any other pid
+ * is an orphaned descendant, reaped by pid. waitpid(-1) is never used. */
+static void sigchld_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    struct atb_run *run = w->data;
+
+    (void)loop;
+    (void)revents;
+    for (;;) {
+        siginfo_t si;
+        struct atb__cmd *cmd;
+
+        si.si_pid = 0;
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (si.si_pid == 0)
+            break;
+        cmd = atb__pidmap_get(&run->leaders, si.si_pid);
+        if (cmd != NULL) {
+            if (!leader_reap_pidfd(cmd))
+                break;
+        } else {
+            while (waitid(P_PID, (id_t)si.si_pid, &si, WEXITED | WNOHANG) < 0 &&
+                   errno == EINTR)
+                ;
+        }
+    }
+    recheck_lingering(run);
+}
+
+/* SIGCHLD mode: libev reaped some child; lingering groups may be empty. */
+static void orphan_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+    struct atb_run *run = w->data;
+
+    (void)loop;
+    (void)revents;
+    recheck_lingering(run);
+}
+
+static int status_of_start_error(int err)
+{
+    switch (err) {
+    case -ENOENT:
+        return 127;
+    case -EAGAIN:
+    case -ENOMEM:
+    case -EMFILE:
+    case -ENFILE:
+        return 125;
+    default:
+        return 126;
+    }
+}
+
+static void start_failed(struct atb__cmd *cmd, int err)
+{
+    cmd->res.start_error = err;
+    cmd->res.exit_code = status_of_start_error(err);
+    cmd->res.state = ATB_STATE_FAILED;
+    cmd->leader_done = 1;
+    cmd->group_done = 1;
+    atb__mode_on_end(cmd->run, cmd);
+}
+
+static void start_cmd(struct atb_run *run, struct atb__cmd *cmd)
+{
+    pid_t pid;
+    int rc;
+
+    cmd->t_start = atb__now();
+    cmd->res.started_s = cmd->t_start - run->t0;
+    cmd->res.state = ATB_STATE_RUNNING;
+    rc = atb__spawn(&run->sp, cmd->res.argv, environ, -1, -1, &pid);
+    if (rc < 0) {
+        start_failed(cmd, rc);
+        return;
+    }
+    cmd->started = 1;
+    cmd->res.pid = pid;
+    if (run->use_pidfd) {
+        cmd->pidfd = atb__pidfd_open(pid);
+        if (cmd->pidfd < 0 ||
+            (rc = atb__pidmap_put(&run->leaders, pid, cmd)) < 0) {
+            /* Out of fds or memory: take the child down again, by pid since
+             * nobody else reaps it, and report the command as not started
+             * for lack of resources. */
+            rc = cmd->pidfd < 0 ? cmd->pidfd : rc;
+            atb__close(&cmd->pidfd);
+            kill(-pid, SIGKILL);
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+            cmd->res.pid = 0;
+            start_failed(cmd, rc);
+            return;
+        }
+        ev_io_init(&cmd->pidfd_w, pidfd_cb, cmd->pidfd, EV_READ);
+        ev_io_start(run->loop, &cmd->pidfd_w);
+    } else {
+        ev_child_init(&cmd->child_w, child_cb, pid, 0);
+        ev_child_start(run->loop, &cmd->child_w);
+    }
+    run->running++;
+}
+
+static void start_queued(struct atb_run *run)
+{
+    while (run->next < run->n && !run->stopping &&
+           (run->opts.jobs == 0 || run->running < run->opts.jobs))
+        start_cmd(run, run->cmds[run->next++]);
+    check_finished(run);
+}
+
+/* Cancels the run: queued commands are never started, running ones get
+ * signo once (then SIGKILL after the grace). Re-entry (a command found to
+ * have failed on its own while we go) is a no-op. */
+void atb__run_cancel_all(struct atb_run *run, int signo)
+{
+    if (run->cancelling)
+        return;
+    run->cancelling = 1;
+    run->stopping = 1;
+    ev_timer_stop(run->loop, &run->timeout_w);
+    for (; run->next < run->n; run->next++)
+        run->cmds[run->next]->res.state = ATB_STATE_NOT_STARTED;
+    ev_now_update(run->loop);
+    for (size_t i = 0; i < run->n; i++) {
+        struct atb__cmd *cmd = run->cmds[i];
+
+        if (!cmd->started || cmd->leader_done || cmd->signalled)
+            continue;
+        if (leader_poll(cmd))
+            continue;
+        cmd->cancelled = 1;
+        group_signal(cmd, signo);
+    }
+    run->cancelling = 0;
+    check_finished(run);
+}
+
+/* A second interrupt: everything still there is killed now. */
+static void kill_now(struct atb_run *run)
+{
+    double now = atb__now();
+
+    run->killed_at_once = 1;
+    for (size_t i = 0; i < run->n; i++) {
+        struct atb__cmd *cmd = run->cmds[i];
+
+        if (!cmd->started || cmd->group_done)
+            continue;
+        if (!cmd->leader_done && !cmd->signalled)
+            cmd->cancelled = 1;
+        cmd->signalled = 1;
+        ev_timer_stop(run->loop, &cmd->grace_w);
+        if (group_alive(cmd->res.pid)) {
+            group_kill(cmd, SIGKILL);
+            cmd->res.killed = 1;
+            cmd->t_killed = now;
+        }
+    }
+}
+
+static void parent_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    struct atb_run *run = w->data;
+
+    (void)loop;
+    (void)revents;
+    if (run->interrupted == 0) {
+        run->interrupted = w->signum;
+        atb__run_cancel_all(run, w->signum);
+    } else {
+        kill_now(run);
+    }
+}
+
+static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct atb_run *run = w->data;
+
+    (void)loop;
+    (void)revents;
+    run->timed_out = 1;
+    atb__run_cancel_all(run, run->opts.cancel_signal);
+}
+
+/* After the loop: anything still a child of ours left its command's process
+ * group (setsid, setpgid) and was reparented to us. It is killed, and reaped
+ * with whatever it leaves behind, until we have no children. Bounded so a
+ * process stuck in the kernel (D state) cannot hang us forever. */
+static void sweep_descendants(void)
+{
+    for (int round = 0; round < 100; round++) {
+        pid_t *pids;
+        size_t n;
+        siginfo_t si;
+
+        if (atb__children(&pids, &n) < 0 || n == 0) {
+            free(pids);
+            break;
+        }
+        for (size_t i = 0; i < n; i++)
+            kill(pids[i], SIGKILL);
+        free(pids);
+        /* Reap everything that is ready, then wait for one more. */
+        for (;;) {
+            si.si_pid = 0;
+            if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG) < 0) {
+                if (errno == EINTR)
+                    continue;
+                break;
+            }
+            if (si.si_pid == 0)
+                break;
+        }
+        usleep(1000 * (round < 10 ? 1 : 10));
+    }
+}
+
+static int loop_open(struct atb_run *run)
+{
+    int fd;
+
+    switch (run->opts.watch) {
+    case ATB_WATCH_PIDFD:
+        run->use_pidfd = 1;
+        break;
+    case ATB_WATCH_SIGCHLD:
+        run->use_pidfd = 0;
+        break;
+    default:
+        /* ENOSYS on old kernels; EPERM where a seccomp filter predates
+         * pidfd_open. Either way, SIGCHLD it is. */
+        fd = atb__pidfd_open(getpid());
+        run->use_pidfd = fd >= 0;
+        atb__close(&fd);
+        break;
+    }
+    /* libev's default loop reaps every child with waitpid(-1) on SIGCHLD,
+     * which would steal the statuses pidfds are for: pidfd mode must use a
+     * loop of its own, and SIGCHLD mode must use the default loop, the only
+     * one ev_child works on. */
+    run->loop = run->use_pidfd ? ev_loop_new(EVFLAG_AUTO) : ev_default_loop(EVFLAG_AUTO);
+    return run->loop ? 0 : -ENOMEM;
+}
+
+int atb_run_exec(struct atb_run *run)
+{
+    static const int parent_signals[] = {SIGINT, SIGTERM, SIGHUP};
+    int rc;
+
+    if (run->executed)
+        return ATB_ESTATE;
+    run->executed = 1;
+    rc = assign_names(run);
+    if (rc < 0)
+        return rc;
+    rc = loop_open(run);
+    if (rc < 0)
+        return rc;
+    rc = atb__spawner_init(&run->sp);
+    if (rc < 0)
+        goto out_loop;
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    if (run->opts.handle_signals) {
+        for (size_t i = 0; i < ATB__ARRAY_SIZE(parent_signals); i++) {
+            ev_signal_init(&run->parent_w[i], parent_signal_cb, parent_signals[i]);
+            run->parent_w[i].data = run;
+            ev_signal_start(run->loop, &run->parent_w[i]);
+        }
+    }
+    if (run->use_pidfd) {
+        ev_signal_init(&run->sigchld_w, sigchld_cb, SIGCHLD);
+        run->sigchld_w.data = run;
+        ev_signal_start(run->loop, &run->sigchld_w);
+    } else {
+        ev_child_init(&run->orphan_w, orphan_cb, 0, 0);
+        run->orphan_w.data = run;
+        ev_child_start(run->loop, &run->orphan_w);
+    }
+    ev_timer_init(&run->timeout_w, timeout_cb, run->opts.timeout_s, 0);
+    run->timeout_w.data = run;
+    if (run->opts.timeout_s > 0)
+        ev_timer_start(run->loop, &run->timeout_w);
+
+    run->t0 = atb__now();
+    start_queued(run);
+    if (run->next < run->n || run->running > 0)
+        ev_run(run->loop, 0);
+    run->duration = atb__now() - run->t0;
+
+    ev_timer_stop(run->loop, &run->timeout_w);
+    if (run->use_pidfd)
+        ev_signal_stop(run->loop, &run->sigchld_w);
+    else
+        ev_child_stop(run->loop, &run->orphan_w);
+    sweep_descendants();
+    if (run->opts.handle_signals)
+        for (size_t i = 0; i < ATB__ARRAY_SIZE(parent_signals); i++)
+            ev_signal_stop(run->loop, &run->parent_w[i]);
+    atb__spawner_close(&run->sp);
+    rc = 0;
+out_loop:
+    /* For the default loop this also gives SIGCHLD its default action back. */
+    ev_loop_destroy(run->loop);
+    run->loop = NULL;
+    return rc;
+}
+
+size_t atb_run_count(const struct atb_run *run)
+{
+    return run->n;
+}
+
+const struct atb_result *atb_run_result(const struct atb_run *run, size_t i)
+{
+    return i < run->n ? &run->cmds[i]->res : NULL;
+}
+
+const struct atb_opts *atb_run_opts(const struct atb_run *run)
+{
+    return &run->opts;
+}
+
+int atb_run_signal(const struct atb_run *run)
+{
+    return run->interrupted;
+}
+
+int atb_run_winner(const struct atb_run *run)
+{
+    return (int)run->winner;
+}
+
+double atb_run_duration(const struct atb_run *run)
+{
+    return run->duration;
+}
+
+void atb_run_free(struct atb_run *run)
+{
+    if (run == NULL)
+        return;
+    for (size_t i = 0; i < run->n; i++) {
+        atb__close(&run->cmds[i]->pidfd);
+        free(run->cmds[i]);
+    }
+    free(run->cmds);
+    atb__names_free(&run->names);
+    atb__pidmap_free(&run->leaders);
+    free(run);
+}

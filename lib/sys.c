@@ -1,0 +1,209 @@
+/* sys: the few system calls atb wraps, made EINTR-safe and close-on-exec. */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+ssize_t atb__read(int fd, void *buf, size_t len)
+{
+    ssize_t n;
+
+    do
+        n = read(fd, buf, len);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}
+
+/* Writes all of buf, across partial writes; -EAGAIN on a non-blocking fd
+ * that is full is returned as is, with nothing said about what was written,
+ * so use it only on blocking fds. */
+int atb__write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int atb__open(const char *path, int flags, mode_t mode)
+{
+    int fd;
+
+    do
+        fd = open(path, flags | O_CLOEXEC, mode);
+    while (fd < 0 && errno == EINTR);
+    return fd < 0 ? -errno : fd;
+}
+
+/* Closes *fd once and marks it -1. close() is never retried: on Linux the fd
+ * is gone even when close() reports EINTR. */
+void atb__close(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+int atb__pidfd_open(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    long fd = syscall(SYS_pidfd_open, pid, 0);
+    /* pidfd_open's fds are always close-on-exec. */
+    return fd < 0 ? -errno : (int)fd;
+#else
+    (void)pid;
+    return -ENOSYS;
+#endif
+}
+
+int atb__pidfd_send_signal(int pidfd, int signo)
+{
+#ifdef SYS_pidfd_send_signal
+    return syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0) < 0 ? -errno : 0;
+#else
+    (void)pidfd;
+    (void)signo;
+    return -ENOSYS;
+#endif
+}
+
+double atb__now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double atb__wall_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Scans /proc for processes whose parent is this process: the fallback for
+ * kernels without /proc/PID/task/TID/children. */
+static int children_scan(pid_t self, pid_t **out, size_t *n, size_t *cap)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+
+    if (d == NULL)
+        return -errno;
+    while ((e = readdir(d)) != NULL) {
+        char path[300], buf[512], *p;
+        int fd;
+        ssize_t len;
+        long ppid;
+
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        fd = atb__open(path, O_RDONLY, 0);
+        if (fd < 0)
+            continue;
+        len = atb__read(fd, buf, sizeof(buf) - 1);
+        atb__close(&fd);
+        if (len <= 0)
+            continue;
+        buf[len] = '\0';
+        /* The command name may hold spaces and parentheses: skip to the
+         * last ')', then state, then ppid. */
+        p = strrchr(buf, ')');
+        if (p == NULL || sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid != self)
+            continue;
+        if (*n == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 16;
+            pid_t *np = realloc(*out, ncap * sizeof(*np));
+            if (np == NULL) {
+                closedir(d);
+                return -ENOMEM;
+            }
+            *out = np;
+            *cap = ncap;
+        }
+        (*out)[(*n)++] = (pid_t)atol(e->d_name);
+    }
+    closedir(d);
+    return 0;
+}
+
+/* Lists this process's children, live or zombie, into a malloc'd array the
+ * caller frees. Used at the end of a run to find descendants that left their
+ * command's process group and were reparented to us as subreaper. */
+int atb__children(pid_t **out, size_t *n)
+{
+    char path[64], *text = NULL, *p, *end;
+    pid_t self = getpid();
+    size_t cap = 0, len = 0, size = 0;
+    int fd, rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)self, (int)self);
+    fd = atb__open(path, O_RDONLY, 0);
+    if (fd < 0)
+        return children_scan(self, out, n, &cap);
+    /* Read it whole (a pid is at most 8 bytes here), then parse. */
+    for (;;) {
+        ssize_t got;
+
+        if (size - len < 1024) {
+            char *nt = realloc(text, size + 8192);
+            if (nt == NULL) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            text = nt;
+            size += 8192;
+        }
+        got = atb__read(fd, text + len, size - len - 1);
+        if (got < 0) {
+            rc = (int)got;
+            goto out;
+        }
+        if (got == 0)
+            break;
+        len += (size_t)got;
+    }
+    text[len] = '\0';
+    for (p = text;; p = end) {
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            pid_t *np = realloc(*out, ncap * sizeof(*np));
+            if (np == NULL) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            *out = np;
+            cap = ncap;
+        }
+        (*out)[(*n)++] = (pid_t)v;
+    }
+out:
+    free(text);
+    atb__close(&fd);
+    return rc;
+}

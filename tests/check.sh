@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Runs every suite (unit tests, bats in both child-watch modes, man page lint,
+# fuzz smoke when available) and ends with one line: check: N passed, M failed.
+set -u
+BUILD=${1:-build}
+ATB=$(realpath "$BUILD/atb")
+ATB_HELPERS=$(realpath "$BUILD/helpers" 2>/dev/null || echo "$BUILD/helpers")
+export ATB ATB_HELPERS
+export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-90}
+unset ATB_LATCH_DIR
+passed=0
+failed=0
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+# Runs one suite under a time bound, echoes its TAP and counts its results. A
+# suite that fails without reporting a failing test counts as one failure.
+suite() {
+	local label=$1 limit=$2
+	shift 2
+	echo "== $label"
+	if [ "$(type -t "$1")" = function ]; then
+		"$@" >"$out" 2>&1
+	else
+		timeout -k 10 "$limit" "$@" >"$out" 2>&1
+	fi
+	local rc=$?
+	cat "$out"
+	local ok bad
+	ok=$(grep -c '^ok ' "$out")
+	bad=$(grep -c '^not ok ' "$out")
+	if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+		echo "not ok - $label exited with status $rc"
+		bad=1
+	fi
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+}
+
+for t in "$BUILD"/unit/test-*; do
+	[ -x "$t" ] && suite "unit $(basename "$t")" 300 "$t"
+done
+
+bats_files=$(ls tests/*.bats 2>/dev/null)
+if [ -n "$bats_files" ]; then
+	# shellcheck disable=SC2086
+	suite "bats (pidfd)" 1200 env -u ATB_NO_PIDFD bats --tap $bats_files
+	# shellcheck disable=SC2086
+	suite "bats (ATB_NO_PIDFD=1)" 1200 env ATB_NO_PIDFD=1 bats --tap $bats_files
+fi
+
+man_lint() {
+	local rc=0 n=0 f
+	for f in man/*.1 man/*.5; do
+		[ -f "$f" ] || continue
+		n=$((n + 1))
+		if mandoc -T lint -W warning "$f" && groff -ww -man -z "$f" 2>&1 | (! grep .); then
+			echo "ok $n - man lint $f"
+		else
+			echo "not ok $n - man lint $f"
+			rc=1
+		fi
+	done
+	return $rc
+}
+suite "man pages" 60 man_lint
+
+if [ -f tests/fuzz/fuzz.sh ]; then
+	suite "fuzz smoke" 300 bash tests/fuzz/fuzz.sh smoke
+fi
+
+echo "check: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
