@@ -91,9 +91,9 @@ static int parse_options(int argc, char **argv, struct mode_args *a)
             long v;
             errno = 0;
             v = strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || v < 1 || v > INT_MAX) {
-                cmd_err("%s: --jobs: expected a positive whole number, got '%s'", mode,
-                        optarg);
+            if (errno || *end || end == optarg || v < 0 || v > INT_MAX) {
+                cmd_err("%s: --jobs: expected a whole number (0: no limit), got '%s'",
+                        mode, optarg);
                 return -1;
             }
             a->opts.jobs = (unsigned)v;
@@ -112,10 +112,6 @@ static int parse_options(int argc, char **argv, struct mode_args *a)
         case 't':
             if (parse_duration(mode, "--timeout", optarg, &a->opts.timeout_s) < 0)
                 return -1;
-            if (a->opts.timeout_s <= 0) {
-                cmd_err("%s: --timeout: must be more than 0, got '%s'", mode, optarg);
-                return -1;
-            }
             break;
         case OPT_REPORT:
             a->report = optarg;

@@ -19,7 +19,9 @@ static size_t slot_of(pid_t pid, size_t cap)
 
 static int grow(struct atb__pidmap *m)
 {
-    size_t cap = m->cap ? m->cap * 2 : 64;
+    /* Rebuilding drops the tombstones: double only when live entries
+     * alone need it, so churn does not grow the table. */
+    size_t cap = m->cap == 0 ? 64 : (m->count + 1) * 4 > m->cap ? m->cap * 2 : m->cap;
     struct atb__pidmap_slot *old = m->slots, *slots;
     size_t oldcap = m->cap;
 

@@ -146,7 +146,7 @@ static cJSON *command_json(const struct atb_run *run, const struct atb_result *r
 {
     cJSON *o = cJSON_CreateObject(), *argv = cJSON_CreateArray();
     const char *sig = res->term_signal ? atb_signal_name(res->term_signal) : NULL;
-    char what[160];
+    char what[160], signame[16];
 
     if (o == NULL || argv == NULL) {
         cJSON_Delete(o);
@@ -166,6 +166,10 @@ static cJSON *command_json(const struct atb_run *run, const struct atb_result *r
         cJSON_AddNumberToObject(o, "exit_code", res->exit_code);
     else
         cJSON_AddNullToObject(o, "exit_code");
+    if (sig == NULL && res->term_signal > 0) {
+        snprintf(signame, sizeof(signame), "SIG%d", res->term_signal);
+        sig = signame;
+    }
     if (sig)
         cJSON_AddStringToObject(o, "signal", sig);
     else
@@ -175,7 +179,10 @@ static cJSON *command_json(const struct atb_run *run, const struct atb_result *r
         cJSON_AddItemToObject(o, "started_s", seconds(res->started_s));
     else
         cJSON_AddNullToObject(o, "started_s");
-    cJSON_AddItemToObject(o, "duration_s", seconds(res->duration_s));
+    if (res->started_s >= 0 && res->pid > 0)
+        cJSON_AddItemToObject(o, "duration_s", seconds(res->duration_s));
+    else
+        cJSON_AddNullToObject(o, "duration_s");
     if (res->start_error == -ENOENT) {
         cJSON_AddStringToObject(o, "error", "command not found");
     } else if (res->start_error != 0) {

@@ -238,6 +238,9 @@ static void group_signal(struct atb__cmd *cmd, int signo)
     cmd->signalled = 1;
     cmd->res.sent_signal = signo;
     group_kill(cmd, signo);
+    /* A stopped process acts on the signal only once continued. */
+    if (signo != SIGCONT && signo != SIGKILL)
+        group_kill(cmd, SIGCONT);
     ev_timer_init(&cmd->grace_w, grace_cb, run->opts.grace_s, 0);
     ev_timer_start(run->loop, &cmd->grace_w);
 }
@@ -656,8 +659,16 @@ int atb_run_exec(struct atb_run *run)
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     if (run->opts.handle_signals) {
         for (size_t i = 0; i < ATB__ARRAY_SIZE(parent_signals); i++) {
+            struct sigaction old;
+
+            /* SIGINT and SIGHUP ignored on entry stay ignored: that is how
+             * nohup and a shell's background jobs ask not to be stopped by
+             * a hangup or a Ctrl-C meant for the foreground. */
             ev_signal_init(&run->parent_w[i], parent_signal_cb, parent_signals[i]);
             run->parent_w[i].data = run;
+            if (parent_signals[i] != SIGTERM &&
+                sigaction(parent_signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+                continue;
             ev_signal_start(run->loop, &run->parent_w[i]);
         }
     }
@@ -689,7 +700,8 @@ int atb_run_exec(struct atb_run *run)
     sweep_descendants();
     if (run->opts.handle_signals)
         for (size_t i = 0; i < ATB__ARRAY_SIZE(parent_signals); i++)
-            ev_signal_stop(run->loop, &run->parent_w[i]);
+            if (ev_is_active(&run->parent_w[i]))
+                ev_signal_stop(run->loop, &run->parent_w[i]);
     atb__spawner_close(&run->sp);
     rc = 0;
 out_loop:

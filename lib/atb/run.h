@@ -22,6 +22,11 @@ enum atb_mode {
  * and falls back when pidfd_open() fails with ENOSYS. */
 enum atb_watch { ATB_WATCH_AUTO, ATB_WATCH_PIDFD, ATB_WATCH_SIGCHLD };
 
+/* Where the commands' output goes. AUTO: inherit for one command, prefix
+ * for two or more. */
+enum atb_output { ATB_OUTPUT_AUTO, ATB_OUTPUT_INHERIT, ATB_OUTPUT_PREFIX, ATB_OUTPUT_GROUP };
+enum atb_color { ATB_COLOR_AUTO, ATB_COLOR_ALWAYS, ATB_COLOR_NEVER };
+
 struct atb_opts {
     enum atb_mode mode;
     unsigned jobs;      /* at most this many running at once; 0: no limit */
@@ -31,10 +36,15 @@ struct atb_opts {
     int first_success;  /* race: only a success wins */
     /* Non-zero: while atb_run_exec() runs, SIGINT, SIGTERM and SIGHUP are
      * caught (process-wide handlers) and cancel the run with that signal; a
-     * second SIGINT kills at once. The handlers are reset to SIG_DFL when
-     * atb_run_exec() returns, so the caller can re-raise the signal. */
+     * second one kills at once. SIGINT and SIGHUP that were ignored on entry
+     * (nohup, background jobs) are left alone. The handlers are reset to
+     * SIG_DFL when atb_run_exec() returns, so the caller can re-raise. */
     int handle_signals;
     enum atb_watch watch;
+    enum atb_output output;
+    const char *prefix;   /* prefix format (borrowed); NULL: "[{name}] " */
+    enum atb_color color;
+    int no_pad;           /* do not pad prefixes to a common width */
 };
 
 /* Fills opts with the defaults. */
@@ -47,11 +57,22 @@ const char *atb_mode_name(enum atb_mode mode);
 int atb_mode_parse(const char *text, enum atb_mode *mode);
 
 /* A command to add to a run. atb_run_add() copies everything it points to.
- * Exactly one of argv and shell is set. */
+ * Exactly one of argv and shell is set; every other field may be left 0. */
 struct atb_cmd {
     const char *name;   /* unique within the run; NULL: a default name */
     char *const *argv;  /* NULL-terminated; argv[0] is searched in PATH */
     const char *shell;  /* a command line for /bin/sh -c */
+    /* NULL-terminated changes to the environment: "NAME=VALUE" sets NAME,
+     * a bare "NAME" unsets it. Applied to atb's environment, or to an
+     * empty one when clear_env is set. */
+    char *const *env;
+    int clear_env;
+    const char *cwd;    /* working directory (as given; NULL: atb's own) */
+    double timeout_s;   /* this command's own time limit; 0: none */
+    int service;        /* runs alongside; cancelled once the others end */
+    int shield;         /* never cancelled by the run (only killed by a
+                           second interrupt) */
+    int cleanup;        /* runs after all other commands have ended */
 };
 
 /* One command's words inside a larger argv (borrowed from it). */

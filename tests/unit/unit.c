@@ -18,6 +18,10 @@ static struct {
 } tests[UNIT_MAX];
 static int ntests;
 
+/* fds the runner itself was started with (a CI harness may pass some):
+ * they are not the test's to close. */
+static char inherited[1024];
+
 void unit_register(const char *name, unit_fn fn)
 {
     if (ntests == UNIT_MAX)
@@ -40,6 +44,21 @@ void unit_fail(const char *file, int line, const char *fmt, ...)
     _exit(1);
 }
 
+static void note_inherited_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (fd >= 0 && fd < (int)sizeof(inherited) && fd != dirfd(d))
+            inherited[fd] = 1;
+    }
+    closedir(d);
+}
+
 /* Lists fds above 2 that are still open: a leak the test left behind. */
 static int leaked_fds(void)
 {
@@ -51,7 +70,8 @@ static int leaked_fds(void)
         return 0;
     while ((e = readdir(d)) != NULL) {
         int fd = atoi(e->d_name);
-        if (e->d_name[0] == '.' || fd <= 2 || fd == dirfd(d))
+        if (e->d_name[0] == '.' || fd <= 2 || fd == dirfd(d) ||
+            (fd < (int)sizeof(inherited) && inherited[fd]))
             continue;
         fprintf(stderr, "# leaked fd %d\n", fd);
         n++;
@@ -100,6 +120,7 @@ int main(int argc, char **argv)
     const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
     int failed = 0;
 
+    note_inherited_fds();
     printf("1..%d\n", ntests);
     for (int i = 0; i < ntests; i++) {
         if (argc > 1 && strcmp(argv[1], tests[i].name) != 0)

@@ -1,0 +1,439 @@
+/* latch-wait: waiting until latches are set or unset, as a waiter on the
+ * caller's libev loop (for the run engine) and as a blocking call (for the
+ * CLI).
+ *
+ * The race to avoid: the state is checked, then the latch changes, then the
+ * watch is placed; that change is never reported and the wait hangs. So the
+ * order is always watch first, then check. Events are only a hint to check
+ * again: a name in an event can be a temporary file, a queue overflow has no
+ * name, and the file may have changed again since. Every event therefore
+ * re-checks every latch with lstat(2), which is cheap next to a wake-up.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+
+/* How often a folder that inotify cannot watch is polled. */
+#define FALLBACK_POLL_S 0.01
+/* Reads of the inotify fd per wake-up: enough to drain a burst, bounded so
+ * a flood of events cannot hold the loop; the rest wake it again. */
+#define READS_MAX 16
+
+/* What changes a folder's entries (a latch appearing or going, by create,
+ * rename, link or unlink) or ends the watch on the folder itself. */
+#define WATCH_MASK                                                                    \
+    (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF | \
+     IN_ONLYDIR)
+
+struct latch {
+    char *path;
+    char *dir; /* the folder watched for it */
+    int wd;    /* inotify watch on dir, -1 while it has none */
+};
+
+struct atb_latch_waiter {
+    struct ev_loop *loop;
+    struct atb_latch_wait_opts opts;
+    atb_latch_wait_cb cb;
+    void *data;
+    struct latch *latches;
+    size_t n;
+    int started;
+    int ifd;          /* inotify fd, -1 when polling or stopped */
+    int result;       /* what deliver hands to the callback */
+    int result_index;
+    ev_io io;         /* on ifd */
+    ev_timer poll;    /* opts.poll_s, or FALLBACK_POLL_S while a folder is unwatched */
+    ev_timer timeout; /* opts.timeout_s */
+    ev_timer deliver; /* reports a result found inside start(), one iteration later */
+};
+
+void atb_latch_wait_opts_init(struct atb_latch_wait_opts *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->want = ATB_LATCH_SET;
+    opts->timeout_s = -1;
+}
+
+/* Checks every latch once. Returns 1 when the wait is over (*index as in
+ * atb_latch_wait_cb), 0 when not, or the negative errno of a failed check
+ * with *index on that latch. */
+static int check(struct atb_latch_waiter *w, int *index)
+{
+    size_t held = 0;
+
+    for (size_t i = 0; i < w->n; i++) {
+        int state = atb_latch_state(w->latches[i].path);
+
+        if (state < 0) {
+            *index = (int)i;
+            return state;
+        }
+        if (state != (int)w->opts.want)
+            continue;
+        if (w->opts.any) {
+            *index = (int)i;
+            return 1;
+        }
+        held++;
+    }
+    *index = -1;
+    return held == w->n && !w->opts.any;
+}
+
+/* Places the watches that are missing. Returns how many latches are still
+ * unwatched. */
+static size_t watch_missing(struct atb_latch_waiter *w)
+{
+    size_t missing = 0;
+
+    for (size_t i = 0; i < w->n; i++) {
+        struct latch *l = &w->latches[i];
+
+        /* Latches in one folder share a watch: inotify returns the same wd
+         * for the same folder. */
+        if (l->wd < 0 && w->ifd >= 0)
+            l->wd = inotify_add_watch(w->ifd, l->dir, WATCH_MASK);
+        missing += l->wd < 0;
+    }
+    return missing;
+}
+
+/* Polls while some folder is unwatched (it does not exist yet, inotify's
+ * limits were reached), so that the wait still ends; returns to pure
+ * inotify once every folder is watched again. */
+static void fallback_poll(struct atb_latch_waiter *w, size_t missing)
+{
+    if (w->opts.poll_s > 0)
+        return;
+    if (missing > 0 && !ev_is_active(&w->poll)) {
+        ev_timer_set(&w->poll, FALLBACK_POLL_S, FALLBACK_POLL_S);
+        ev_timer_start(w->loop, &w->poll);
+    } else if (missing == 0 && ev_is_active(&w->poll)) {
+        ev_timer_stop(w->loop, &w->poll);
+    }
+}
+
+static void stop_watchers(struct atb_latch_waiter *w)
+{
+    ev_io_stop(w->loop, &w->io);
+    ev_timer_stop(w->loop, &w->poll);
+    ev_timer_stop(w->loop, &w->timeout);
+    ev_timer_stop(w->loop, &w->deliver);
+    /* Closing the inotify fd drops all its watches at once. */
+    atb__close(&w->ifd);
+    for (size_t i = 0; i < w->n; i++)
+        w->latches[i].wd = -1;
+    w->started = 0;
+}
+
+/* Ends the wait. The callback comes last: it may free w. */
+static void finish(struct atb_latch_waiter *w, int status, int index)
+{
+    stop_watchers(w);
+    w->cb(w, status, index, w->data);
+}
+
+/* Checks, and ends the wait if that settles it. */
+static void check_and_finish(struct atb_latch_waiter *w)
+{
+    int index, rc = check(w, &index);
+
+    if (rc != 0)
+        finish(w, rc < 0 ? rc : 0, index);
+}
+
+/* A watched folder that is deleted, moved away or unmounted takes its watch
+ * with it: forget that watch so the folder at the latch's path (perhaps a
+ * new one) is watched again, and polled until it can be. */
+static void forget_watch(struct atb_latch_waiter *w, int wd, uint32_t mask)
+{
+    if (wd < 0)
+        return;
+    /* After IN_MOVE_SELF the watch lives on at the folder's new place;
+     * drop it so its events do not count for the old path. */
+    if (mask & IN_MOVE_SELF)
+        inotify_rm_watch(w->ifd, wd);
+    for (size_t i = 0; i < w->n; i++)
+        if (w->latches[i].wd == wd)
+            w->latches[i].wd = -1;
+}
+
+static void io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct atb_latch_waiter *w = io->data;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+    (void)loop;
+    (void)revents;
+    for (int reads = 0; reads < READS_MAX; reads++) {
+        ssize_t len = atb__read(w->ifd, buf, sizeof(buf));
+        const char *p = buf;
+
+        if (len == -EAGAIN)
+            break;
+        if (len <= 0) {
+            finish(w, len < 0 ? (int)len : -EIO, -1);
+            return;
+        }
+        while (p < buf + len) {
+            const struct inotify_event *ev = (const struct inotify_event *)(const void *)p;
+
+            if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT))
+                forget_watch(w, ev->wd, ev->mask);
+            p += sizeof(*ev) + ev->len;
+        }
+    }
+    /* Watch first, then check. */
+    fallback_poll(w, watch_missing(w));
+    check_and_finish(w);
+}
+
+static void poll_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct atb_latch_waiter *w = t->data;
+
+    (void)loop;
+    (void)revents;
+    fallback_poll(w, watch_missing(w));
+    check_and_finish(w);
+}
+
+static void timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct atb_latch_waiter *w = t->data;
+    int index, rc;
+
+    (void)loop;
+    (void)revents;
+    /* A last look, so a state that holds right at the limit (or, polling,
+     * between two polls) counts rather than timing out. */
+    rc = check(w, &index);
+    if (rc != 0)
+        finish(w, rc < 0 ? rc : 0, index);
+    else
+        finish(w, ATB_ETIMEDOUT, -1);
+}
+
+static void deliver_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct atb_latch_waiter *w = t->data;
+
+    (void)loop;
+    (void)revents;
+    finish(w, w->result, w->result_index);
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (slash == NULL)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+int atb_latch_waiter_new(struct atb_latch_waiter **out, struct ev_loop *loop,
+                         char *const *paths, size_t n,
+                         const struct atb_latch_wait_opts *opts, atb_latch_wait_cb cb,
+                         void *data)
+{
+    struct atb_latch_waiter *w;
+
+    *out = NULL;
+    if (n == 0 || n > (size_t)INT32_MAX || cb == NULL || loop == NULL ||
+        (opts->want != ATB_LATCH_SET && opts->want != ATB_LATCH_UNSET))
+        return -EINVAL;
+    w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return -ENOMEM;
+    w->latches = calloc(n, sizeof(*w->latches));
+    if (w->latches == NULL) {
+        free(w);
+        return -ENOMEM;
+    }
+    w->n = n;
+    w->loop = loop;
+    w->opts = *opts;
+    w->cb = cb;
+    w->data = data;
+    w->ifd = -1;
+    for (size_t i = 0; i < n; i++) {
+        w->latches[i].wd = -1;
+        w->latches[i].path = strdup(paths[i]);
+        w->latches[i].dir = w->latches[i].path ? dir_of(paths[i]) : NULL;
+        if (w->latches[i].dir == NULL) {
+            atb_latch_waiter_free(w);
+            return -ENOMEM;
+        }
+    }
+    ev_init(&w->io, io_cb);
+    ev_init(&w->poll, poll_cb);
+    ev_init(&w->timeout, timeout_cb);
+    ev_init(&w->deliver, deliver_cb);
+    w->io.data = w->poll.data = w->timeout.data = w->deliver.data = w;
+    *out = w;
+    return 0;
+}
+
+int atb_latch_waiter_start(struct atb_latch_waiter *w)
+{
+    int index, rc;
+
+    if (w->started)
+        return ATB_ESTATE;
+    w->started = 1;
+    /* The loop's idea of now may be stale after a long callback; the time
+     * limit counts from this call. */
+    ev_now_update(w->loop);
+    if (w->opts.poll_s > 0) {
+        ev_timer_set(&w->poll, w->opts.poll_s, w->opts.poll_s);
+        ev_timer_start(w->loop, &w->poll);
+    } else {
+        /* Without inotify (too many instances, ENOSYS), every folder is
+         * polled instead: slower, but the wait still ends. */
+        w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (w->ifd >= 0) {
+            ev_io_set(&w->io, w->ifd, EV_READ);
+            ev_io_start(w->loop, &w->io);
+        }
+        fallback_poll(w, watch_missing(w));
+    }
+    if (w->opts.timeout_s >= 0) {
+        ev_timer_set(&w->timeout, w->opts.timeout_s, 0);
+        ev_timer_start(w->loop, &w->timeout);
+    }
+    rc = check(w, &index);
+    if (rc != 0) {
+        /* Settled already; report it from the loop so the callback never
+         * runs inside the caller's call to start. */
+        stop_watchers(w);
+        w->started = 1;
+        w->result = rc < 0 ? rc : 0;
+        w->result_index = index;
+        ev_timer_set(&w->deliver, 0, 0);
+        ev_timer_start(w->loop, &w->deliver);
+    }
+    return 0;
+}
+
+void atb_latch_waiter_stop(struct atb_latch_waiter *w)
+{
+    if (w != NULL)
+        stop_watchers(w);
+}
+
+void atb_latch_waiter_free(struct atb_latch_waiter *w)
+{
+    if (w == NULL)
+        return;
+    stop_watchers(w);
+    for (size_t i = 0; i < w->n; i++) {
+        free(w->latches[i].path);
+        free(w->latches[i].dir);
+    }
+    free(w->latches);
+    free(w);
+}
+
+/* State of one blocking atb_latch_wait(). */
+struct wait_call {
+    struct ev_loop *loop;
+    struct atb_latch_waiter *w;
+    int done;
+    int status;
+    int index;
+    int signo;
+};
+
+static void wait_done(struct atb_latch_waiter *w, int status, int index, void *data)
+{
+    struct wait_call *call = data;
+
+    (void)w;
+    call->done = 1;
+    call->status = status;
+    call->index = index;
+    ev_break(call->loop, EVBREAK_ALL);
+}
+
+static void wait_signal(struct ev_loop *loop, ev_signal *s, int revents)
+{
+    struct wait_call *call = s->data;
+
+    (void)revents;
+    /* A wait that ended in this same loop iteration stands. */
+    if (call->done)
+        return;
+    atb_latch_waiter_stop(call->w);
+    call->done = 1;
+    call->status = -EINTR;
+    call->index = -1;
+    call->signo = s->signum;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+int atb_latch_wait(char *const *paths, size_t n, const struct atb_latch_wait_opts *opts,
+                   int *index, int *signo)
+{
+    static const int stop_signals[] = {SIGINT, SIGTERM};
+    struct sigaction old[ATB__ARRAY_SIZE(stop_signals)];
+    ev_signal sigw[ATB__ARRAY_SIZE(stop_signals)];
+    int caught[ATB__ARRAY_SIZE(stop_signals)] = {0};
+    struct wait_call call = {.index = -1};
+    int rc;
+
+    if (index != NULL)
+        *index = -1;
+    if (signo != NULL)
+        *signo = 0;
+    /* A private loop: nothing here may reap children or disturb the
+     * caller's loops. ev_loop_new() never takes SIGCHLD. */
+    call.loop = ev_loop_new(EVFLAG_AUTO);
+    if (call.loop == NULL)
+        return -ENOMEM;
+    rc = atb_latch_waiter_new(&call.w, call.loop, paths, n, opts, wait_done, &call);
+    if (rc < 0)
+        goto out;
+    for (size_t i = 0; opts->handle_signals && i < ATB__ARRAY_SIZE(stop_signals); i++) {
+        /* A signal ignored on entry stays ignored, as a shell does for a
+         * background job: whoever started us chose that. */
+        if (sigaction(stop_signals[i], NULL, &old[i]) < 0 || old[i].sa_handler == SIG_IGN)
+            continue;
+        ev_signal_init(&sigw[i], wait_signal, stop_signals[i]);
+        sigw[i].data = &call;
+        ev_signal_start(call.loop, &sigw[i]);
+        caught[i] = 1;
+    }
+    rc = atb_latch_waiter_start(call.w);
+    if (rc < 0)
+        goto out;
+    ev_run(call.loop, 0);
+    /* The waiter keeps a watcher active until it reports, so the loop only
+     * ends through wait_done() or wait_signal(). */
+    rc = call.done ? call.status : ATB_ESTATE;
+    if (index != NULL)
+        *index = call.index;
+    if (signo != NULL)
+        *signo = call.signo;
+out:
+    for (size_t i = 0; i < ATB__ARRAY_SIZE(stop_signals); i++) {
+        if (!caught[i])
+            continue;
+        /* libev sets SIG_DFL when its last watcher for a signal stops; put
+         * back what the caller had. */
+        ev_signal_stop(call.loop, &sigw[i]);
+        sigaction(stop_signals[i], &old[i], NULL);
+    }
+    atb_latch_waiter_free(call.w);
+    ev_loop_destroy(call.loop);
+    return rc;
+}

@@ -1,0 +1,168 @@
+/* The run engine through its public API, in both child-watch modes. */
+#include "unit.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atb.h"
+
+static struct atb_run *run_of(enum atb_mode mode, enum atb_watch watch, double grace)
+{
+    struct atb_opts o;
+    struct atb_run *run;
+
+    atb_opts_init(&o);
+    o.mode = mode;
+    o.watch = watch;
+    o.grace_s = grace;
+    ASSERT_EQ(atb_run_new(&run, &o), 0);
+    return run;
+}
+
+static void add_sh(struct atb_run *run, const char *name, const char *line)
+{
+    struct atb_cmd c = {name, NULL, line};
+    ASSERT(atb_run_add(run, &c) >= 0);
+}
+
+static void pool_failure_cancels(enum atb_watch watch)
+{
+    struct atb_run *run = run_of(ATB_MODE_POOL, watch, 5);
+
+    add_sh(run, "slow", "exec sleep 100");
+    add_sh(run, "tree", "sleep 100 & sleep 100");
+    add_sh(run, "bad", "exit 3");
+    ASSERT_EQ(atb_run_exec(run), 0);
+    ASSERT_EQ(atb_run_exit_status(run), 3);
+    ASSERT_EQ(atb_run_outcome(run), ATB_OUTCOME_FAILED);
+    ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_CANCELLED);
+    ASSERT_EQ(atb_run_result(run, 0)->term_signal, SIGTERM);
+    ASSERT_EQ(atb_run_result(run, 0)->sent_signal, SIGTERM);
+    ASSERT_EQ(atb_run_result(run, 1)->state, ATB_STATE_CANCELLED);
+    ASSERT_EQ(atb_run_result(run, 2)->state, ATB_STATE_FAILED);
+    ASSERT_EQ(atb_run_result(run, 2)->exit_code, 3);
+    atb_run_free(run);
+}
+
+TEST(pool_failure_cancels_pidfd)
+{
+    pool_failure_cancels(ATB_WATCH_PIDFD);
+}
+
+TEST(pool_failure_cancels_sigchld)
+{
+    pool_failure_cancels(ATB_WATCH_SIGCHLD);
+}
+
+static void escalates_to_sigkill(enum atb_watch watch)
+{
+    struct atb_run *run = run_of(ATB_MODE_POOL, watch, 0.2);
+    char dir[] = "/tmp/atb-unit-XXXXXX", line[512], fifo[64];
+
+    ASSERT(mkdtemp(dir) != NULL);
+    snprintf(fifo, sizeof(fifo), "%s/ready", dir);
+    ASSERT_EQ(mkfifo(fifo, 0600), 0);
+    /* The leader exits on TERM, its child ignores TERM: the group is
+     * killed after the grace all the same. "bad" fails only once the
+     * child has its TERM ignored (it writes to the fifo after the trap). */
+    snprintf(line, sizeof(line),
+             "sh -c 'trap \"\" TERM; echo >%s; exec sleep 100' & exec sleep 100", fifo);
+    add_sh(run, "stubborn", line);
+    snprintf(line, sizeof(line), "read x <%s; exit 1", fifo);
+    add_sh(run, "bad", line);
+    ASSERT_EQ(atb_run_exec(run), 0);
+    unlink(fifo);
+    rmdir(dir);
+    ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_CANCELLED);
+    ASSERT_EQ(atb_run_result(run, 0)->killed, 1);
+    ASSERT_EQ(atb_run_result(run, 1)->state, ATB_STATE_FAILED);
+    atb_run_free(run);
+}
+
+TEST(escalates_to_sigkill_pidfd)
+{
+    escalates_to_sigkill(ATB_WATCH_PIDFD);
+}
+
+TEST(escalates_to_sigkill_sigchld)
+{
+    escalates_to_sigkill(ATB_WATCH_SIGCHLD);
+}
+
+TEST(wait_all_runs_everything)
+{
+    struct atb_run *run = run_of(ATB_MODE_WAIT_ALL, ATB_WATCH_AUTO, 5);
+
+    add_sh(run, "a", "exit 2");
+    add_sh(run, "b", "exit 0");
+    add_sh(run, "c", "kill -SEGV $$");
+    ASSERT_EQ(atb_run_exec(run), 0);
+    ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_FAILED);
+    ASSERT_EQ(atb_run_result(run, 1)->state, ATB_STATE_SUCCEEDED);
+    ASSERT_EQ(atb_run_result(run, 2)->state, ATB_STATE_FAILED);
+    ASSERT_EQ(atb_run_result(run, 2)->term_signal, SIGSEGV);
+    ASSERT(atb_run_exit_status(run) == 2 || atb_run_exit_status(run) == 128 + SIGSEGV);
+    atb_run_free(run);
+}
+
+TEST(race_winner_and_not_found)
+{
+    struct atb_run *run = run_of(ATB_MODE_RACE, ATB_WATCH_AUTO, 5);
+    char *missing[] = {"atb-no-such-program", NULL};
+    struct atb_cmd c = {NULL, missing, NULL};
+
+    add_sh(run, "slow", "exec sleep 100");
+    ASSERT(atb_run_add(run, &c) >= 0);
+    ASSERT_EQ(atb_run_exec(run), 0);
+    ASSERT_EQ(atb_run_winner(run), 1);
+    ASSERT_EQ(atb_run_exit_status(run), 127);
+    ASSERT_STR_EQ(atb_run_result(run, 1)->name, "atb-no-such-program");
+    ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_CANCELLED);
+    atb_run_free(run);
+}
+
+TEST(jobs_limit_and_default_names)
+{
+    struct atb_opts o;
+    struct atb_run *run;
+    char *t[] = {"true", NULL};
+    struct atb_cmd c = {NULL, t, NULL};
+    struct atb_cmd named = {"true#2", t, NULL};
+
+    atb_opts_init(&o);
+    o.jobs = 1;
+    ASSERT_EQ(atb_run_new(&run, &o), 0);
+    ASSERT(atb_run_add(run, &c) >= 0);
+    ASSERT(atb_run_add(run, &named) >= 0);
+    ASSERT(atb_run_add(run, &c) >= 0);
+    ASSERT_EQ(atb_run_add(run, &named), -EEXIST);
+    ASSERT_EQ(atb_run_exec(run), 0);
+    ASSERT_EQ(atb_run_exit_status(run), 0);
+    ASSERT_STR_EQ(atb_run_result(run, 0)->name, "true");
+    ASSERT_STR_EQ(atb_run_result(run, 1)->name, "true#2");
+    ASSERT_STR_EQ(atb_run_result(run, 2)->name, "true#3");
+    /* One at a time: each starts after the previous one ended. */
+    ASSERT(atb_run_result(run, 1)->started_s >=
+           atb_run_result(run, 0)->started_s + atb_run_result(run, 0)->duration_s);
+    atb_run_free(run);
+}
+
+TEST(timeout_cancels)
+{
+    struct atb_opts o;
+    struct atb_run *run;
+
+    atb_opts_init(&o);
+    o.timeout_s = 0.1;
+    ASSERT_EQ(atb_run_new(&run, &o), 0);
+    add_sh(run, "slow", "exec sleep 100");
+    ASSERT_EQ(atb_run_exec(run), 0);
+    ASSERT_EQ(atb_run_exit_status(run), 124);
+    ASSERT_EQ(atb_run_outcome(run), ATB_OUTCOME_TIMED_OUT);
+    ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_CANCELLED);
+    atb_run_free(run);
+}
