@@ -188,7 +188,10 @@ static int parse_args(int argc, char **argv, struct atb_cancel_opts *opts,
             *verbose = 1;
             break;
         case 'h':
-            cmd_help("cancel", stdout);
+            if (cmd_help("cancel", stdout) < 0) {
+                cmd_err("cancel: no help here; see atb-cancel(1)");
+                return -1;
+            }
             return 1;
         case ':':
             if (optopt > 0 && optopt < OPT_GROUP)

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_FINALLY 64
+
 struct mode_args {
     struct atb_opts opts;
     int shell;
@@ -16,9 +18,35 @@ struct mode_args {
     char *names;        /* -n, split in place */
     const char *report; /* --report FILE, "-" for stdout */
     int verbose;
+    int color_given;    /* --color was given: it beats NO_COLOR, FORCE_COLOR */
+    const char *finally[MAX_FINALLY]; /* --finally cleanup commands */
+    size_t nfinally;
 };
 
-enum { OPT_SEP = 256, OPT_REPORT, OPT_FIRST_SUCCESS };
+static int env_set(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && *v != '\0';
+}
+
+/* The environment's say on colors and CI, where no option said otherwise:
+ * NO_COLOR turns colors off, FORCE_COLOR (not "0") on; GITHUB_ACTIONS makes
+ * group mode write collapsible ::group:: blocks. */
+static void apply_environment(struct mode_args *a)
+{
+    const char *force = getenv("FORCE_COLOR");
+
+    if (!a->color_given) {
+        if (env_set("NO_COLOR"))
+            a->opts.color = ATB_COLOR_NEVER;
+        else if (force != NULL && strcmp(force, "0") != 0)
+            a->opts.color = ATB_COLOR_ALWAYS;
+    }
+    a->opts.group_markers = getenv("GITHUB_ACTIONS") && strcmp(getenv("GITHUB_ACTIONS"), "true") == 0;
+}
+
+enum { OPT_SEP = 256, OPT_REPORT, OPT_FIRST_SUCCESS, OPT_PREFIX, OPT_COLOR, OPT_NO_PAD,
+       OPT_FINALLY };
 
 static const struct option long_options[] = {
     {"shell", no_argument, NULL, 'c'},
@@ -31,6 +59,13 @@ static const struct option long_options[] = {
     {"report", required_argument, NULL, OPT_REPORT},
     {"verbose", no_argument, NULL, 'v'},
     {"first-success", no_argument, NULL, OPT_FIRST_SUCCESS},
+    {"output", required_argument, NULL, 'o'},
+    {"prefix", required_argument, NULL, OPT_PREFIX},
+    {"color", required_argument, NULL, OPT_COLOR},
+    {"colour", required_argument, NULL, OPT_COLOR},
+    {"no-pad", no_argument, NULL, OPT_NO_PAD},
+    {"input", required_argument, NULL, 'i'},
+    {"finally", required_argument, NULL, OPT_FINALLY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -65,7 +100,7 @@ static int parse_options(int argc, char **argv, struct mode_args *a)
 
     opterr = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+:hvcn:j:s:g:t:", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "+:hvcn:j:s:g:t:o:i:", long_options, NULL)) != -1) {
         switch (opt) {
         case 'h':
             cmd_help(mode, stdout);
@@ -115,6 +150,59 @@ static int parse_options(int argc, char **argv, struct mode_args *a)
             break;
         case OPT_REPORT:
             a->report = optarg;
+            break;
+        case 'o':
+            if (strcmp(optarg, "prefix") == 0)
+                a->opts.output = ATB_OUTPUT_PREFIX;
+            else if (strcmp(optarg, "group") == 0)
+                a->opts.output = ATB_OUTPUT_GROUP;
+            else if (strcmp(optarg, "inherit") == 0)
+                a->opts.output = ATB_OUTPUT_INHERIT;
+            else {
+                cmd_err("%s: --output: expected prefix, group or inherit, got '%s'", mode,
+                        optarg);
+                return -1;
+            }
+            break;
+        case OPT_PREFIX:
+            if (atb_prefix_check(optarg) < 0) {
+                cmd_err("%s: --prefix: unknown placeholder in '%s' (use {name}, {index}, "
+                        "{pid}, {time})",
+                        mode, optarg);
+                return -1;
+            }
+            a->opts.prefix = optarg;
+            break;
+        case OPT_COLOR:
+            if (strcmp(optarg, "auto") == 0)
+                a->opts.color = ATB_COLOR_AUTO;
+            else if (strcmp(optarg, "always") == 0)
+                a->opts.color = ATB_COLOR_ALWAYS;
+            else if (strcmp(optarg, "never") == 0)
+                a->opts.color = ATB_COLOR_NEVER;
+            else {
+                cmd_err("%s: --color: expected auto, always or never, got '%s'", mode,
+                        optarg);
+                return -1;
+            }
+            a->color_given = 1;
+            break;
+        case OPT_NO_PAD:
+            a->opts.no_pad = 1;
+            break;
+        case 'i':
+            a->opts.input = optarg;
+            break;
+        case OPT_FINALLY:
+            if (optarg[strspn(optarg, " \t\n")] == '\0') {
+                cmd_err("%s: --finally: the command is empty", mode);
+                return -1;
+            }
+            if (a->nfinally == MAX_FINALLY) {
+                cmd_err("%s: --finally: at most %d cleanup commands", mode, MAX_FINALLY);
+                return -1;
+            }
+            a->finally[a->nfinally++] = optarg;
             break;
         case OPT_FIRST_SUCCESS:
             if (a->opts.mode != ATB_MODE_RACE) {
@@ -210,6 +298,15 @@ static int add_commands(struct atb_run *run, struct mode_args *a, int argc, char
             goto out;
         }
     }
+    for (size_t i = 0; i < a->nfinally; i++) {
+        struct atb_cmd c = {NULL, NULL, a->finally[i]};
+        c.cleanup = 1;
+        int err = atb_run_add(run, &c);
+        if (err < 0) {
+            cmd_err("%s: %s", mode, atb_strerror(err));
+            goto out;
+        }
+    }
     rc = 0;
 out:
     free(name_list);
@@ -255,6 +352,7 @@ int cmd_modes(int argc, char **argv)
     first = parse_options(argc, argv, &a);
     if (first < 0)
         return EXIT_ATB;
+    apply_environment(&a);
     rc = atb_run_new(&run, &a.opts);
     if (rc < 0) {
         cmd_err("%s: %s", argv[0], atb_strerror(rc));
@@ -272,6 +370,12 @@ int cmd_modes(int argc, char **argv)
         }
     }
     rc = atb_run_exec(run);
+    if (rc == ATB_ENONAME) {
+        cmd_err("%s: --input: no command is named '%s'", argv[0], a.opts.input);
+        if (report && report != stdout)
+            fclose(report);
+        goto out;
+    }
     if (rc < 0) {
         cmd_err("%s: %s", argv[0], atb_strerror(rc));
         if (report && report != stdout)

@@ -21,6 +21,9 @@ enum {
     ATB_ESIGNAL = -1002,   /* not a known signal name or number */
     ATB_EMODE = -1003,     /* not a known run mode */
     ATB_ESTATE = -1004,    /* call not valid in the object's current state */
+    ATB_EPREFIX = -1005,   /* unknown {placeholder} in a prefix format */
+    ATB_ENONAME = -1006,   /* no command has that name */
+    ATB_ECWD = -1007,      /* working directory missing or not a directory */
     ATB_ELATCHNAME = -1100, /* not a valid latch name */
     ATB_ELATCHDIR = -1101,  /* latch folder is unsafe (symlink, owner, mode) */
     ATB_ETIMEDOUT = -1102   /* a wait reached its time limit */

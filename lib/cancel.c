@@ -210,6 +210,31 @@ static int proc_stat_read(pid_t pid, struct proc_stat *st)
     return 0;
 }
 
+/* Returns the thread group (process) id of pid from /proc/PID/status, or a
+ * negative errno. It differs from pid for a thread other than the main
+ * one: /proc answers for those too, though they are not processes. */
+static pid_t proc_tgid(pid_t pid)
+{
+    char path[32], buf[512], *p;
+    ssize_t len;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    fd = atb__open(path, O_RDONLY, 0);
+    if (fd < 0)
+        return fd == -ENOENT ? -ESRCH : fd;
+    /* Tgid is the fourth line, well within the first 512 bytes. */
+    len = atb__read(fd, buf, sizeof(buf) - 1);
+    atb__close(&fd);
+    if (len <= 0)
+        return len == 0 || len == -ESRCH ? -ESRCH : (int)len;
+    buf[len] = '\0';
+    p = strstr(buf, "\nTgid:");
+    if (p == NULL)
+        return -EIO;
+    return (pid_t)strtol(p + 6, NULL, 10);
+}
+
 static int pidfd_exited(int pidfd)
 {
     struct pollfd p = {.fd = pidfd, .events = POLLIN};
@@ -278,8 +303,10 @@ static int slot_open(struct ctx *c, struct slot *s)
             finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
             return 0;
         }
-        if (r == -EINVAL) { /* a thread's id, not a process's */
-            finish(c, s, ATB_CANCEL_FAILED, r);
+        /* A thread's id, not a process's: older kernels say EINVAL, recent
+         * ones ENOENT. Both are reported as -EINVAL. */
+        if (r == -EINVAL || r == -ENOENT) {
+            finish(c, s, ATB_CANCEL_FAILED, -EINVAL);
             return 0;
         }
         if (r < 0)
@@ -288,11 +315,14 @@ static int slot_open(struct ctx *c, struct slot *s)
         if (c->opts->group) {
             /* getpgid() takes a pid: the pidfd still showing the process
              * alive afterwards proves the answer was about our process. */
-            t->pgid = getpgid(t->pid);
-            if (t->pgid < 0)
-                t->pgid = 0;
+            pid_t pgid = getpgid(t->pid);
+            if (pgid < 0) {
+                finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
+                return 0;
+            }
+            t->pgid = pgid;
         }
-        if (pidfd_exited(s->pidfd) || (c->opts->group && t->pgid == 0))
+        if (pidfd_exited(s->pidfd))
             finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
         return 0;
     }
@@ -316,6 +346,17 @@ static int slot_open(struct ctx *c, struct slot *s)
     }
     if (st.exited) {
         finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
+        return 0;
+    }
+    /* As pidfd_open() does, refuse a thread's id: kill() would signal its
+     * whole process, but /proc/TID/stat is the thread's, not the process's. */
+    r = proc_tgid(t->pid);
+    if (r == -ESRCH) {
+        finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
+        return 0;
+    }
+    if (r != t->pid) {
+        finish(c, s, ATB_CANCEL_FAILED, r < 0 ? r : -EINVAL);
         return 0;
     }
     s->start_time = st.start_time;

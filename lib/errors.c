@@ -12,6 +12,12 @@ const char *atb_strerror(int err)
         return "unknown signal";
     case ATB_EMODE:
         return "unknown mode";
+    case ATB_EPREFIX:
+        return "unknown placeholder in prefix (use {name}, {index}, {pid}, {time})";
+    case ATB_ECWD:
+        return "working directory missing or not a directory";
+    case ATB_ENONAME:
+        return "no command has that name";
     case ATB_ESTATE:
         return "not valid in the current state";
     case ATB_ELATCHNAME:

@@ -58,8 +58,47 @@ struct atb__spawner {
 };
 int atb__spawner_init(struct atb__spawner *sp);
 void atb__spawner_close(struct atb__spawner *sp);
-int atb__spawn(struct atb__spawner *sp, char *const argv[], char *const envp[],
-               int out_fd, int err_fd, pid_t *pid);
+struct atb__spawn_ctx {
+    char *const *envp;
+    const char *cwd;        /* or NULL */
+    int in_fd;              /* -1: /dev/null, 0: atb's own stdin */
+    int out_fd, err_fd;     /* -1: atb's own */
+};
+int atb__spawn(struct atb__spawner *sp, char *const argv[],
+               const struct atb__spawn_ctx *ctx, pid_t *pid);
+
+/* output.c: one of a command's output streams (stdout or stderr) when its
+ * output goes through atb (prefix and group modes). */
+#define ATB__LINE_MAX (64 * 1024)    /* longer lines are cut into pieces */
+#define ATB__GROUP_MEM (1024 * 1024) /* group mode: held in memory, then spilled */
+struct atb__stream {
+    int fd;                 /* owned read end; -1 once closed */
+    ev_io w;
+    int which;              /* 0: stdout, 1: stderr */
+    char *part;             /* prefix mode: a line not yet ended */
+    size_t part_len, part_cap;
+    char *mem;              /* group mode: output held back */
+    size_t mem_len, mem_cap;
+    int spill_fd;           /* group mode: unlinked file for the rest, or -1 */
+};
+
+/* A place atb writes the commands' output to (its stdout or stderr). */
+struct atb__dest {
+    int fd;
+    int color;              /* colored prefixes */
+    int broken;             /* EPIPE seen: output is dropped from now on */
+};
+
+struct atb__output {
+    enum atb_output mode;   /* resolved: never AUTO */
+    struct atb__dest dest[2];
+    char *scratch;          /* ATB__LINE_MAX bytes: where reads land */
+    char *obuf;             /* what goes out in one write() */
+    size_t olen, ocap;
+    size_t pad;             /* prefixes are padded to this width */
+    int per_line;           /* the prefix has {time}: rendered per line */
+    int github;             /* group mode inside GitHub Actions */
+};
 
 /* run.c: one command of a run. Allocated as one block with its strings. */
 struct atb__cmd {
@@ -74,20 +113,34 @@ struct atb__cmd {
     ev_timer grace_w;       /* cancel signal sent: SIGKILL at expiry */
     ev_timer linger_w;      /* leader gone, group not yet: re-check */
     char *name;             /* in the same block, with room for "#N" */
+    struct atb__stream out[2]; /* stdout, stderr (prefix and group modes) */
+    ev_timer drain_w;       /* group gone, output still open: stop waiting */
+    char *prefix;           /* owned; rendered prefix, padded */
+    size_t prefix_len;
+    char **env;             /* changes to the environment, or NULL */
+    char *cwd;              /* or NULL */
+    double timeout_s;       /* its own time limit, or 0 */
+    ev_timer limit_w;       /* that limit */
     unsigned named : 1, started : 1, leader_done : 1, group_done : 1, signalled : 1,
-        cancelled : 1, lingering : 1;
+        cancelled : 1, lingering : 1, finished : 1, input : 1, clear_env : 1,
+        shield : 1, timed_out : 1;
 };
 
 struct atb_run {
     struct atb_opts opts;
     struct atb__cmd **cmds;  /* owned, in the order added */
     size_t n, cap;
+    size_t nmain;            /* cmds[0..nmain) are main, the rest cleanup */
+    size_t nwork;            /* main commands that are not services */
+    size_t work_done;        /* of those, how many have ended */
     size_t next;             /* first command not started yet */
-    size_t running;          /* started, process group not yet ended */
+    size_t running;          /* started, not yet finished */
+    size_t slots;            /* of those, the ones -j counts (not services) */
     size_t lingering;        /* leader reaped, group not yet ended */
     struct ev_loop *loop;
     int use_pidfd;
     struct atb__spawner sp;
+    struct atb__output out;
     struct atb__names names; /* every name given or assigned so far */
     struct atb__pidmap leaders;  /* pidfd mode: leader pid -> command */
     ev_signal parent_w[3];   /* SIGINT, SIGTERM, SIGHUP */
@@ -102,13 +155,27 @@ struct atb_run {
     int timed_out;
     int killed_at_once;      /* a second interrupt skipped the grace */
     long first_failure;      /* index, or -1 */
+    long first_cleanup_failure; /* index, or -1 */
     long winner;             /* race: index, or -1 */
     int executed;
 };
+
+/* output.c */
+int atb__output_open(struct atb_run *run);
+void atb__output_close(struct atb_run *run);
+int atb__output_pipes(struct atb_run *run, struct atb__cmd *cmd, int wfd[2]);
+void atb__output_start(struct atb_run *run, struct atb__cmd *cmd);
+int atb__output_open_streams(const struct atb__cmd *cmd);
+void atb__output_finish(struct atb_run *run, struct atb__cmd *cmd);
+void atb__output_stop(struct atb_run *run, struct atb__cmd *cmd);
+void atb__output_free_cmd(struct atb__cmd *cmd);
+void atb__cmd_maybe_finish(struct atb__cmd *cmd);
 
 /* modes.c: what a command's end means for the run. */
 void atb__mode_on_end(struct atb_run *run, struct atb__cmd *cmd);
 int atb__cmd_status(const struct atb_result *res);
 void atb__run_cancel_all(struct atb_run *run, int signo);
+void atb__cmd_cancel(struct atb__cmd *cmd, int signo);
+void atb__mode_cancel_services(struct atb_run *run);
 
 #endif

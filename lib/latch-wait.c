@@ -120,24 +120,34 @@ static void fallback_poll(struct atb_latch_waiter *w, size_t missing)
     }
 }
 
-static void stop_watchers(struct atb_latch_waiter *w)
+/* Stops every watcher and hands back the inotify fd, which the caller
+ * closes: closing one waits for the kernel to retire its watches (an RCU
+ * grace period, often several milliseconds), which is not worth making a
+ * waiting caller sit through before it hears the news. */
+static int stop_watchers(struct atb_latch_waiter *w)
 {
+    int ifd = w->ifd;
+
     ev_io_stop(w->loop, &w->io);
     ev_timer_stop(w->loop, &w->poll);
     ev_timer_stop(w->loop, &w->timeout);
     ev_timer_stop(w->loop, &w->deliver);
-    /* Closing the inotify fd drops all its watches at once. */
-    atb__close(&w->ifd);
+    w->ifd = -1;
     for (size_t i = 0; i < w->n; i++)
         w->latches[i].wd = -1;
     w->started = 0;
+    return ifd;
 }
 
-/* Ends the wait. The callback comes last: it may free w. */
+/* Ends the wait: the callback first, then the inotify fd (and all its
+ * watches with it) goes. The callback may free or restart w, so w is not
+ * touched after it. */
 static void finish(struct atb_latch_waiter *w, int status, int index)
 {
-    stop_watchers(w);
+    int ifd = stop_watchers(w);
+
     w->cb(w, status, index, w->data);
+    atb__close(&ifd);
 }
 
 /* Checks, and ends the wait if that settles it. */
@@ -315,8 +325,9 @@ int atb_latch_waiter_start(struct atb_latch_waiter *w)
     if (rc != 0) {
         /* Settled already; report it from the loop so the callback never
          * runs inside the caller's call to start. */
-        stop_watchers(w);
-        w->started = 1;
+        ev_io_stop(w->loop, &w->io);
+        ev_timer_stop(w->loop, &w->poll);
+        ev_timer_stop(w->loop, &w->timeout);
         w->result = rc < 0 ? rc : 0;
         w->result_index = index;
         ev_timer_set(&w->deliver, 0, 0);
@@ -327,15 +338,19 @@ int atb_latch_waiter_start(struct atb_latch_waiter *w)
 
 void atb_latch_waiter_stop(struct atb_latch_waiter *w)
 {
-    if (w != NULL)
-        stop_watchers(w);
+    int ifd;
+
+    if (w == NULL)
+        return;
+    ifd = stop_watchers(w);
+    atb__close(&ifd);
 }
 
 void atb_latch_waiter_free(struct atb_latch_waiter *w)
 {
     if (w == NULL)
         return;
-    stop_watchers(w);
+    atb_latch_waiter_stop(w);
     for (size_t i = 0; i < w->n; i++) {
         free(w->latches[i].path);
         free(w->latches[i].dir);

@@ -9,13 +9,35 @@
 
 #include <errno.h>
 
+/* Services run alongside the work; once every other main command has
+ * ended, they are cancelled, which is their normal end. */
+void atb__mode_cancel_services(struct atb_run *run)
+{
+    for (size_t i = 0; i < run->nmain; i++) {
+        struct atb__cmd *cmd = run->cmds[i];
+        if (cmd->res.service && cmd->started)
+            atb__cmd_cancel(cmd, run->opts.cancel_signal);
+    }
+}
+
 void atb__mode_on_end(struct atb_run *run, struct atb__cmd *cmd)
 {
     enum atb_state state = cmd->res.state;
     int failed = state == ATB_STATE_FAILED || state == ATB_STATE_TIMED_OUT;
 
+    if (cmd->res.cleanup) {
+        /* Cleanup failures join the report; they cancel nothing. */
+        if (failed && run->first_cleanup_failure < 0)
+            run->first_cleanup_failure = (long)cmd->index;
+        return;
+    }
     if (failed && run->first_failure < 0)
         run->first_failure = (long)cmd->index;
+    if (!cmd->res.service && ++run->work_done == run->nwork)
+        atb__mode_cancel_services(run);
+    if (cmd->res.service && run->opts.mode != ATB_MODE_POOL &&
+        run->opts.mode != ATB_MODE_TRY_ALL)
+        return; /* a service is no contestant in a race */
     switch (run->opts.mode) {
     case ATB_MODE_POOL:
     case ATB_MODE_TRY_ALL:
@@ -39,6 +61,10 @@ void atb__mode_on_end(struct atb_run *run, struct atb__cmd *cmd)
  * death by signal N, 127/126 when it could not be found or executed. */
 int atb__cmd_status(const struct atb_result *res)
 {
+    if (res->state == ATB_STATE_TIMED_OUT)
+        return 124;
+    if (res->service && res->state == ATB_STATE_FAILED && res->exit_code == 0)
+        return 1;
     if (res->term_signal > 0)
         return 128 + res->term_signal;
     return res->exit_code < 0 ? 0 : res->exit_code;
@@ -50,22 +76,24 @@ enum atb_outcome atb_run_outcome(const struct atb_run *run)
         return ATB_OUTCOME_INTERRUPTED;
     if (run->timed_out)
         return ATB_OUTCOME_TIMED_OUT;
-    if (run->opts.mode == ATB_MODE_RACE && run->winner >= 0)
-        return run->cmds[run->winner]->res.state == ATB_STATE_SUCCEEDED
-                   ? ATB_OUTCOME_SUCCEEDED
-                   : ATB_OUTCOME_FAILED;
-    return run->first_failure >= 0 ? ATB_OUTCOME_FAILED : ATB_OUTCOME_SUCCEEDED;
+    return atb_run_exit_status(run) == 0 ? ATB_OUTCOME_SUCCEEDED : ATB_OUTCOME_FAILED;
 }
 
+/* The main commands' status decides; cleanup failures only when the main
+ * commands succeeded, as an exit handler's errors join the body's. */
 int atb_run_exit_status(const struct atb_run *run)
 {
+    int status = 0;
+
     if (run->interrupted)
         return 128 + run->interrupted;
     if (run->timed_out)
         return 124;
     if (run->opts.mode == ATB_MODE_RACE && run->winner >= 0)
-        return atb__cmd_status(&run->cmds[run->winner]->res);
-    if (run->first_failure >= 0)
-        return atb__cmd_status(&run->cmds[run->first_failure]->res);
-    return 0;
+        status = atb__cmd_status(&run->cmds[run->winner]->res);
+    else if (run->first_failure >= 0)
+        status = atb__cmd_status(&run->cmds[run->first_failure]->res);
+    if (status == 0 && run->first_cleanup_failure >= 0)
+        status = atb__cmd_status(&run->cmds[run->first_cleanup_failure]->res);
+    return status;
 }

@@ -46,8 +46,15 @@ static void describe(const struct atb_run *run, const struct atb_result *res, ch
     default:
         break;
     }
-    if (res->start_error == -ENOENT)
+    if (res->error != NULL && res->term_signal > 0)
+        snprintf(buf, size, "%s (killed by %s)", res->error,
+                 atb_signal_name(res->term_signal) ? atb_signal_name(res->term_signal) : "?");
+    else if (res->error != NULL)
+        snprintf(buf, size, "%s (exit %d)", res->error, res->exit_code);
+    else if (res->start_error == -ENOENT)
         snprintf(buf, size, "not found");
+    else if (res->start_error == ATB_ECWD)
+        snprintf(buf, size, "cannot start: %s", atb_strerror(res->start_error));
     else if (res->start_error != 0)
         snprintf(buf, size, "cannot %s: %s", res->exit_code == 126 ? "execute" : "start",
                  atb_strerror(res->start_error));
@@ -183,7 +190,11 @@ static cJSON *command_json(const struct atb_run *run, const struct atb_result *r
         cJSON_AddItemToObject(o, "duration_s", seconds(res->duration_s));
     else
         cJSON_AddNullToObject(o, "duration_s");
-    if (res->start_error == -ENOENT) {
+    cJSON_AddBoolToObject(o, "service", res->service);
+    cJSON_AddBoolToObject(o, "cleanup", res->cleanup);
+    if (res->error != NULL) {
+        cJSON_AddStringToObject(o, "error", res->error);
+    } else if (res->start_error == -ENOENT) {
         cJSON_AddStringToObject(o, "error", "command not found");
     } else if (res->start_error != 0) {
         describe(run, res, what, sizeof(what));

@@ -94,38 +94,69 @@ int atb_run_new(struct atb_run **out, const struct atb_opts *opts)
     else
         atb_opts_init(&run->opts);
     run->first_failure = -1;
+    run->first_cleanup_failure = -1;
     run->winner = -1;
     *out = run;
     return 0;
 }
 
-/* Copies cmd into one allocation: the command, its argv array, then the
- * strings. One block per command keeps a 10,000-command run cheap. */
+static size_t strv_size(char *const *v, size_t *count)
+{
+    size_t size = 0, n = 0;
+
+    for (; v && v[n]; n++)
+        size += strlen(v[n]) + 1;
+    *count = n;
+    return size + (v ? (n + 1) * sizeof(char *) : 0);
+}
+
+/* Copies a NULL-terminated vector: pointers at *slots, strings at *text. */
+static char **strv_pack(char *const *v, size_t n, char ***slots, char **text)
+{
+    char **out = *slots;
+
+    if (v == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(v[i]) + 1;
+        memcpy(*text, v[i], len);
+        out[i] = *text;
+        *text += len;
+    }
+    out[n] = NULL;
+    *slots += n + 1;
+    return out;
+}
+
+/* Copies cmd into one allocation: the command, its argv and env vectors,
+ * then the strings. One block per command keeps a 10,000-command run
+ * cheap and its ownership obvious. */
 int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd)
 {
     char *shell_argv[] = {"/bin/sh", "-c", (char *)cmd->shell, NULL};
     char *const *src = cmd->shell ? shell_argv : cmd->argv;
-    size_t argc = 0, size, off, namelen;
+    size_t argc, envc, size, off, namelen, cwdlen = cmd->cwd ? strlen(cmd->cwd) + 1 : 0;
     struct atb__cmd *c;
-    char **argv, *p;
+    char **slots, *p;
     int rc;
 
     if (run->executed)
         return ATB_ESTATE;
     if (src == NULL || src[0] == NULL || (cmd->shell && cmd->argv) ||
-        (cmd->name && cmd->name[0] == '\0'))
+        (cmd->name && cmd->name[0] == '\0') || cmd->timeout_s < 0 ||
+        (cmd->cleanup && (cmd->service || cmd->shield)))
         return -EINVAL;
+    /* Cleanup commands come last, so the main ones are cmds[0..nmain). */
+    if (!cmd->cleanup && run->nmain < run->n)
+        return ATB_ESTATE;
     if (cmd->name && atb__names_has(&run->names, cmd->name))
         return -EEXIST;
     /* Room for the default name and a "#N" suffix, decided at start. */
     namelen = cmd->name ? strlen(cmd->name)
                         : atb_name_default(cmd->shell ? cmd->shell : src[0],
                                            cmd->shell != NULL, NULL, 0) + 24;
-    size = sizeof(*c) + namelen + 1;
-    for (; src[argc] != NULL; argc++)
-        size += strlen(src[argc]) + 1;
     off = (sizeof(*c) + _Alignof(char *) - 1) & ~(_Alignof(char *) - 1);
-    size += (off - sizeof(*c)) + (argc + 1) * sizeof(char *);
+    size = off + strv_size(src, &argc) + strv_size(cmd->env, &envc) + namelen + 1 + cwdlen;
     if (run->n == run->cap) {
         size_t ncap = run->cap ? run->cap * 2 : 8;
         struct atb__cmd **n = realloc(run->cmds, ncap * sizeof(*n));
@@ -137,15 +168,15 @@ int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd)
     c = calloc(1, size);
     if (c == NULL)
         return -ENOMEM;
-    argv = (char **)((char *)c + off);
-    p = (char *)(argv + argc + 1);
-    for (size_t i = 0; i < argc; i++) {
-        size_t len = strlen(src[i]) + 1;
-        memcpy(p, src[i], len);
-        argv[i] = p;
-        p += len;
+    slots = (char **)((char *)c + off);
+    p = (char *)(slots + argc + 1 + (cmd->env ? envc + 1 : 0));
+    c->res.argv = strv_pack(src, argc, &slots, &p);
+    c->env = strv_pack(cmd->env, envc, &slots, &p);
+    if (cmd->cwd) {
+        c->cwd = p;
+        memcpy(p, cmd->cwd, cwdlen);
+        p += cwdlen;
     }
-    argv[argc] = NULL;
     c->name = p;
     if (cmd->name) {
         memcpy(p, cmd->name, namelen + 1);
@@ -160,14 +191,25 @@ int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd)
                          namelen + 1);
     }
     c->res.name = c->name;
-    c->res.argv = argv;
     c->res.state = ATB_STATE_QUEUED;
     c->res.exit_code = -1;
     c->res.started_s = -1;
+    c->res.service = cmd->service != 0;
+    c->res.cleanup = cmd->cleanup != 0;
+    c->clear_env = cmd->clear_env != 0;
+    c->shield = cmd->shield != 0;
+    c->timeout_s = cmd->timeout_s;
     c->run = run;
     c->index = run->n;
     c->pidfd = -1;
+    c->out[0].fd = c->out[1].fd = -1;
+    c->out[0].spill_fd = c->out[1].spill_fd = -1;
     run->cmds[run->n] = c;
+    if (!cmd->cleanup) {
+        run->nmain++;
+        if (!cmd->service)
+            run->nwork++;
+    }
     return (int)run->n++;
 }
 
@@ -254,6 +296,42 @@ static void linger_cb(struct ev_loop *loop, ev_timer *w, int revents)
     group_check(cmd);
 }
 
+static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct atb__cmd *cmd = (struct atb__cmd *)((char *)w - offsetof(struct atb__cmd, drain_w));
+
+    (void)loop;
+    (void)revents;
+    atb__output_stop(cmd->run, cmd);
+    atb__cmd_maybe_finish(cmd);
+}
+
+/* A command is finished when its group is gone and its output read to the
+ * end. Output may outlive the group when a process that left the group
+ * holds the pipe: it gets at most the grace period, then the pipe is
+ * closed, so such a process cannot hold the run open. */
+void atb__cmd_maybe_finish(struct atb__cmd *cmd)
+{
+    struct atb_run *run = cmd->run;
+
+    if (!cmd->group_done || cmd->finished)
+        return;
+    if (atb__output_open_streams(cmd) > 0) {
+        if (!ev_is_active(&cmd->drain_w)) {
+            ev_timer_init(&cmd->drain_w, drain_cb, run->opts.grace_s, 0);
+            ev_timer_start(run->loop, &cmd->drain_w);
+        }
+        return;
+    }
+    ev_timer_stop(run->loop, &cmd->drain_w);
+    cmd->finished = 1;
+    atb__output_finish(run, cmd);
+    run->running--;
+    if (!cmd->res.service)
+        run->slots--;
+    start_queued(run);
+}
+
 static void group_done(struct atb__cmd *cmd)
 {
     struct atb_run *run = cmd->run;
@@ -265,8 +343,7 @@ static void group_done(struct atb__cmd *cmd)
         cmd->lingering = 0;
         run->lingering--;
     }
-    run->running--;
-    start_queued(run);
+    atb__cmd_maybe_finish(cmd);
 }
 
 /* The leader is gone: is the rest of its group? Members left behind get the
@@ -305,6 +382,7 @@ static void leader_ended(struct atb__cmd *cmd, int code, int status)
         res->exit_code = status;
     else
         res->term_signal = status;
+    ev_timer_stop(run->loop, &cmd->limit_w);
     if (cmd->pidfd >= 0) {
         ev_io_stop(run->loop, &cmd->pidfd_w);
         atb__close(&cmd->pidfd);
@@ -312,9 +390,16 @@ static void leader_ended(struct atb__cmd *cmd, int code, int status)
     } else {
         ev_child_stop(run->loop, &cmd->child_w);
     }
-    if (cmd->cancelled)
+    if (cmd->timed_out)
+        res->state = ATB_STATE_TIMED_OUT;
+    else if (cmd->cancelled)
         res->state = ATB_STATE_CANCELLED;
-    else if (code == CLD_EXITED && status == 0)
+    else if (res->service) {
+        /* A service ends when atb ends it; ending by itself is a failure,
+         * even with status 0. */
+        res->state = ATB_STATE_FAILED;
+        res->error = "service exited early";
+    } else if (code == CLD_EXITED && status == 0)
         res->state = ATB_STATE_SUCCEEDED;
     else
         res->state = ATB_STATE_FAILED;
@@ -454,18 +539,88 @@ static void start_failed(struct atb__cmd *cmd, int err)
     cmd->res.state = ATB_STATE_FAILED;
     cmd->leader_done = 1;
     cmd->group_done = 1;
+    cmd->finished = 1;
+    atb__output_free_cmd(cmd);
     atb__mode_on_end(cmd->run, cmd);
+}
+
+/* The command's own time limit: it is cancelled, and counts as failed. */
+static void limit_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct atb__cmd *cmd = (struct atb__cmd *)((char *)w - offsetof(struct atb__cmd, limit_w));
+
+    (void)loop;
+    (void)revents;
+    if (cmd->leader_done)
+        return;
+    cmd->timed_out = 1;
+    group_signal(cmd, cmd->run->opts.cancel_signal);
+}
+
+/* The environment for a command: atb's own (or none, with clear_env) with
+ * the command's changes applied. Returns environ itself when nothing
+ * changes, else a malloc'd vector of borrowed strings (NULL: no memory). */
+static char **command_env(const struct atb__cmd *cmd)
+{
+    size_t n = 0, extra = 0;
+    char **envp;
+
+    if (cmd->env == NULL && !cmd->clear_env)
+        return environ;
+    if (!cmd->clear_env)
+        while (environ[n])
+            n++;
+    while (cmd->env && cmd->env[extra])
+        extra++;
+    envp = malloc((n + extra + 1) * sizeof(*envp));
+    if (envp == NULL)
+        return NULL;
+    memcpy(envp, environ, n * sizeof(*envp));
+    for (size_t i = 0; i < extra; i++) {
+        const char *change = cmd->env[i], *eq = strchr(change, '=');
+        size_t keylen = eq ? (size_t)(eq - change) : strlen(change);
+        size_t j;
+
+        for (j = 0; j < n; j++)
+            if (strncmp(envp[j], change, keylen) == 0 && envp[j][keylen] == '=')
+                break;
+        if (eq != NULL && j < n)
+            envp[j] = (char *)change;
+        else if (eq != NULL)
+            envp[n++] = (char *)change;
+        else if (j < n)
+            envp[j] = envp[--n];
+    }
+    envp[n] = NULL;
+    return envp;
 }
 
 static void start_cmd(struct atb_run *run, struct atb__cmd *cmd)
 {
     pid_t pid;
-    int rc;
+    int rc, wfd[2];
+    char **envp;
 
     cmd->t_start = atb__now();
     cmd->res.started_s = cmd->t_start - run->t0;
     cmd->res.state = ATB_STATE_RUNNING;
-    rc = atb__spawn(&run->sp, cmd->res.argv, environ, -1, -1, &pid);
+    envp = command_env(cmd);
+    if (envp == NULL) {
+        start_failed(cmd, -ENOMEM);
+        return;
+    }
+    rc = atb__output_pipes(run, cmd, wfd);
+    if (rc == 0) {
+        struct atb__spawn_ctx ctx = {envp, cmd->cwd, cmd->input ? 0 : -1, wfd[0], wfd[1]};
+
+        rc = atb__spawn(&run->sp, cmd->res.argv, &ctx, &pid);
+        /* The child has its own copies now; ours must go, or the pipes
+         * would never reach end of file. */
+        atb__close(&wfd[0]);
+        atb__close(&wfd[1]);
+    }
+    if (envp != environ)
+        free(envp);
     if (rc < 0) {
         start_failed(cmd, rc);
         return;
@@ -494,15 +649,47 @@ static void start_cmd(struct atb_run *run, struct atb__cmd *cmd)
         ev_child_init(&cmd->child_w, child_cb, pid, 0);
         ev_child_start(run->loop, &cmd->child_w);
     }
+    if (cmd->timeout_s > 0) {
+        ev_timer_init(&cmd->limit_w, limit_cb, cmd->timeout_s, 0);
+        ev_timer_start(run->loop, &cmd->limit_w);
+    }
+    atb__output_start(run, cmd);
     run->running++;
+    if (!cmd->res.service)
+        run->slots++;
 }
 
+/* Starts what may start now: main commands up to -j (services were started
+ * first and take no slot), then, once every main command has finished,
+ * the cleanup commands, which run whatever happened before. */
 static void start_queued(struct atb_run *run)
 {
-    while (run->next < run->n && !run->stopping &&
-           (run->opts.jobs == 0 || run->running < run->opts.jobs))
-        start_cmd(run, run->cmds[run->next++]);
+    while (run->next < run->n) {
+        struct atb__cmd *cmd = run->cmds[run->next];
+
+        if (cmd->res.state != ATB_STATE_QUEUED) { /* a service, started already */
+            run->next++;
+            continue;
+        }
+        if (run->next < run->nmain && run->stopping)
+            break;
+        if (run->next >= run->nmain && run->running > 0)
+            break;
+        if (run->opts.jobs != 0 && run->slots >= run->opts.jobs)
+            break;
+        run->next++;
+        start_cmd(run, cmd);
+    }
     check_finished(run);
+}
+
+/* Cancels one running command, unless it has just ended on its own. */
+void atb__cmd_cancel(struct atb__cmd *cmd, int signo)
+{
+    if (cmd->leader_done || cmd->signalled || leader_poll(cmd))
+        return;
+    cmd->cancelled = 1;
+    group_signal(cmd, signo);
 }
 
 /* Cancels the run: queued commands are never started, running ones get
@@ -515,18 +702,17 @@ void atb__run_cancel_all(struct atb_run *run, int signo)
     run->cancelling = 1;
     run->stopping = 1;
     ev_timer_stop(run->loop, &run->timeout_w);
-    for (; run->next < run->n; run->next++)
-        run->cmds[run->next]->res.state = ATB_STATE_NOT_STARTED;
+    for (; run->next < run->nmain; run->next++)
+        if (run->cmds[run->next]->res.state == ATB_STATE_QUEUED)
+            run->cmds[run->next]->res.state = ATB_STATE_NOT_STARTED;
     ev_now_update(run->loop);
     for (size_t i = 0; i < run->n; i++) {
         struct atb__cmd *cmd = run->cmds[i];
 
-        if (!cmd->started || cmd->leader_done || cmd->signalled)
+        if (!cmd->started || cmd->leader_done || cmd->signalled || cmd->shield ||
+            cmd->res.cleanup)
             continue;
-        if (leader_poll(cmd))
-            continue;
-        cmd->cancelled = 1;
-        group_signal(cmd, signo);
+        atb__cmd_cancel(cmd, signo);
     }
     run->cancelling = 0;
     check_finished(run);
@@ -543,6 +729,12 @@ static void kill_now(struct atb_run *run)
 
         if (!cmd->started || cmd->group_done)
             continue;
+        /* Shielded work is cancelled now, as a second cancel does: the
+         * signal, then SIGKILL after the grace. */
+        if (cmd->shield && !cmd->signalled) {
+            atb__cmd_cancel(cmd, run->interrupted);
+            continue;
+        }
         if (!cmd->leader_done && !cmd->signalled)
             cmd->cancelled = 1;
         cmd->signalled = 1;
@@ -612,6 +804,20 @@ static void sweep_descendants(void)
     }
 }
 
+/* The command named by opts.input reads atb's stdin; all others /dev/null. */
+static int mark_input(struct atb_run *run)
+{
+    if (run->opts.input == NULL)
+        return 0;
+    for (size_t i = 0; i < run->n; i++) {
+        if (strcmp(run->cmds[i]->name, run->opts.input) == 0) {
+            run->cmds[i]->input = 1;
+            return 0;
+        }
+    }
+    return ATB_ENONAME;
+}
+
 static int loop_open(struct atb_run *run)
 {
     int fd;
@@ -648,8 +854,14 @@ int atb_run_exec(struct atb_run *run)
         return ATB_ESTATE;
     run->executed = 1;
     rc = assign_names(run);
-    if (rc < 0)
+    if (rc == 0)
+        rc = mark_input(run);
+    if (rc == 0)
+        rc = atb__output_open(run);
+    if (rc < 0) {
+        atb__output_close(run);
         return rc;
+    }
     rc = loop_open(run);
     if (rc < 0)
         return rc;
@@ -687,6 +899,11 @@ int atb_run_exec(struct atb_run *run)
         ev_timer_start(run->loop, &run->timeout_w);
 
     run->t0 = atb__now();
+    for (size_t i = 0; i < run->nmain; i++)
+        if (run->cmds[i]->res.service)
+            start_cmd(run, run->cmds[i]);
+    if (run->nwork == 0)
+        atb__mode_cancel_services(run);
     start_queued(run);
     if (run->next < run->n || run->running > 0)
         ev_run(run->loop, 0);
@@ -705,6 +922,7 @@ int atb_run_exec(struct atb_run *run)
     atb__spawner_close(&run->sp);
     rc = 0;
 out_loop:
+    atb__output_close(run);
     /* For the default loop this also gives SIGCHLD its default action back. */
     ev_loop_destroy(run->loop);
     run->loop = NULL;
@@ -747,6 +965,7 @@ void atb_run_free(struct atb_run *run)
         return;
     for (size_t i = 0; i < run->n; i++) {
         atb__close(&run->cmds[i]->pidfd);
+        atb__output_free_cmd(run->cmds[i]);
         free(run->cmds[i]);
     }
     free(run->cmds);

@@ -15,10 +15,15 @@
  */
 #include "internal.h"
 
+extern char **environ;
+
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int atb__spawner_init(struct atb__spawner *sp)
@@ -68,34 +73,92 @@ void atb__spawner_close(struct atb__spawner *sp)
     }
 }
 
-/* Starts argv with stdin from /dev/null and stdout, stderr on out_fd and
- * err_fd (-1: inherit atb's own). On success stores the pid; the child is
- * the leader of a new process group whose id is that pid. On failure
- * returns a negative errno: -ENOENT when the program was not found, other
- * exec errors as they came, and no process is left behind. */
-int atb__spawn(struct atb__spawner *sp, char *const argv[], char *const envp[],
-               int out_fd, int err_fd, pid_t *pid)
+/* The value of PATH in envp, or NULL when envp has none. */
+static const char *path_of(char *const *envp)
+{
+    for (; *envp; envp++)
+        if (strncmp(*envp, "PATH=", 5) == 0)
+            return *envp + 5;
+    return NULL;
+}
+
+/* Finds name in path as execvp() would, for a command whose environment
+ * sets its own PATH (posix_spawnp() searches atb's). Returns 0 with the
+ * full path in buf, -EACCES when only non-executable files were found, or
+ * -ENOENT. */
+static int path_search(const char *name, const char *path, char *buf, size_t size)
+{
+    int err = -ENOENT;
+
+    if (path == NULL)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    while (*path) {
+        const char *end = strchr(path, ':');
+        size_t dirlen = end ? (size_t)(end - path) : strlen(path);
+        struct stat st;
+
+        if ((size_t)snprintf(buf, size, "%.*s%s%s", (int)dirlen, path, dirlen ? "/" : "",
+                             name) < size &&
+            stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (access(buf, X_OK) == 0)
+                return 0;
+            err = -EACCES;
+        }
+        path += dirlen + (end != NULL);
+    }
+    return err;
+}
+
+/* Starts argv as ctx says: environment, working directory, stdin (-1:
+ * /dev/null, 0: atb's own), stdout and stderr (-1: atb's own). On success
+ * stores the pid; the child leads a new process group whose id is that
+ * pid. On failure returns a negative errno (-ENOENT: program not found;
+ * ATB_ECWD: no such working directory) and no process is left behind. */
+int atb__spawn(struct atb__spawner *sp, char *const argv[],
+               const struct atb__spawn_ctx *ctx, pid_t *pid)
 {
     posix_spawn_file_actions_t fa;
+    const char *prog = argv[0];
+    char found[4096];
     int rc;
 
+    if (ctx->cwd != NULL) {
+        struct stat st;
+        /* Checked here: a failed chdir in the child would come back as
+         * ENOENT, which reads as "command not found". */
+        if (stat(ctx->cwd, &st) < 0 || !S_ISDIR(st.st_mode))
+            return ATB_ECWD;
+    }
+    if (strchr(prog, '/') == NULL && ctx->envp != environ) {
+        const char *mine = getenv("PATH"), *theirs = path_of(ctx->envp);
+        if (theirs == NULL || mine == NULL || strcmp(mine, theirs) != 0) {
+            rc = path_search(prog, theirs, found, sizeof(found));
+            if (rc < 0)
+                return rc;
+            prog = found;
+        }
+    }
     rc = posix_spawn_file_actions_init(&fa);
     if (rc != 0)
         return -rc;
     /* dup2 rather than open: with a raised fd limit lowered again for the
      * child, an open() could land above the child's limit. */
-    rc = posix_spawn_file_actions_adddup2(&fa, sp->devnull, 0);
-    if (rc == 0 && out_fd >= 0)
-        rc = posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-    if (rc == 0 && err_fd >= 0)
-        rc = posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+    if (ctx->in_fd != 0)
+        rc = posix_spawn_file_actions_adddup2(&fa, ctx->in_fd < 0 ? sp->devnull : ctx->in_fd,
+                                              0);
+    if (rc == 0 && ctx->out_fd >= 0)
+        rc = posix_spawn_file_actions_adddup2(&fa, ctx->out_fd, 1);
+    if (rc == 0 && ctx->err_fd >= 0)
+        rc = posix_spawn_file_actions_adddup2(&fa, ctx->err_fd, 2);
+    if (rc == 0 && ctx->cwd != NULL)
+        rc = posix_spawn_file_actions_addchdir_np(&fa, ctx->cwd);
     if (rc != 0) {
         posix_spawn_file_actions_destroy(&fa);
         return -rc;
     }
     if (sp->raised_nofile)
         setrlimit(RLIMIT_NOFILE, &sp->nofile);
-    rc = posix_spawnp(pid, argv[0], &fa, &sp->attr, argv, envp);
+    rc = posix_spawnp(pid, prog, &fa, &sp->attr, argv, ctx->envp);
     if (sp->raised_nofile) {
         struct rlimit raised = {sp->nofile.rlim_max, sp->nofile.rlim_max};
         setrlimit(RLIMIT_NOFILE, &raised);

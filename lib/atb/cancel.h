@@ -17,7 +17,8 @@ enum atb_cancel_state {
     ATB_CANCEL_KILLED,      /* exited after the SIGKILL that ended the grace */
     ATB_CANCEL_DENIED,      /* not allowed to signal it (error is -EPERM) */
     ATB_CANCEL_STUCK,       /* still there kill_wait_s after SIGKILL */
-    ATB_CANCEL_FAILED,      /* could not be opened or signalled (see error) */
+    ATB_CANCEL_FAILED,      /* could not be opened or signalled (error;
+                             * -EINVAL: a thread's id, not a process's) */
     ATB_CANCEL_REFUSED      /* never to be signalled: pid 1, atb itself, or
                              * with group: a group atb is in, or pgid <= 1 */
 };

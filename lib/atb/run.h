@@ -45,7 +45,12 @@ struct atb_opts {
     const char *prefix;   /* prefix format (borrowed); NULL: "[{name}] " */
     enum atb_color color;
     int no_pad;           /* do not pad prefixes to a common width */
+    int group_markers;    /* group mode: GitHub Actions ::group:: blocks */
+    const char *input;    /* the command (by name) that gets atb's stdin */
 };
+
+/* Checks a prefix format: 0, or ATB_EPREFIX for an unknown placeholder. */
+int atb_prefix_check(const char *format);
 
 /* Fills opts with the defaults. */
 void atb_opts_init(struct atb_opts *opts);
@@ -126,6 +131,9 @@ struct atb_result {
     int sent_signal;    /* the graceful signal atb sent it, or 0 */
     int killed;         /* atb sent SIGKILL after the grace period */
     int start_error;    /* 0, or the negative errno of a failed start */
+    const char *error;  /* static text such as "service exited early", or NULL */
+    int service;        /* it was a service */
+    int cleanup;        /* it was a cleanup command */
     double started_s;   /* since the run began; -1 when never started */
     double duration_s;  /* 0 when never started */
 };

@@ -382,6 +382,52 @@ BOTH(leader_thread_exited)
     ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
 }
 
+static void *thread_tid(void *arg)
+{
+    int fd = *(int *)arg;
+    pid_t tid = gettid();
+
+    if (write(fd, &tid, sizeof(tid)) != sizeof(tid))
+        _exit(99);
+    for (;;)
+        pause();
+    return NULL;
+}
+
+/* The id of a thread other than the main one is not a process id: it
+ * fails, and its process is left alone (kill() would have signalled it). */
+BOTH(thread_id)
+{
+    struct atb_cancel_opts opts;
+    struct atb_cancel_target t = {0};
+    pid_t pid;
+    pthread_t th;
+    int pfd[2], status;
+
+    ASSERT(pipe2(pfd, O_CLOEXEC) == 0);
+    pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        if (pthread_create(&th, NULL, thread_tid, &pfd[1]) != 0)
+            _exit(98);
+        for (;;)
+            pause();
+    }
+    close(pfd[1]);
+    ASSERT_EQ(read(pfd[0], &t.pid, sizeof(t.pid)), (long long)sizeof(t.pid));
+    close(pfd[0]);
+    ASSERT(t.pid != pid);
+    opts_for(&opts, no_pidfd, 20);
+    ASSERT_EQ(atb_cancel_run(&t, 1, &opts), 0);
+    ASSERT_EQ(t.state, ATB_CANCEL_FAILED);
+    ASSERT_EQ(t.error, -EINVAL);
+    ASSERT_EQ(seen.signals, 0);
+    ASSERT(still_running(pid));
+    kill(pid, SIGKILL);
+    status = reap(pid);
+    ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
 /* Init, atb itself and (with a group) atb's own group are refused, and
  * then nothing at all is signalled. */
 BOTH(refused)
