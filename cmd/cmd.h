@@ -16,6 +16,11 @@ void cmd_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cmd_modes(int argc, char **argv);  /* pool, try-all, wait-all, race */
 int cmd_latch(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
+int cmd_shield(int argc, char **argv);
+
+/* Dies of sig with its default action, so our parent sees that signal.
+ * Returns only if sig does not end the process. */
+void cmd_reraise(int sig);
 
 /* Prints the help of a subcommand (NULL: the overview) to out. Returns 0,
  * or -1 when there is no such subcommand. */

@@ -11,6 +11,7 @@ static const char overview[] =
     "       atb race     [OPTIONS] [--] CMD [ARG...] [-- CMD [ARG...]]...\n"
     "       atb latch SUBCOMMAND [OPTIONS] NAME...\n"
     "       atb cancel [OPTIONS] PID...\n"
+    "       atb shield [OPTIONS] [--] CMD [ARG...]\n"
     "       atb --help | --version | help TOPIC\n"
     "\n"
     "Runs commands together as one unit (structured concurrency for processes).\n"
@@ -20,6 +21,7 @@ static const char overview[] =
     "  race           the first to end wins, the others are cancelled\n"
     "  latch          set, unset and wait on latch files\n"
     "  cancel         cancel any process and wait until it is gone\n"
+    "  shield         run one command that cancellation cannot cut short\n"
     "\n"
     "'atb help MODE' lists a mode's options; man atb has everything.\n";
 
@@ -69,10 +71,30 @@ static const struct {
      "      --first-success  only a command that succeeds can win\n"},
 };
 
+static const char shield_help[] =
+    "usage: atb shield [OPTIONS] [--] CMD [ARG...]\n"
+    "\n"
+    "Runs CMD so that cancellation cannot cut it short. SIGINT, SIGTERM and\n"
+    "SIGHUP are recorded, not forwarded; when CMD ends, atb re-raises the\n"
+    "first of them on itself. A second signal cancels CMD after all (that\n"
+    "signal to its process group, then SIGKILL after 5s).\n"
+    "\n"
+    "options:\n"
+    "  -g, --grace DUR   cancel CMD anyway once a deferred signal has waited DUR\n"
+    "  -v, --verbose     print a summary when CMD ends\n"
+    "  -h, --help        print this help\n"
+    "\n"
+    "Exit status: CMD's own (128+N if it died of signal N); 125 atb's own error;\n"
+    "126/127 CMD cannot be executed / not found; death by the deferred signal.\n";
+
 int cmd_help(const char *topic, FILE *out)
 {
     if (topic == NULL) {
         fputs(overview, out);
+        return 0;
+    }
+    if (strcmp(topic, "shield") == 0) {
+        fputs(shield_help, out);
         return 0;
     }
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {

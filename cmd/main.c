@@ -18,12 +18,24 @@ void cmd_err(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+void cmd_reraise(int sig)
+{
+    sigset_t set;
+
+    signal(sig, SIG_DFL);
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(sig);
+}
+
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } subcommands[] = {
     {"pool", cmd_modes},   {"try-all", cmd_modes}, {"wait-all", cmd_modes},
     {"race", cmd_modes},   {"latch", cmd_latch},   {"cancel", cmd_cancel},
+    {"shield", cmd_shield},
 };
 
 int main(int argc, char **argv)

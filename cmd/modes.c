@@ -43,6 +43,8 @@ static void apply_environment(struct mode_args *a)
             a->opts.color = ATB_COLOR_ALWAYS;
     }
     a->opts.group_markers = getenv("GITHUB_ACTIONS") && strcmp(getenv("GITHUB_ACTIONS"), "true") == 0;
+    /* A run nested in another shares its latch scope on purpose. */
+    a->opts.latch_scope = !env_set("ATB_LATCH_DIR");
 }
 
 enum { OPT_SEP = 256, OPT_REPORT, OPT_FIRST_SUCCESS, OPT_PREFIX, OPT_COLOR, OPT_NO_PAD,
@@ -401,15 +403,10 @@ int cmd_modes(int argc, char **argv)
          * stops a script, as it would for any Ctrl-C). The library has put
          * the default action back. */
         int sig = atb_run_signal(run);
-        sigset_t set;
 
         atb_run_free(run);
         fflush(NULL);
-        signal(sig, SIG_DFL);
-        sigemptyset(&set);
-        sigaddset(&set, sig);
-        sigprocmask(SIG_UNBLOCK, &set, NULL);
-        raise(sig);
+        cmd_reraise(sig);
         return status;
     }
 out:

@@ -147,6 +147,11 @@ struct atb_run {
     ev_signal sigchld_w;     /* pidfd mode: orphans to reap */
     ev_child orphan_w;       /* SIGCHLD mode: any child ended */
     ev_timer timeout_w;
+    ev_timer shield_w;       /* opts.shield_wait_s after an interrupt */
+    char *latch_dir;         /* owned; the private latch scope, or NULL */
+    char **base_env;         /* owned vector (borrowed strings): environ plus
+                                ATB_LATCH_DIR, or NULL to use environ */
+    char *base_env_latch;    /* owned "ATB_LATCH_DIR=..." */
     double t0;               /* monotonic, when the run began */
     double duration;
     int stopping;            /* cancelled: nothing new starts */

@@ -560,22 +560,25 @@ static void limit_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /* The environment for a command: atb's own (or none, with clear_env) with
  * the command's changes applied. Returns environ itself when nothing
  * changes, else a malloc'd vector of borrowed strings (NULL: no memory). */
-static char **command_env(const struct atb__cmd *cmd)
+static char **command_env(const struct atb_run *run, const struct atb__cmd *cmd)
 {
+    char **base = run->base_env ? run->base_env : environ;
     size_t n = 0, extra = 0;
     char **envp;
 
     if (cmd->env == NULL && !cmd->clear_env)
-        return environ;
+        return base;
     if (!cmd->clear_env)
-        while (environ[n])
+        while (base[n])
             n++;
+    else if (run->base_env)
+        n = 1; /* base_env[0] is the latch scope, which stays */
     while (cmd->env && cmd->env[extra])
         extra++;
     envp = malloc((n + extra + 1) * sizeof(*envp));
     if (envp == NULL)
         return NULL;
-    memcpy(envp, environ, n * sizeof(*envp));
+    memcpy(envp, base, n * sizeof(*envp));
     for (size_t i = 0; i < extra; i++) {
         const char *change = cmd->env[i], *eq = strchr(change, '=');
         size_t keylen = eq ? (size_t)(eq - change) : strlen(change);
@@ -604,7 +607,7 @@ static void start_cmd(struct atb_run *run, struct atb__cmd *cmd)
     cmd->t_start = atb__now();
     cmd->res.started_s = cmd->t_start - run->t0;
     cmd->res.state = ATB_STATE_RUNNING;
-    envp = command_env(cmd);
+    envp = command_env(run, cmd);
     if (envp == NULL) {
         start_failed(cmd, -ENOMEM);
         return;
@@ -619,7 +622,7 @@ static void start_cmd(struct atb_run *run, struct atb__cmd *cmd)
         atb__close(&wfd[0]);
         atb__close(&wfd[1]);
     }
-    if (envp != environ)
+    if (envp != environ && envp != run->base_env)
         free(envp);
     if (rc < 0) {
         start_failed(cmd, rc);
@@ -747,6 +750,18 @@ static void kill_now(struct atb_run *run)
     }
 }
 
+/* The wait granted to shielded work after an interrupt is over. */
+static void shield_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct atb_run *run = w->data;
+
+    (void)loop;
+    (void)revents;
+    for (size_t i = 0; i < run->nmain; i++)
+        if (run->cmds[i]->shield && run->cmds[i]->started)
+            atb__cmd_cancel(run->cmds[i], run->interrupted);
+}
+
 static void parent_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
     struct atb_run *run = w->data;
@@ -755,6 +770,11 @@ static void parent_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     (void)revents;
     if (run->interrupted == 0) {
         run->interrupted = w->signum;
+        if (run->opts.shield_wait_s > 0) {
+            ev_timer_init(&run->shield_w, shield_wait_cb, run->opts.shield_wait_s, 0);
+            run->shield_w.data = run;
+            ev_timer_start(run->loop, &run->shield_w);
+        }
         atb__run_cancel_all(run, w->signum);
     } else {
         kill_now(run);
@@ -802,6 +822,46 @@ static void sweep_descendants(void)
         }
         usleep(1000 * (round < 10 ? 1 : 10));
     }
+}
+
+/* Makes the run's private latch folder and the environment that names it. */
+static int latch_scope_open(struct atb_run *run)
+{
+    size_t n = 0;
+    int rc;
+
+    if (!run->opts.latch_scope)
+        return 0;
+    rc = atb_latch_scope_open(&run->latch_dir, NULL);
+    if (rc < 0)
+        return rc;
+    run->base_env_latch = malloc(strlen(run->latch_dir) + sizeof("ATB_LATCH_DIR="));
+    while (environ[n])
+        n++;
+    run->base_env = malloc((n + 2) * sizeof(char *));
+    if (run->base_env == NULL || run->base_env_latch == NULL)
+        return -ENOMEM;
+    sprintf(run->base_env_latch, "ATB_LATCH_DIR=%s", run->latch_dir);
+    /* Ours comes first and any inherited one is left out. */
+    run->base_env[0] = run->base_env_latch;
+    n = 1;
+    for (char **e = environ; *e; e++)
+        if (strncmp(*e, "ATB_LATCH_DIR=", 14) != 0)
+            run->base_env[n++] = *e;
+    run->base_env[n] = NULL;
+    return 0;
+}
+
+static void latch_scope_close(struct atb_run *run)
+{
+    if (run->latch_dir)
+        atb_latch_scope_close(run->latch_dir);
+    free(run->latch_dir);
+    free(run->base_env);
+    free(run->base_env_latch);
+    run->latch_dir = NULL;
+    run->base_env = NULL;
+    run->base_env_latch = NULL;
 }
 
 /* The command named by opts.input reads atb's stdin; all others /dev/null. */
@@ -858,8 +918,11 @@ int atb_run_exec(struct atb_run *run)
         rc = mark_input(run);
     if (rc == 0)
         rc = atb__output_open(run);
+    if (rc == 0)
+        rc = latch_scope_open(run);
     if (rc < 0) {
         atb__output_close(run);
+        latch_scope_close(run);
         return rc;
     }
     rc = loop_open(run);
@@ -910,6 +973,7 @@ int atb_run_exec(struct atb_run *run)
     run->duration = atb__now() - run->t0;
 
     ev_timer_stop(run->loop, &run->timeout_w);
+    ev_timer_stop(run->loop, &run->shield_w);
     if (run->use_pidfd)
         ev_signal_stop(run->loop, &run->sigchld_w);
     else
@@ -923,6 +987,7 @@ int atb_run_exec(struct atb_run *run)
     rc = 0;
 out_loop:
     atb__output_close(run);
+    latch_scope_close(run);
     /* For the default loop this also gives SIGCHLD its default action back. */
     ev_loop_destroy(run->loop);
     run->loop = NULL;

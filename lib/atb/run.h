@@ -47,6 +47,14 @@ struct atb_opts {
     int no_pad;           /* do not pad prefixes to a common width */
     int group_markers;    /* group mode: GitHub Actions ::group:: blocks */
     const char *input;    /* the command (by name) that gets atb's stdin */
+    /* Once the run is interrupted, shielded commands are cancelled after
+     * this long, as a second interrupt would; 0: they are waited for. */
+    double shield_wait_s;
+    /* Non-zero: the run makes a private latch folder, exports it to every
+     * command as ATB_LATCH_DIR, and removes it at the end (see atb-latch(1)).
+     * The caller decides; atb leaves it off when ATB_LATCH_DIR is already
+     * set, so nested runs share their parent's scope. */
+    int latch_scope;
 };
 
 /* Checks a prefix format: 0, or ATB_EPREFIX for an unknown placeholder. */
