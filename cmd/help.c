@@ -10,7 +10,7 @@ static const char overview[] =
     "       atb wait-all [OPTIONS] [--] CMD [ARG...] [-- CMD [ARG...]]...\n"
     "       atb race     [OPTIONS] [--] CMD [ARG...] [-- CMD [ARG...]]...\n"
     "       atb latch SUBCOMMAND [OPTIONS] NAME...\n"
-    "       atb cancel [OPTIONS] PID...\n"
+    "       atb cancel [OPTIONS] [PID...]\n"
     "       atb shield [OPTIONS] [--] CMD [ARG...]\n"
     "       atb --help | --version | help TOPIC\n"
     "\n"
@@ -87,10 +87,33 @@ static const char shield_help[] =
     "Exit status: CMD's own (128+N if it died of signal N); 125 atb's own error;\n"
     "126/127 CMD cannot be executed / not found; death by the deferred signal.\n";
 
+static const char cancel_help[] =
+    "usage: atb cancel [OPTIONS] [PID...]\n"
+    "\n"
+    "Cancels processes atb did not start and waits until they are gone. Every\n"
+    "target is pinned by a pidfd first (a reused pid is never signalled), sent\n"
+    "SIG, and sent SIGKILL if it is still there when the grace period ends.\n"
+    "\n"
+    "options:\n"
+    "  -s, --signal SIG     send SIG first (default TERM)\n"
+    "  -g, --grace DUR      then SIGKILL after DUR (default 5s)\n"
+    "      --group          signal each target's whole process group\n"
+    "      --pidfile FILE   cancel the pid that starts FILE (repeatable)\n"
+    "  -v, --verbose        say what is sent and when, and if /proc fallback is used\n"
+    "  -h, --help           print this help\n"
+    "\n"
+    "DUR: 10, 1.5s, 250ms, 2m, 1h. Exit status: 0 every target gone (one that was\n"
+    "not running counts as gone), 1 a target could not be signalled or was still\n"
+    "there 1s after SIGKILL, 125 usage error (then nothing was signalled).\n";
+
 int cmd_help(const char *topic, FILE *out)
 {
     if (topic == NULL) {
         fputs(overview, out);
+        return 0;
+    }
+    if (strcmp(topic, "cancel") == 0) {
+        fputs(cancel_help, out);
         return 0;
     }
     if (strcmp(topic, "shield") == 0) {

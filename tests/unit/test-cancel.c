@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -512,7 +513,8 @@ BOTH(denied)
  * P forks leader L in a new group, L forks member M. L ignores SIGTERM and
  * exits 7 once it has reaped M; M ignores SIGTERM too when member_ignores.
  * P reaps L and exits with its exit status, or 128 + its signal. Returns P;
- * *leader gets L. */
+ * *leader gets L. L and M die with their parents, so a failed test, whose
+ * process group (P included) the runner kills, leaves neither behind. */
 static pid_t group_tree(int member_ignores, pid_t *leader)
 {
     pid_t pids[2], p;
@@ -522,7 +524,7 @@ static pid_t group_tree(int member_ignores, pid_t *leader)
     p = fork();
     ASSERT(p >= 0);
     if (p == 0) {
-        pid_t l = fork();
+        pid_t parent = getpid(), l = fork();
         int status;
 
         if (l < 0)
@@ -530,6 +532,8 @@ static pid_t group_tree(int member_ignores, pid_t *leader)
         if (l == 0) {
             pid_t m, self = getpid();
 
+            if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                _exit(96);
             setpgid(0, 0);
             signal(SIGTERM, SIG_IGN);
             m = fork();
@@ -537,6 +541,9 @@ static pid_t group_tree(int member_ignores, pid_t *leader)
                 _exit(91);
             if (m == 0) {
                 pid_t me = getpid();
+
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
+                    _exit(97);
 
                 if (!member_ignores)
                     signal(SIGTERM, SIG_DFL);

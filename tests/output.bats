@@ -1,0 +1,186 @@
+#!/usr/bin/env bats
+# Output multiplexing: prefix, group and inherit modes.
+load helpers/common
+bats_require_minimum_version 1.5.0
+
+# check_lines FILE: every line is "[name] TAG SEQ LEN PAYLOAD" with a payload
+# of LEN bytes, and each TAG's sequence numbers come in order, none lost.
+check_lines() {
+	python3 - "$1" "$2" <<'PY'
+import re, sys
+path, expect = sys.argv[1], int(sys.argv[2])
+seen = {}
+pat = re.compile(rb'^\[([^\]]+)\] +(\S+) (\d+) (\d+) ([a-z]*)$')
+with open(path, 'rb') as f:
+    for n, line in enumerate(f.read().split(b'\n')[:-1], 1):
+        m = pat.match(line)
+        if not m:
+            sys.exit('line %d malformed: %r' % (n, line[:120]))
+        name, tag, seq, ln, payload = m.groups()
+        if len(payload) != int(ln):
+            sys.exit('line %d: payload %d bytes, expected %s' % (n, len(payload), ln))
+        if seen.get(tag, -1) + 1 != int(seq):
+            sys.exit('line %d: %s seq %s after %s' % (n, tag, seq, seen.get(tag)))
+        seen[tag] = int(seq)
+if len(seen) != 8 or any(v + 1 != expect for v in seen.values()):
+    sys.exit('missing lines: %r' % seen)
+PY
+}
+
+@test "prefix: the default for two commands, stdout and stderr each to their own" {
+	run --separate-stderr atb pool -n a,bb -- sh -c 'echo out-a; echo err-a >&2' -- sh -c 'echo out-b'
+	assert_success
+	assert_line '[a]  out-a'
+	assert_line '[bb] out-b'
+	refute_output --partial 'err-a'
+	[ "$stderr" = '[a]  err-a' ]
+}
+
+@test "inherit: the default for one command: no prefix" {
+	run atb pool -- sh -c 'echo plain'
+	assert_success
+	assert_output 'plain'
+}
+
+@test "prefix: no line is split or interleaved with 8 concurrent writers" {
+	local cmds=() i
+	for i in 1 2 3 4 5 6 7 8; do
+		cmds+=(-- "$ATB_HELPERS/o-lines" "w$i" 3000 "$i")
+	done
+	atb pool "${cmds[@]:1}" >"$T/out"
+	check_lines "$T/out" 3000
+}
+
+@test "prefix: a last line without newline is written, with one" {
+	run atb pool -- printf 'one\ntwo' -- printf 'x'
+	assert_success
+	assert_line '[printf]   one'
+	assert_line '[printf]   two'
+	assert_line '[printf#2] x'
+}
+
+@test "prefix: a 1 MiB line comes out in 64 KiB pieces, each prefixed" {
+	atb pool --no-pad -n big,small -- sh -c 'head -c 1048576 /dev/zero | tr "\0" x; echo' -- true >"$T/out"
+	run awk '{ n++; if ($1 != "[big]" || length($2) != 65536) bad++ } END { print n, bad+0 }' "$T/out"
+	assert_output '16 0'
+}
+
+@test "prefix: --prefix placeholders and --no-pad" {
+	run atb pool --no-pad --prefix '{index}/{name}/{pid}: ' -n a,long -- echo x -- echo y
+	assert_success
+	assert_line --regexp '^1/a/[0-9]+: x$'
+	assert_line --regexp '^2/long/[0-9]+: y$'
+	run atb pool --prefix '{time} ' -- echo x -- echo y
+	assert_line --regexp '^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} x$'
+	run atb pool --prefix '{nope}' -- true -- true
+	assert_failure 125
+	assert_output --partial "unknown placeholder"
+}
+
+@test "group: each command's output in one block, stdout and stderr whole" {
+	mkfifo "$T/f"
+	run --separate-stderr atb pool -o group -n first,second -- \
+		sh -c 'echo a1; echo e1 >&2; cat "$T/f" >/dev/null; echo a2' \
+		-- sh -c 'echo b1; echo >"$T/f"; echo b2'
+	assert_success
+	# second ends first, so its block comes first, and first's lines stay together.
+	assert_equal "$output" "$(printf '==> second <==\nb1\nb2\n==> first <==\na1\na2')"
+	assert_equal "$stderr" "e1"
+}
+
+@test "group: GitHub Actions gets ::group:: blocks" {
+	GITHUB_ACTIONS=true run atb pool -o group -n x,y -- echo 1 -- true
+	assert_success
+	assert_equal "$output" "$(printf '::group::x\n1\n::endgroup::')"
+}
+
+@test "group: 50 MiB of output spills to disk and comes back whole" {
+	atb pool -o group -n big,small -- sh -c 'head -c 52428800 /dev/zero | tr "\0" y; echo end' -- echo small >"$T/out"
+	run wc -c <"$T/out"
+	# 50 MiB + "end\n" + two headers + "small\n"
+	assert_output "$((52428800 + 4 + 12 + 14 + 6))"
+	run tail -c 4 "$T/out"
+	assert_output 'end'
+}
+
+@test "output of a cancelled command is all there, before the report" {
+	mkfifo "$T/f"
+	run atb pool -n victim,bad -- \
+		sh -c 'for i in 1 2 3; do echo "last words $i"; done; echo >"$T/f"; exec sleep 1000' \
+		-- sh -c 'cat "$T/f" >/dev/null; exit 4'
+	assert_failure 4
+	assert_line --index 0 '[victim] last words 1'
+	assert_line --index 2 '[victim] last words 3'
+	assert_line --partial 'atb: pool failed'
+}
+
+@test "a grandchild that keeps the pipe open does not hang atb" {
+	# The background process leaves the group with setsid and keeps stdout;
+	# the leader exits only once it has.
+	mkfifo "$T/f"
+	run atb pool -g 0.5s -n daemon,other -- \
+		sh -c 'setsid sh -c "echo \$\$ >>$PIDS/d; echo >$T/f; exec sleep 1000" & cat "$T/f" >/dev/null; echo started' -- true
+	assert_success
+	assert_line '[daemon] started'
+	run pid_alive "$(cat "$PIDS/d")"
+	assert_failure
+}
+
+@test "EPIPE: atb | head keeps running the commands and writes the report" {
+	run bash -c "'$ATB' pool --report '$T/r.json' -- seq 200000 -- seq 300000 | head -1; echo \"status \${PIPESTATUS[0]}\""
+	assert_line --index 0 '[seq]   1'
+	assert_line 'status 0'
+	run report_get "$T/r.json" '[c["state"] for c in r["commands"]]'
+	assert_output '["succeeded", "succeeded"]'
+}
+
+@test "children get SIGPIPE back: a writer to a closed pipe dies of it" {
+	run atb pool -o inherit --report "$T/r.json" -- sh -c 'yes | head -1 >/dev/null; kill -0 $$'
+	run report_get "$T/r.json" 'r["commands"][0]["state"]'
+	assert_output 'succeeded'
+	run atb pool -- "$ATB_HELPERS/t-sigstate"
+	refute_output --partial 'SIGPIPE'
+}
+
+@test "binary output passes through byte for byte" {
+	head -c 300000 /dev/urandom >"$T/bin"
+	atb pool -o inherit -- cat "$T/bin" >"$T/out1"
+	cmp "$T/bin" "$T/out1"
+	atb pool -o group -n a,b -- cat "$T/bin" -- true >"$T/out2"
+	tail -c +11 "$T/out2" | head -c 300000 | cmp - "$T/bin"
+}
+
+@test "colors: auto is off for a pipe, always forces, NO_COLOR and FORCE_COLOR" {
+	run atb pool -- echo a -- echo b
+	refute_output --partial $'\033['
+	run atb pool --color always -- echo a -- echo b
+	assert_output --partial $'\033[36m[echo]'
+	NO_COLOR=1 run atb pool -- echo a -- echo b
+	refute_output --partial $'\033['
+	FORCE_COLOR=1 run atb pool -- echo a -- echo b
+	assert_output --partial $'\033['
+	run atb pool --color sometimes -- true
+	assert_failure 125
+}
+
+@test "colors: auto is on for a terminal (under script)" {
+	command -v script >/dev/null || skip "script(1) is not installed"
+	run timeout 20 script -qec "'$ATB' pool -- echo a -- echo b" /dev/null
+	assert_output --partial $'\033[36m[echo]'
+	assert_output --partial $'\033[33m[echo#2]'
+}
+
+@test "stdin is /dev/null, except for the command named by --input" {
+	run bash -c "echo hello | '$ATB' pool -n a,b -i b -- cat -- cat"
+	assert_success
+	assert_output '[b] hello'
+	run atb pool -i nobody -- true -- true
+	assert_failure 125
+	assert_output --partial "no command is named 'nobody'"
+}
+
+@test "--output rejects unknown modes" {
+	run atb pool -o fancy -- true
+	assert_failure 125
+	assert_output --partial "--output: expected prefix, group or inherit, got 'fancy'"
+}
