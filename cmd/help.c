@@ -44,6 +44,8 @@ static const char mode_options[] =
     "      --no-pad         do not pad prefixes to one width\n"
     "      --color WHEN     auto, always or never (default auto)\n"
     "  -i, --input NAME     give atb's stdin to the command NAME\n"
+    "      --progress[=WHEN]  a status line on stderr: auto (if a terminal),\n"
+    "                       always or never\n"
     "      --finally CMD    cleanup shell command, run after all others whatever\n"
     "                       happened (repeatable)\n"
     "      --report FILE    write a JSON report to FILE ('-': stdout)\n"

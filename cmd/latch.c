@@ -114,7 +114,7 @@ static int parse_args(struct latch_args *a, int argc, char **argv)
     int names_only = 0;
 
     for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i], *value, *opt = NULL;
+        const char *arg = argv[i], *value = NULL, *opt = NULL;
 
         /* "-" alone is a valid bare name, not an option. */
         if (names_only || arg[0] != '-' || arg[1] == '\0') {

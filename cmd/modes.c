@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_FINALLY 64
 
@@ -48,7 +49,7 @@ static void apply_environment(struct mode_args *a)
 }
 
 enum { OPT_SEP = 256, OPT_REPORT, OPT_FIRST_SUCCESS, OPT_PREFIX, OPT_COLOR, OPT_NO_PAD,
-       OPT_FINALLY };
+       OPT_FINALLY, OPT_PROGRESS };
 
 static const struct option long_options[] = {
     {"shell", no_argument, NULL, 'c'},
@@ -68,6 +69,7 @@ static const struct option long_options[] = {
     {"no-pad", no_argument, NULL, OPT_NO_PAD},
     {"input", required_argument, NULL, 'i'},
     {"finally", required_argument, NULL, OPT_FINALLY},
+    {"progress", optional_argument, NULL, OPT_PROGRESS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -194,6 +196,20 @@ static int parse_options(int argc, char **argv, struct mode_args *a)
             break;
         case 'i':
             a->opts.input = optarg;
+            break;
+        case OPT_PROGRESS:
+            /* --progress: when stderr is a terminal; =always, =never. */
+            if (optarg == NULL || strcmp(optarg, "auto") == 0)
+                a->opts.progress = isatty(2);
+            else if (strcmp(optarg, "always") == 0)
+                a->opts.progress = 1;
+            else if (strcmp(optarg, "never") == 0)
+                a->opts.progress = 0;
+            else {
+                cmd_err("%s: --progress: expected auto, always or never, got '%s'", mode,
+                        optarg);
+                return -1;
+            }
             break;
         case OPT_FINALLY:
             if (optarg[strspn(optarg, " \t\n")] == '\0') {
@@ -355,6 +371,11 @@ int cmd_modes(int argc, char **argv)
     if (first < 0)
         return EXIT_ATB;
     apply_environment(&a);
+    if (a.opts.progress && a.opts.output == ATB_OUTPUT_INHERIT) {
+        cmd_err("%s: --progress needs the output to go through atb (-o prefix or group)",
+                argv[0]);
+        return EXIT_ATB;
+    }
     rc = atb_run_new(&run, &a.opts);
     if (rc < 0) {
         cmd_err("%s: %s", argv[0], atb_strerror(rc));

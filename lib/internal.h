@@ -98,6 +98,9 @@ struct atb__output {
     size_t pad;             /* prefixes are padded to this width */
     int per_line;           /* the prefix has {time}: rendered per line */
     int github;             /* group mode inside GitHub Actions */
+    int progress;           /* a status line is kept on stderr */
+    int progress_shown;     /* and is on the screen now */
+    ev_timer progress_w;
 };
 
 /* run.c: one command of a run. Allocated as one block with its strings. */
@@ -173,6 +176,8 @@ void atb__output_start(struct atb_run *run, struct atb__cmd *cmd);
 int atb__output_open_streams(const struct atb__cmd *cmd);
 void atb__output_finish(struct atb_run *run, struct atb__cmd *cmd);
 void atb__output_stop(struct atb_run *run, struct atb__cmd *cmd);
+void atb__output_progress_start(struct atb_run *run);
+void atb__output_progress_end(struct atb_run *run);
 void atb__output_free_cmd(struct atb__cmd *cmd);
 void atb__cmd_maybe_finish(struct atb__cmd *cmd);
 

@@ -51,10 +51,22 @@ static void dest_write(struct atb__dest *d, const char *buf, size_t len)
     }
 }
 
+/* Takes the status line off the screen before output; the progress timer
+ * puts it back within 100 ms. */
+static void progress_clear(struct atb__output *out)
+{
+    if (out->progress_shown) {
+        dest_write(&out->dest[1], "\r\033[K", 4);
+        out->progress_shown = 0;
+    }
+}
+
 static void obuf_flush(struct atb__output *out, int which)
 {
-    if (out->olen > 0)
+    if (out->olen > 0) {
+        progress_clear(out);
         dest_write(&out->dest[which], out->obuf, out->olen);
+    }
     out->olen = 0;
 }
 
@@ -144,10 +156,13 @@ int atb__output_open(struct atb_run *run)
     struct atb__output *out = &run->out;
 
     out->mode = run->opts.output;
+    /* A status line can be kept clear of output only if the output goes
+     * through atb. */
     if (out->mode == ATB_OUTPUT_AUTO)
-        out->mode = run->n == 1 ? ATB_OUTPUT_INHERIT : ATB_OUTPUT_PREFIX;
+        out->mode = run->n == 1 && !run->opts.progress ? ATB_OUTPUT_INHERIT : ATB_OUTPUT_PREFIX;
     if (out->mode == ATB_OUTPUT_INHERIT)
-        return 0;
+        return run->opts.progress ? -EINVAL : 0;
+    out->progress = run->opts.progress;
     if (atb_prefix_check(prefix_format(run)) < 0)
         return ATB_EPREFIX;
     for (int i = 0; i < 2; i++) {
@@ -488,6 +503,7 @@ void atb__output_finish(struct atb_run *run, struct atb__cmd *cmd)
                        color_reset);
     else
         len = snprintf(head, sizeof(head), "==> %s <==\n", cmd->name);
+    progress_clear(&run->out);
     dest_write(d, head, len < (int)sizeof(head) ? (size_t)len : sizeof(head) - 1);
     group_write(run, o);
     group_write(run, e);
@@ -509,4 +525,62 @@ void atb__output_free_cmd(struct atb__cmd *cmd)
     }
     free(cmd->prefix);
     cmd->prefix = NULL;
+}
+
+static void progress_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct atb_run *run = w->data;
+    size_t running = 0, done = 0, failed = 0, queued = 0;
+    double elapsed = atb__now() - run->t0;
+    char line[256], eta[48] = "";
+    int len;
+
+    (void)loop;
+    (void)revents;
+    for (size_t i = 0; i < run->n; i++) {
+        const struct atb__cmd *cmd = run->cmds[i];
+        switch (cmd->res.state) {
+        case ATB_STATE_QUEUED:
+            queued++;
+            break;
+        case ATB_STATE_RUNNING:
+            running++;
+            break;
+        case ATB_STATE_FAILED:
+        case ATB_STATE_TIMED_OUT:
+            failed++;
+            done++;
+            break;
+        default:
+            done++;
+            break;
+        }
+    }
+    /* The remaining work at the rate seen so far. */
+    if (done > 0 && done < run->n && !run->stopping)
+        snprintf(eta, sizeof(eta), ", ETA %.0fs", elapsed / (double)done * (double)(run->n - done));
+    len = snprintf(line, sizeof(line),
+                   "\r\033[Katb: %zu running, %zu done, %zu failed, %zu queued, %.1fs%s", running,
+                   done, failed, queued, elapsed, eta);
+    if (len > 0 && !run->out.dest[1].broken) {
+        dest_write(&run->out.dest[1], line, (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
+        run->out.progress_shown = 1;
+    }
+}
+
+void atb__output_progress_start(struct atb_run *run)
+{
+    if (!run->out.progress)
+        return;
+    ev_timer_init(&run->out.progress_w, progress_cb, 0.1, 0.1);
+    run->out.progress_w.data = run;
+    ev_timer_start(run->loop, &run->out.progress_w);
+}
+
+void atb__output_progress_end(struct atb_run *run)
+{
+    if (!run->out.progress)
+        return;
+    ev_timer_stop(run->loop, &run->out.progress_w);
+    progress_clear(&run->out);
 }

@@ -967,6 +967,7 @@ int atb_run_exec(struct atb_run *run)
             start_cmd(run, run->cmds[i]);
     if (run->nwork == 0)
         atb__mode_cancel_services(run);
+    atb__output_progress_start(run);
     start_queued(run);
     if (run->next < run->n || run->running > 0)
         ev_run(run->loop, 0);
@@ -974,6 +975,7 @@ int atb_run_exec(struct atb_run *run)
 
     ev_timer_stop(run->loop, &run->timeout_w);
     ev_timer_stop(run->loop, &run->shield_w);
+    atb__output_progress_end(run);
     if (run->use_pidfd)
         ev_signal_stop(run->loop, &run->sigchld_w);
     else

@@ -184,3 +184,37 @@ PY
 	assert_failure 125
 	assert_output --partial "--output: expected prefix, group or inherit, got 'fancy'"
 }
+
+@test "--progress: a status line on a terminal, cleared before each output line" {
+	command -v script >/dev/null || skip "script(1) is not installed"
+	mkfifo "$T/f"
+	run timeout 20 script -qec "'$ATB' pool --progress --color never -n slow,fast -- sh -c 'cat $T/f; echo slow-done' -- sh -c 'sleep 0.5; echo fast-done; echo x >$T/f'" /dev/null
+	assert_success
+	assert_output --partial 'running, '
+	assert_output --partial '[fast] fast-done'
+	assert_output --partial '[slow] slow-done'
+	# Status text is never followed by output without a clear in between.
+	python3 - "$output" <<'PY'
+import re, sys
+out = sys.argv[1]
+for m in re.finditer(r'\[(slow|fast)\] ', out):
+    before = out[:m.start()]
+    if not (before == '' or before.endswith('\n') or before.endswith('\r\x1b[K')):
+        sys.exit('output mixed with the status line: %r' % before[-60:])
+# The last thing on the screen is a cleared line, not status text.
+tail = out.rstrip('\r\n')
+if 'queued' in tail.split('\n')[-1].split('\r\x1b[K')[-1]:
+    sys.exit('status line left behind')
+PY
+}
+
+@test "--progress: off when stderr is not a terminal, and refused with inherit" {
+	run --separate-stderr atb pool --progress -- echo a -- echo b
+	assert_success
+	[ -z "$stderr" ]
+	run atb pool --progress=always -o inherit -- true
+	assert_failure 125
+	assert_output --partial '--progress needs'
+	run atb pool --progress=sometimes -- true
+	assert_failure 125
+}

@@ -55,6 +55,11 @@ struct atb_opts {
      * The caller decides; atb leaves it off when ATB_LATCH_DIR is already
      * set, so nested runs share their parent's scope. */
     int latch_scope;
+    /* Non-zero: a status line on stderr (running, done, failed, queued,
+     * elapsed, ETA), redrawn at most 10 times a second and cleared around
+     * the commands' output. Needs output through atb (not inherit); the
+     * caller decides whether stderr is a terminal. */
+    int progress;
 };
 
 /* Checks a prefix format: 0, or ATB_EPREFIX for an unknown placeholder. */
