@@ -17,6 +17,7 @@ int cmd_modes(int argc, char **argv);  /* pool, try-all, wait-all, race */
 int cmd_latch(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_shield(int argc, char **argv);
+int cmd_run(int argc, char **argv);     /* run SPEC */
 
 /* Dies of sig with its default action, so our parent sees that signal.
  * Returns only if sig does not end the process. */

@@ -4,7 +4,6 @@
 #include "cmd.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,10 +266,9 @@ static int do_wait(struct latch_args *a)
     rc = atb_latch_wait(a->paths, a->n, &a->opts, &index, &signo);
     if (rc == -EINTR && signo != 0) {
         /* End as killed by the signal, as a shell expects of an interrupted
-         * command; the library has put the default action back. */
+         * command. */
         fflush(stdout);
-        signal(signo, SIG_DFL);
-        raise(signo);
+        cmd_reraise(signo);
         return 128 + signo;
     }
     if (rc == ATB_ETIMEDOUT) {

@@ -35,7 +35,7 @@ static const struct {
 } subcommands[] = {
     {"pool", cmd_modes},   {"try-all", cmd_modes}, {"wait-all", cmd_modes},
     {"race", cmd_modes},   {"latch", cmd_latch},   {"cancel", cmd_cancel},
-    {"shield", cmd_shield},
+    {"shield", cmd_shield}, {"run", cmd_run},
 };
 
 int main(int argc, char **argv)

@@ -22,6 +22,10 @@ struct mode_args {
     int color_given;    /* --color was given: it beats NO_COLOR, FORCE_COLOR */
     const char *finally[MAX_FINALLY]; /* --finally cleanup commands */
     size_t nfinally;
+    int feed;           /* --stdin */
+    char **tmpl;        /* --stdin with a template: the words after options */
+    int tmpl_argc;
+    unsigned long line_no;
 };
 
 static int env_set(const char *name)
@@ -49,7 +53,7 @@ static void apply_environment(struct mode_args *a)
 }
 
 enum { OPT_SEP = 256, OPT_REPORT, OPT_FIRST_SUCCESS, OPT_PREFIX, OPT_COLOR, OPT_NO_PAD,
-       OPT_FINALLY, OPT_PROGRESS };
+       OPT_FINALLY, OPT_PROGRESS, OPT_STDIN };
 
 static const struct option long_options[] = {
     {"shell", no_argument, NULL, 'c'},
@@ -70,6 +74,7 @@ static const struct option long_options[] = {
     {"input", required_argument, NULL, 'i'},
     {"finally", required_argument, NULL, OPT_FINALLY},
     {"progress", optional_argument, NULL, OPT_PROGRESS},
+    {"stdin", no_argument, NULL, OPT_STDIN},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -211,6 +216,13 @@ static int parse_options(int argc, char **argv, struct mode_args *a)
                 return -1;
             }
             break;
+        case OPT_STDIN:
+            if (a->opts.mode == ATB_MODE_RACE) {
+                cmd_err("%s: --stdin is for pool, try-all and wait-all", mode);
+                return -1;
+            }
+            a->feed = 1;
+            break;
         case OPT_FINALLY:
             if (optarg[strspn(optarg, " \t\n")] == '\0') {
                 cmd_err("%s: --finally: the command is empty", mode);
@@ -237,6 +249,107 @@ static int parse_options(int argc, char **argv, struct mode_args *a)
     return optind;
 }
 
+/* Replaces every "{}" in word by line into a malloc'd string. */
+static char *substitute(const char *word, const char *line, size_t len)
+{
+    size_t n = 0, size;
+    char *out, *o;
+
+    for (const char *p = strstr(word, "{}"); p; p = strstr(p + 2, "{}"))
+        n++;
+    size = strlen(word) - 2 * n + n * len + 1;
+    out = o = malloc(size);
+    if (out == NULL)
+        return NULL;
+    for (const char *p = word; *p;) {
+        if (p[0] == '{' && p[1] == '}') {
+            memcpy(o, line, len);
+            o += len;
+            p += 2;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* --stdin: one line, one command. With a template the line is an argument
+ * for each {}; otherwise a line starting with '{' is a JSON command object
+ * (as in a spec) and any other line a shell command. */
+static int feed_line(struct atb_run *run, const char *line, size_t len, void *data)
+{
+    struct mode_args *a = data;
+    struct atb_cmd c = {NULL, NULL, NULL};
+    char *text = NULL, **words = NULL;
+    int rc = 0;
+
+    a->line_no++;
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    if (memchr(line, '\0', len) != NULL) {
+        cmd_err("stdin:%lu: a command line cannot hold a NUL byte", a->line_no);
+        return -EINVAL;
+    }
+    if (a->tmpl) {
+        words = calloc((size_t)a->tmpl_argc + 1, sizeof(*words));
+        if (words == NULL)
+            return -ENOMEM;
+        for (int i = 0; i < a->tmpl_argc && rc == 0; i++)
+            if ((words[i] = substitute(a->tmpl[i], line, len)) == NULL)
+                rc = -ENOMEM;
+        c.argv = words;
+        if (rc == 0)
+            rc = atb_run_add(run, &c);
+        for (int i = 0; i < a->tmpl_argc; i++)
+            free(words[i]);
+        free(words);
+        return rc < 0 ? rc : 0;
+    }
+    while (len > 0 && (*line == ' ' || *line == '\t')) {
+        line++;
+        len--;
+    }
+    if (len == 0)
+        return 0;
+    if (*line == '{') {
+        /* A JSON command object: parsed as a one-command spec. */
+        struct atb_spec *spec = NULL;
+        struct atb_spec_error err;
+        char origin[48];
+        size_t wlen = len + 32;
+
+        text = malloc(wlen);
+        if (text == NULL)
+            return -ENOMEM;
+        wlen = (size_t)snprintf(text, wlen, "{\"commands\": [%.*s]}", (int)len, line);
+        snprintf(origin, sizeof(origin), "stdin:%lu", a->line_no);
+        rc = atb_spec_parse(text, wlen, origin, NULL, &spec, &err);
+        free(text);
+        if (rc < 0) {
+            cmd_err("%s", err.text);
+            return rc;
+        }
+        if (atb_spec_count(spec) != 1) {
+            cmd_err("%s: expected one command object", origin);
+            atb_spec_free(spec);
+            return -EINVAL;
+        }
+        rc = atb_run_add(run, atb_spec_cmd(spec, 0));
+        if (rc == -EEXIST)
+            cmd_err("%s: duplicate name '%s'", origin, atb_spec_cmd(spec, 0)->name);
+        atb_spec_free(spec);
+        return rc < 0 ? rc : 0;
+    }
+    text = strndup(line, len);
+    if (text == NULL)
+        return -ENOMEM;
+    c.shell = text;
+    rc = atb_run_add(run, &c);
+    free(text);
+    return rc < 0 ? rc : 0;
+}
+
 /* Adds the commands that follow the options to the run. */
 static int add_commands(struct atb_run *run, struct mode_args *a, int argc, char **argv)
 {
@@ -246,17 +359,33 @@ static int add_commands(struct atb_run *run, struct mode_args *a, int argc, char
     char **name_list = NULL;
     int rc = -1;
 
-    if (argc == 0) {
+    if (a->feed) {
+        /* Commands come from stdin; what follows the options, if anything,
+         * is the template. */
+        if (a->names || a->opts.input) {
+            cmd_err("%s: --stdin takes neither --names nor --input", mode);
+            return -1;
+        }
+        if (argc > 0 && a->shell) {
+            cmd_err("%s: --stdin: a template is run directly; drop -c", mode);
+            return -1;
+        }
+        a->tmpl = argc > 0 ? argv : NULL;
+        a->tmpl_argc = argc;
+        argc = 0;
+    } else if (argc == 0) {
         cmd_err("%s: no command given (try 'atb %s --help')", mode, mode);
         return -1;
     }
-    groups = calloc((size_t)argc, sizeof(*groups));
-    name_list = calloc((size_t)argc, sizeof(*name_list));
+    groups = calloc((size_t)argc + 1, sizeof(*groups));
+    name_list = calloc((size_t)argc + 1, sizeof(*name_list));
     if (groups == NULL || name_list == NULL) {
         cmd_err("%s: %s", mode, strerror(ENOMEM));
         goto out;
     }
-    if (a->shell) {
+    if (a->feed) {
+        ngroups = 0;
+    } else if (a->shell) {
         /* Each argument is one whole command; separators between them are
          * allowed and skipped. */
         for (int i = 0; i < argc; i++) {
@@ -375,6 +504,11 @@ int cmd_modes(int argc, char **argv)
         cmd_err("%s: --progress needs the output to go through atb (-o prefix or group)",
                 argv[0]);
         return EXIT_ATB;
+    }
+    if (a.feed) {
+        a.opts.feed_fd = 0;
+        a.opts.feed_line = feed_line;
+        a.opts.feed_data = &a;
     }
     rc = atb_run_new(&run, &a.opts);
     if (rc < 0) {

@@ -47,5 +47,6 @@ const char *atb_signal_name(int signo);
 #include "atb/report.h"
 #include "atb/latch.h"
 #include "atb/cancel.h"
+#include "atb/spec.h"
 
 #endif

@@ -40,13 +40,20 @@ void *atb__pidmap_get(const struct atb__pidmap *m, pid_t pid);
 void atb__pidmap_del(struct atb__pidmap *m, pid_t pid);
 void atb__pidmap_free(struct atb__pidmap *m);
 
-/* names.c: a set of borrowed name strings. */
+/* names.c: a table of name strings, each with a number. */
+struct atb__name_slot {
+    const char *key;        /* NULL: never used */
+    unsigned long value;
+};
 struct atb__names {
-    const char **slots;
-    size_t cap, count;
+    struct atb__name_slot *slots;
+    size_t cap, used, count;
+    int owned;              /* keys are copies the table frees */
 };
 int atb__names_has(const struct atb__names *set, const char *name);
 int atb__names_add(struct atb__names *set, const char *name);
+void atb__names_del(struct atb__names *set, const char *name);
+unsigned long *atb__names_value(struct atb__names *set, const char *name);
 void atb__names_free(struct atb__names *set);
 
 /* spawn.c: start children in a clean state (see the comment there). */
@@ -126,13 +133,14 @@ struct atb__cmd {
     ev_timer limit_w;       /* that limit */
     unsigned named : 1, started : 1, leader_done : 1, group_done : 1, signalled : 1,
         cancelled : 1, lingering : 1, finished : 1, input : 1, clear_env : 1,
-        shield : 1, timed_out : 1;
+        shield : 1, timed_out : 1, forget : 1;
 };
 
 struct atb_run {
     struct atb_opts opts;
     struct atb__cmd **cmds;  /* owned, in the order added */
     size_t n, cap;
+    size_t seq;              /* commands ever added: the next index */
     size_t nmain;            /* cmds[0..nmain) are main, the rest cleanup */
     size_t nwork;            /* main commands that are not services */
     size_t work_done;        /* of those, how many have ended */
@@ -145,6 +153,7 @@ struct atb_run {
     struct atb__spawner sp;
     struct atb__output out;
     struct atb__names names; /* every name given or assigned so far */
+    struct atb__names bases; /* owned: default name -> next "#N" to try */
     struct atb__pidmap leaders;  /* pidfd mode: leader pid -> command */
     ev_signal parent_w[3];   /* SIGINT, SIGTERM, SIGHUP */
     ev_signal sigchld_w;     /* pidfd mode: orphans to reap */
@@ -162,9 +171,18 @@ struct atb_run {
     int interrupted;         /* the parent signal that cancelled us, or 0 */
     int timed_out;
     int killed_at_once;      /* a second interrupt skipped the grace */
-    long first_failure;      /* index, or -1 */
-    long first_cleanup_failure; /* index, or -1 */
-    long winner;             /* race: index, or -1 */
+    struct atb__cmd *first_failure;         /* or NULL */
+    struct atb__cmd *first_cleanup_failure; /* or NULL */
+    struct atb__cmd *winner; /* race, or NULL */
+    int own_error;           /* atb's own failure during the run (125) */
+    /* --stdin: commands arrive while the run goes on. */
+    int feeding;             /* feed_fd is still being read */
+    char *feed_buf;          /* owned, ATB__LINE_MAX bytes */
+    size_t feed_len;
+    ev_io feed_w;
+    ev_prepare tidy_w;       /* frees forgotten commands between callbacks */
+    size_t forgettable;      /* finished and succeeded, not yet freed */
+    size_t forgotten;        /* freed: counted, no longer listed */
     int executed;
 };
 

@@ -21,6 +21,8 @@
 
 /* How often a folder that inotify cannot watch is polled. */
 #define FALLBACK_POLL_S 0.01
+/* The shortest interval opts.poll_s can ask for. */
+#define POLL_MIN_S 0.001
 /* Reads of the inotify fd per wake-up: enough to drain a burst, bounded so
  * a flood of events cannot hold the loop; the rest wake it again. */
 #define READS_MAX 16
@@ -273,6 +275,9 @@ int atb_latch_waiter_new(struct atb_latch_waiter **out, struct ev_loop *loop,
     w->n = n;
     w->loop = loop;
     w->opts = *opts;
+    /* A shorter interval would only burn the CPU. */
+    if (w->opts.poll_s > 0 && w->opts.poll_s < POLL_MIN_S)
+        w->opts.poll_s = POLL_MIN_S;
     w->cb = cb;
     w->data = data;
     w->ifd = -1;

@@ -27,12 +27,12 @@ void atb__mode_on_end(struct atb_run *run, struct atb__cmd *cmd)
 
     if (cmd->res.cleanup) {
         /* Cleanup failures join the report; they cancel nothing. */
-        if (failed && run->first_cleanup_failure < 0)
-            run->first_cleanup_failure = (long)cmd->index;
+        if (failed && run->first_cleanup_failure == NULL)
+            run->first_cleanup_failure = cmd;
         return;
     }
-    if (failed && run->first_failure < 0)
-        run->first_failure = (long)cmd->index;
+    if (failed && run->first_failure == NULL)
+        run->first_failure = cmd;
     if (!cmd->res.service && ++run->work_done == run->nwork)
         atb__mode_cancel_services(run);
     if (cmd->res.service && run->opts.mode != ATB_MODE_POOL &&
@@ -47,10 +47,10 @@ void atb__mode_on_end(struct atb_run *run, struct atb__cmd *cmd)
     case ATB_MODE_WAIT_ALL:
         break;
     case ATB_MODE_RACE:
-        if (run->winner >= 0 || run->stopping || state == ATB_STATE_CANCELLED)
+        if (run->winner || run->stopping || state == ATB_STATE_CANCELLED)
             break;
         if (!run->opts.first_success || state == ATB_STATE_SUCCEEDED) {
-            run->winner = (long)cmd->index;
+            run->winner = cmd;
             atb__run_cancel_all(run, run->opts.cancel_signal);
         }
         break;
@@ -89,11 +89,13 @@ int atb_run_exit_status(const struct atb_run *run)
         return 128 + run->interrupted;
     if (run->timed_out)
         return 124;
-    if (run->opts.mode == ATB_MODE_RACE && run->winner >= 0)
-        status = atb__cmd_status(&run->cmds[run->winner]->res);
-    else if (run->first_failure >= 0)
-        status = atb__cmd_status(&run->cmds[run->first_failure]->res);
-    if (status == 0 && run->first_cleanup_failure >= 0)
-        status = atb__cmd_status(&run->cmds[run->first_cleanup_failure]->res);
+    if (run->own_error)
+        return 125;
+    if (run->opts.mode == ATB_MODE_RACE && run->winner)
+        status = atb__cmd_status(&run->winner->res);
+    else if (run->first_failure)
+        status = atb__cmd_status(&run->first_failure->res);
+    if (status == 0 && run->first_cleanup_failure)
+        status = atb__cmd_status(&run->first_cleanup_failure->res);
     return status;
 }

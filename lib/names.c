@@ -1,12 +1,16 @@
-/* names: a set of command names, so that a run of 10,000 commands can check
- * uniqueness and pick "name#2" defaults without comparing every pair. Open
- * addressing with FNV-1a; the set borrows the strings it holds. */
+/* names: string tables for command names, so that a run of 10,000 commands
+ * (or a million, fed one by one) checks uniqueness and picks "name#2"
+ * defaults without comparing every pair. Open addressing with FNV-1a and
+ * tombstones; a table either borrows its keys or owns copies of them. */
 #include "internal.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+static char tomb_marker;
+#define TOMB (&tomb_marker)
 
 static size_t hash(const char *s)
 {
@@ -17,52 +21,103 @@ static size_t hash(const char *s)
     return (size_t)h;
 }
 
-int atb__names_has(const struct atb__names *set, const char *name)
+static struct atb__name_slot *find(const struct atb__names *set, const char *name)
 {
     if (set->cap == 0)
-        return 0;
+        return NULL;
     for (size_t i = hash(name) & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
-        if (set->slots[i] == NULL)
-            return 0;
-        if (strcmp(set->slots[i], name) == 0)
-            return 1;
+        const char *k = set->slots[i].key;
+        if (k == NULL)
+            return NULL;
+        if (k != TOMB && strcmp(k, name) == 0)
+            return &set->slots[i];
     }
 }
 
-/* Adds name (borrowed; it must outlive the set). Returns 0, -EEXIST when it
- * is there already, or -ENOMEM. */
+int atb__names_has(const struct atb__names *set, const char *name)
+{
+    return find(set, name) != NULL;
+}
+
+/* Rebuilds the table without tombstones, doubled when live keys need it. */
+static int rehash(struct atb__names *set)
+{
+    size_t cap = set->cap == 0 ? 64 : (set->count + 1) * 4 > set->cap ? set->cap * 2 : set->cap;
+    struct atb__name_slot *slots = calloc(cap, sizeof(*slots));
+
+    if (slots == NULL)
+        return -ENOMEM;
+    for (size_t j = 0; j < set->cap; j++) {
+        const char *k = set->slots[j].key;
+        size_t i;
+        if (k == NULL || k == TOMB)
+            continue;
+        for (i = hash(k) & (cap - 1); slots[i].key; i = (i + 1) & (cap - 1))
+            ;
+        slots[i] = set->slots[j];
+    }
+    free(set->slots);
+    set->slots = slots;
+    set->cap = cap;
+    set->used = set->count;
+    return 0;
+}
+
+/* Adds name with value 0 (a borrowing table keeps the pointer, which must
+ * outlive its entry; an owning one copies). Returns 0, -EEXIST when it is
+ * there already, or -ENOMEM. */
 int atb__names_add(struct atb__names *set, const char *name)
 {
     size_t i;
+    char *key;
 
-    if (atb__names_has(set, name))
+    if (find(set, name) != NULL)
         return -EEXIST;
-    if ((set->count + 1) * 2 > set->cap) {
-        size_t cap = set->cap ? set->cap * 2 : 64;
-        const char **slots = calloc(cap, sizeof(*slots));
-        if (slots == NULL)
-            return -ENOMEM;
-        for (size_t j = 0; j < set->cap; j++) {
-            if (set->slots[j] == NULL)
-                continue;
-            for (i = hash(set->slots[j]) & (cap - 1); slots[i]; i = (i + 1) & (cap - 1))
-                ;
-            slots[i] = set->slots[j];
+    if ((set->used + 1) * 2 > set->cap && rehash(set) < 0)
+        return -ENOMEM;
+    key = set->owned ? strdup(name) : (char *)name;
+    if (key == NULL)
+        return -ENOMEM;
+    for (i = hash(name) & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
+        if (set->slots[i].key == NULL) {
+            set->used++;
+            break;
         }
-        free(set->slots);
-        set->slots = slots;
-        set->cap = cap;
+        if (set->slots[i].key == TOMB)
+            break;
     }
-    for (i = hash(name) & (set->cap - 1); set->slots[i]; i = (i + 1) & (set->cap - 1))
-        ;
-    set->slots[i] = name;
+    set->slots[i].key = key;
+    set->slots[i].value = 0;
     set->count++;
     return 0;
 }
 
+void atb__names_del(struct atb__names *set, const char *name)
+{
+    struct atb__name_slot *s = find(set, name);
+
+    if (s == NULL)
+        return;
+    if (set->owned)
+        free((char *)s->key);
+    s->key = TOMB;
+    set->count--;
+}
+
+/* The value stored with name: a pointer into the table, NULL if absent. */
+unsigned long *atb__names_value(struct atb__names *set, const char *name)
+{
+    struct atb__name_slot *s = find(set, name);
+    return s ? &s->value : NULL;
+}
+
 void atb__names_free(struct atb__names *set)
 {
+    if (set->owned)
+        for (size_t i = 0; i < set->cap; i++)
+            if (set->slots[i].key && set->slots[i].key != TOMB)
+                free((char *)set->slots[i].key);
     free(set->slots);
     set->slots = NULL;
-    set->cap = set->count = 0;
+    set->cap = set->count = set->used = 0;
 }

@@ -159,7 +159,9 @@ int atb__output_open(struct atb_run *run)
     /* A status line can be kept clear of output only if the output goes
      * through atb. */
     if (out->mode == ATB_OUTPUT_AUTO)
-        out->mode = run->n == 1 && !run->opts.progress ? ATB_OUTPUT_INHERIT : ATB_OUTPUT_PREFIX;
+        out->mode = run->n == 1 && !run->opts.progress && !run->opts.feed_line
+                        ? ATB_OUTPUT_INHERIT
+                        : ATB_OUTPUT_PREFIX;
     if (out->mode == ATB_OUTPUT_INHERIT)
         return run->opts.progress ? -EINVAL : 0;
     out->progress = run->opts.progress;

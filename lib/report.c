@@ -72,6 +72,7 @@ static void count_states(const struct atb_run *run, size_t counts[])
 {
     for (size_t i = 0; i < run->n; i++)
         counts[run->cmds[i]->res.state]++;
+    counts[ATB_STATE_SUCCEEDED] += run->forgotten;
 }
 
 static void headline(const struct atb_run *run, FILE *out)
@@ -100,8 +101,8 @@ static void headline(const struct atb_run *run, FILE *out)
         fprintf(out, "timed out after %s", dur);
         break;
     default:
-        if (run->winner >= 0)
-            fprintf(out, "won by %s (exit %d)", run->cmds[run->winner]->res.name,
+        if (run->winner)
+            fprintf(out, "won by %s (exit %d)", run->winner->res.name,
                     atb_run_exit_status(run));
         else
             fprintf(out, "%s", atb_outcome_name(atb_run_outcome(run)));
@@ -114,7 +115,7 @@ static void headline(const struct atb_run *run, FILE *out)
         fprintf(out, "%s%zu %s", sep, counts[order[i].state], order[i].label);
         sep = ", ";
     }
-    fprintf(out, " (of %zu, %.2fs)\n", run->n, run->duration);
+    fprintf(out, " (of %zu, %.2fs)\n", run->n + run->forgotten, run->duration);
 }
 
 int atb_report_text(const struct atb_run *run, FILE *out, int verbose)
@@ -220,8 +221,10 @@ int atb_report_json(const struct atb_run *run, FILE *out)
     cJSON_AddNumberToObject(root, "exit_status", atb_run_exit_status(run));
     cJSON_AddStringToObject(root, "outcome", atb_outcome_name(atb_run_outcome(run)));
     cJSON_AddItemToObject(root, "duration_s", seconds(run->duration));
-    if (run->winner >= 0)
-        cJSON_AddStringToObject(root, "winner", run->cmds[run->winner]->res.name);
+    if (run->forgotten > 0)
+        cJSON_AddNumberToObject(root, "succeeded_unlisted", (double)run->forgotten);
+    if (run->winner)
+        cJSON_AddStringToObject(root, "winner", run->winner->res.name);
     else
         cJSON_AddNullToObject(root, "winner");
     cJSON_AddItemToObject(root, "commands", cmds);

@@ -38,6 +38,8 @@
 extern char **environ;
 
 static void group_check(struct atb__cmd *cmd);
+static int name_unique(struct atb_run *run, struct atb__cmd *c);
+static void feed_resume(struct atb_run *run);
 static void start_queued(struct atb_run *run);
 
 void atb_opts_init(struct atb_opts *opts)
@@ -89,13 +91,11 @@ int atb_run_new(struct atb_run **out, const struct atb_opts *opts)
     *out = NULL;
     if (run == NULL)
         return -ENOMEM;
+    run->bases.owned = 1;
     if (opts != NULL)
         run->opts = *opts;
     else
         atb_opts_init(&run->opts);
-    run->first_failure = -1;
-    run->first_cleanup_failure = -1;
-    run->winner = -1;
     *out = run;
     return 0;
 }
@@ -140,14 +140,14 @@ int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd)
     char **slots, *p;
     int rc;
 
-    if (run->executed)
+    if (run->executed && (!run->feeding || cmd->cleanup))
         return ATB_ESTATE;
     if (src == NULL || src[0] == NULL || (cmd->shell && cmd->argv) ||
         (cmd->name && cmd->name[0] == '\0') || cmd->timeout_s < 0 ||
         (cmd->cleanup && (cmd->service || cmd->shield)))
         return -EINVAL;
     /* Cleanup commands come last, so the main ones are cmds[0..nmain). */
-    if (!cmd->cleanup && run->nmain < run->n)
+    if (!cmd->cleanup && run->nmain < run->n && !run->executed)
         return ATB_ESTATE;
     if (cmd->name && atb__names_has(&run->names, cmd->name))
         return -EEXIST;
@@ -200,10 +200,26 @@ int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd)
     c->shield = cmd->shield != 0;
     c->timeout_s = cmd->timeout_s;
     c->run = run;
-    c->index = run->n;
     c->pidfd = -1;
     c->out[0].fd = c->out[1].fd = -1;
     c->out[0].spill_fd = c->out[1].spill_fd = -1;
+    if (run->executed) {
+        /* Fed during the run: its default name now, and its place before
+         * the cleanup commands. */
+        if (!c->named && (rc = name_unique(run, c)) < 0) {
+            free(c);
+            return rc;
+        }
+        memmove(run->cmds + run->nmain + 1, run->cmds + run->nmain,
+                (run->n - run->nmain) * sizeof(*run->cmds));
+        run->cmds[run->nmain] = c;
+        c->index = run->seq++;
+        run->n++;
+        run->nmain++;
+        run->nwork++;
+        return (int)c->index;
+    }
+    c->index = run->seq++;
     run->cmds[run->n] = c;
     if (!cmd->cleanup) {
         run->nmain++;
@@ -216,27 +232,46 @@ int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd)
 /* Gives each unnamed command its default name, or "name#2", "name#3"...
  * when that is taken. Given names were reserved as they were added, so a
  * default never takes a name the user chose for a later command. */
+/* Gives c its default name, or the first free "name#N": each default name
+ * remembers the N it got to, so a thousand "sleep"s cost no more each than
+ * the first. */
+static int name_unique(struct atb_run *run, struct atb__cmd *c)
+{
+    size_t base = strlen(c->name);
+    unsigned long *next = atb__names_value(&run->bases, c->name);
+    unsigned long k;
+    int rc;
+
+    if (next == NULL) {
+        rc = atb__names_add(&run->bases, c->name);
+        if (rc < 0)
+            return rc;
+        next = atb__names_value(&run->bases, c->name);
+        *next = 2;
+    }
+    for (k = *next; atb__names_has(&run->names, c->name); k++)
+        sprintf(c->name + base, "#%lu", k);
+    if (k > *next)
+        *next = k;
+    rc = atb__names_add(&run->names, c->name);
+    if (rc == 0)
+        c->named = 1;
+    return rc;
+}
+
 static int assign_names(struct atb_run *run)
 {
     for (size_t i = 0; i < run->n; i++) {
-        struct atb__cmd *c = run->cmds[i];
-        size_t base = strlen(c->name);
-
-        if (c->named)
-            continue;
-        for (unsigned long k = 2; atb__names_has(&run->names, c->name); k++)
-            sprintf(c->name + base, "#%lu", k);
-        int rc = atb__names_add(&run->names, c->name);
+        int rc = run->cmds[i]->named ? 0 : name_unique(run, run->cmds[i]);
         if (rc < 0)
             return rc;
-        c->named = 1;
     }
     return 0;
 }
 
 static void check_finished(struct atb_run *run)
 {
-    if (run->next >= run->n && run->running == 0)
+    if (!run->feeding && run->next >= run->n && run->running == 0)
         ev_break(run->loop, EVBREAK_ALL);
 }
 
@@ -326,6 +361,11 @@ void atb__cmd_maybe_finish(struct atb__cmd *cmd)
     ev_timer_stop(run->loop, &cmd->drain_w);
     cmd->finished = 1;
     atb__output_finish(run, cmd);
+    if (run->opts.feed_line && cmd->res.state == ATB_STATE_SUCCEEDED &&
+        !cmd->res.cleanup && cmd != run->winner) {
+        cmd->forget = 1;
+        run->forgettable++;
+    }
     run->running--;
     if (!cmd->res.service)
         run->slots--;
@@ -662,11 +702,122 @@ static void start_cmd(struct atb_run *run, struct atb__cmd *cmd)
         run->slots++;
 }
 
+/* The feed pauses while this many commands wait for a slot. */
+static size_t feed_backlog(const struct atb_run *run)
+{
+    return run->opts.jobs ? 2 * (size_t)run->opts.jobs + 16 : 256;
+}
+
+static void feed_stop(struct atb_run *run)
+{
+    if (!run->feeding)
+        return;
+    run->feeding = 0;
+    ev_io_stop(run->loop, &run->feed_w);
+}
+
+static void feed_resume(struct atb_run *run)
+{
+    if (run->feeding && !ev_is_active(&run->feed_w) &&
+        run->nmain - run->next < feed_backlog(run) / 2)
+        ev_io_start(run->loop, &run->feed_w);
+}
+
+/* Hands one line to the caller's feed_line, which may add a command. */
+static int feed_one(struct atb_run *run, const char *line, size_t len)
+{
+    int rc = run->opts.feed_line(run, line, len, run->opts.feed_data);
+
+    if (rc < 0) {
+        run->own_error = rc;
+        feed_stop(run);
+        atb__run_cancel_all(run, run->opts.cancel_signal);
+    }
+    return rc;
+}
+
+static void feed_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct atb_run *run = w->data;
+    ssize_t got;
+    size_t start = 0;
+
+    (void)loop;
+    (void)revents;
+    got = atb__read(run->feed_w.fd, run->feed_buf + run->feed_len,
+                    ATB__LINE_MAX - run->feed_len);
+    if (got == -EAGAIN)
+        return;
+    if (got <= 0) {
+        /* End of input: a last line without a newline still counts. */
+        if (run->feed_len > 0 && run->feeding)
+            feed_one(run, run->feed_buf, run->feed_len);
+        run->feed_len = 0;
+        feed_stop(run);
+        start_queued(run);
+        return;
+    }
+    run->feed_len += (size_t)got;
+    for (;;) {
+        char *nl = memchr(run->feed_buf + start, '\n', run->feed_len - start);
+        if (nl == NULL)
+            break;
+        if (feed_one(run, run->feed_buf + start, (size_t)(nl - run->feed_buf) - start) < 0)
+            return;
+        start = (size_t)(nl - run->feed_buf) + 1;
+        if (!run->feeding)
+            return;
+    }
+    memmove(run->feed_buf, run->feed_buf + start, run->feed_len - start);
+    run->feed_len -= start;
+    if (run->feed_len == ATB__LINE_MAX) {
+        run->own_error = -E2BIG;
+        feed_stop(run);
+        atb__run_cancel_all(run, run->opts.cancel_signal);
+        return;
+    }
+    if (run->nmain - run->next >= feed_backlog(run))
+        ev_io_stop(run->loop, &run->feed_w);
+    start_queued(run);
+}
+
+/* Between callbacks: frees the commands that succeeded in a fed run, so a
+ * million of them cost what a few do. Order is kept; only cmds[0..next)
+ * can be forgettable, so the queue is untouched. */
+static void tidy_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    struct atb_run *run = w->data;
+    size_t kept = 0, next = run->next, nmain = run->nmain;
+
+    (void)loop;
+    (void)revents;
+    if (run->forgettable < 64 || run->forgettable * 2 < run->next)
+        return;
+    for (size_t i = 0; i < run->n; i++) {
+        struct atb__cmd *cmd = run->cmds[i];
+        if (cmd->forget) {
+            next -= i < run->next;
+            nmain -= i < run->nmain;
+            atb__names_del(&run->names, cmd->name);
+            atb__output_free_cmd(cmd);
+            free(cmd);
+            run->forgotten++;
+            continue;
+        }
+        run->cmds[kept++] = cmd;
+    }
+    run->n = kept;
+    run->next = next;
+    run->nmain = nmain;
+    run->forgettable = 0;
+}
+
 /* Starts what may start now: main commands up to -j (services were started
  * first and take no slot), then, once every main command has finished,
  * the cleanup commands, which run whatever happened before. */
 static void start_queued(struct atb_run *run)
 {
+    feed_resume(run);
     while (run->next < run->n) {
         struct atb__cmd *cmd = run->cmds[run->next];
 
@@ -705,6 +856,7 @@ void atb__run_cancel_all(struct atb_run *run, int signo)
     run->cancelling = 1;
     run->stopping = 1;
     ev_timer_stop(run->loop, &run->timeout_w);
+    feed_stop(run);
     for (; run->next < run->nmain; run->next++)
         if (run->cmds[run->next]->res.state == ATB_STATE_QUEUED)
             run->cmds[run->next]->res.state = ATB_STATE_NOT_STARTED;
@@ -968,9 +1120,26 @@ int atb_run_exec(struct atb_run *run)
     if (run->nwork == 0)
         atb__mode_cancel_services(run);
     atb__output_progress_start(run);
+    if (run->opts.feed_line) {
+        run->feed_buf = malloc(ATB__LINE_MAX);
+        if (run->feed_buf == NULL) {
+            run->own_error = -ENOMEM;
+        } else {
+            run->feeding = 1;
+            ev_io_init(&run->feed_w, feed_cb, run->opts.feed_fd, EV_READ);
+            run->feed_w.data = run;
+            ev_io_start(run->loop, &run->feed_w);
+            ev_prepare_init(&run->tidy_w, tidy_cb);
+            run->tidy_w.data = run;
+            ev_prepare_start(run->loop, &run->tidy_w);
+        }
+    }
     start_queued(run);
-    if (run->next < run->n || run->running > 0)
+    if (run->feeding || run->next < run->n || run->running > 0)
         ev_run(run->loop, 0);
+    feed_stop(run);
+    if (run->opts.feed_line)
+        ev_prepare_stop(run->loop, &run->tidy_w);
     run->duration = atb__now() - run->t0;
 
     ev_timer_stop(run->loop, &run->timeout_w);
@@ -1018,7 +1187,7 @@ int atb_run_signal(const struct atb_run *run)
 
 int atb_run_winner(const struct atb_run *run)
 {
-    return (int)run->winner;
+    return run->winner ? (int)run->winner->index : -1;
 }
 
 double atb_run_duration(const struct atb_run *run)
@@ -1036,7 +1205,9 @@ void atb_run_free(struct atb_run *run)
         free(run->cmds[i]);
     }
     free(run->cmds);
+    free(run->feed_buf);
     atb__names_free(&run->names);
+    atb__names_free(&run->bases);
     atb__pidmap_free(&run->leaders);
     free(run);
 }

@@ -1,18 +1,17 @@
 /* spec: a run described in JSON -> run settings and commands (atb-spec(5)).
  *
- * Two passes over the text. The first is a strict JSON syntax check of our
- * own, because cJSON is lenient where a spec should not be (raw control
- * characters and invalid UTF-8 in strings, "\u0000" that silently cuts a
- * string short) and, when it does fail, says only where it stopped, not what
- * it expected there. The check names the line, the column and what was
- * expected. Once it passes, cJSON builds the tree, and the second pass walks
- * the tree against the schema and names the JSON path of the first problem.
+ * Two passes over the text. spec-json.c checks the syntax strictly and says
+ * where and what; then cJSON builds the tree, and the walk here checks it
+ * against the schema and names the JSON path of the first problem. The
+ * commands point into the cJSON tree, which the spec keeps until it is
+ * freed.
  *
  * Messages quote the user's text only in bounded, escaped pieces, so neither
  * a huge key nor a terminal escape sequence in a spec reaches a terminal.
  */
 #include "internal.h"
 #include "atb/spec.h"
+#include "spec-json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -23,12 +22,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_DEPTH 64       /* a spec needs 4 levels; cJSON allows 1000 */
-#define MAX_NUMBER_LEN 63  /* cJSON reads at most 63 characters of a number */
 #define SHOW_MAX 40        /* bytes of the user's text quoted in a message */
 #define SHOW_BUF (SHOW_MAX * 4 + 8)
 #define MAX_PATH_DEPTH 6   /* commands[1].env.NAME is 4 */
@@ -78,428 +74,43 @@ static void out_add(struct out *o, const char *fmt, ...)
     va_end(ap);
 }
 
-/* ---- UTF-8 ---- */
-
-/* The length of the valid UTF-8 sequence at p (shortest form, no
- * surrogates, at most U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end, uint32_t *cp)
-{
-    size_t n, avail = (size_t)(end - p);
-    uint32_t c, min;
-
-    if (avail == 0)
-        return 0;
-    c = p[0];
-    if (c < 0x80) {
-        n = 1, min = 0;
-    } else if ((c & 0xE0) == 0xC0) {
-        n = 2, min = 0x80, c &= 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        n = 3, min = 0x800, c &= 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        n = 4, min = 0x10000, c &= 0x07;
-    } else {
-        return 0;
-    }
-    if (n > avail)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (p[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    if (cp)
-        *cp = c;
-    return n;
-}
-
-/* Quotes the user's text s for a message: 'text', at most SHOW_MAX bytes of
- * it, control characters, quotes and backslashes escaped. s is valid UTF-8
- * (the syntax check saw to it), and is cut only between characters. */
-static const char *shown(char *buf, size_t size, const char *s)
+/* Appends the user's text s between quote characters: at most SHOW_MAX
+ * bytes of it, control characters, the quote and backslashes escaped. s is
+ * valid UTF-8 (the syntax check saw to it) and is cut between characters. */
+static void add_quoted(struct out *o, const char *s, char quote)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
-    struct out o;
 
-    out_init(&o, buf, size);
-    out_add(&o, "'");
+    out_add(o, "%c", quote);
     while (p < end) {
-        size_t n = utf8_len(p, end, NULL);
+        size_t n = atb__utf8_len(p, end, NULL);
 
         if (p - (const unsigned char *)s >= SHOW_MAX) {
-            out_add(&o, "...");
+            out_add(o, "...");
             break;
         }
         if (n == 0)
             n = 1;
         if (*p < 0x20 || *p == 0x7F)
-            out_add(&o, "\\x%02x", *p);
-        else if (*p == '\'' || *p == '\\')
-            out_add(&o, "\\%c", *p);
+            out_add(o, "\\x%02x", *p);
+        else if (*p == (unsigned char)quote || *p == '\\')
+            out_add(o, "\\%c", *p);
         else
-            out_add(&o, "%.*s", (int)n, (const char *)p);
+            out_add(o, "%.*s", (int)n, (const char *)p);
         p += n;
     }
-    out_add(&o, "'");
+    out_add(o, "%c", quote);
+}
+
+/* The user's text s as 'text', for a message. */
+static const char *shown(char *buf, size_t size, const char *s)
+{
+    struct out o;
+
+    out_init(&o, buf, size);
+    add_quoted(&o, s, '\'');
     return buf;
 }
-
-/* ---- pass 1: strict JSON syntax ---- */
-
-struct scan {
-    const unsigned char *start, *p, *end;
-    const unsigned char *err_at; /* NULL: the error has no position */
-    char msg[sizeof(((struct atb_spec_error *)0)->message)];
-};
-
-static int scan_value(struct scan *s, int depth);
-
-static int scan_fail(struct scan *s, const unsigned char *at, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int scan_fail(struct scan *s, const unsigned char *at, const char *fmt, ...)
-{
-    va_list ap;
-
-    s->err_at = at;
-    va_start(ap, fmt);
-    vsnprintf(s->msg, sizeof(s->msg), fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static int peek(const struct scan *s)
-{
-    return s->p < s->end ? *s->p : -1;
-}
-
-static int is_digit(int c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int is_word(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || is_digit(c);
-}
-
-static void skip_ws(struct scan *s)
-{
-    while (s->p < s->end &&
-           (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-        s->p++;
-}
-
-/* Names the character at p: 'x', "a newline", "U+00A0", "byte 0xff". */
-static const char *describe_at(const struct scan *s, const unsigned char *p, char *buf,
-                               size_t size)
-{
-    uint32_t cp;
-
-    if (p >= s->end)
-        snprintf(buf, size, "the end of the input");
-    else if (*p == '\n')
-        snprintf(buf, size, "a newline");
-    else if (*p == '\t')
-        snprintf(buf, size, "a tab");
-    else if (*p == '\r')
-        snprintf(buf, size, "a carriage return");
-    else if (*p == ' ')
-        snprintf(buf, size, "a space");
-    else if (*p == '\'')
-        snprintf(buf, size, "\"'\"");
-    else if (*p > 0x20 && *p < 0x7F)
-        snprintf(buf, size, "'%c'", *p);
-    else if (*p >= 0x80 && utf8_len(p, s->end, &cp) > 0)
-        snprintf(buf, size, "U+%04X", (unsigned)cp);
-    else
-        snprintf(buf, size, "byte 0x%02x", *p);
-    return buf;
-}
-
-/* Reports that what was expected is not at s->p. */
-static int expected(struct scan *s, const char *what)
-{
-    char got[32];
-
-    if (s->p >= s->end)
-        return scan_fail(s, s->p, "unexpected end of input, expected %s", what);
-    if (*s->p == '/' && s->p + 1 < s->end && (s->p[1] == '/' || s->p[1] == '*'))
-        return scan_fail(s, s->p, "comments are not allowed in JSON");
-    return scan_fail(s, s->p, "expected %s, got %s", what,
-                     describe_at(s, s->p, got, sizeof(got)));
-}
-
-/* Where a value or a key should start, a guess at what was meant. */
-static int bad_token(struct scan *s, const char *what)
-{
-    static const char *const literals[] = {"true", "false", "null"};
-    const unsigned char *p = s->p;
-    char word[8];
-    size_t n = 0;
-
-    if (p < s->end && *p == '\'')
-        return scan_fail(s, p, "expected %s; strings take double quotes, not single", what);
-    if (p < s->end && is_word(*p) && !is_digit(*p)) {
-        while (p + n < s->end && is_word(p[n]) && n < sizeof(word) - 1) {
-            word[n] = (char)p[n];
-            n++;
-        }
-        word[n] = '\0';
-        for (size_t i = 0; i < ATB__ARRAY_SIZE(literals); i++)
-            if (strcasecmp(word, literals[i]) == 0)
-                return scan_fail(s, p, "expected %s; JSON writes it '%s'", what,
-                                 literals[i]);
-        return scan_fail(s, p, "expected %s, got '%c'; strings take double quotes", what,
-                         *p);
-    }
-    return expected(s, what);
-}
-
-static int hex4(const unsigned char *p, const unsigned char *end, uint32_t *v)
-{
-    *v = 0;
-    if (end - p < 4)
-        return -1;
-    for (int i = 0; i < 4; i++) {
-        int c = p[i], d;
-        if (is_digit(c))
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
-            return -1;
-        *v = (*v << 4) | (uint32_t)d;
-    }
-    return 0;
-}
-
-/* s->p is at a backslash inside a string. An escape cut short by the end of
- * the input is left to the caller, which reports the unterminated string. */
-static int scan_escape(struct scan *s)
-{
-    const unsigned char *at = s->p++;
-    uint32_t cp, lo;
-    char got[32];
-
-    if (s->p >= s->end)
-        return 0;
-    switch (*s->p) {
-    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-        s->p++;
-        return 0;
-    case 'u':
-        break;
-    default:
-        return scan_fail(s, at,
-                         "invalid escape: backslash then %s (use \\\", \\\\, \\/, \\b, "
-                         "\\f, \\n, \\r, \\t or \\uXXXX)",
-                         describe_at(s, s->p, got, sizeof(got)));
-    }
-    if (hex4(s->p + 1, s->end, &cp) < 0)
-        return scan_fail(s, at, "expected 4 hex digits after \\u");
-    s->p += 5;
-    if (cp == 0)
-        return scan_fail(s, at, "\\u0000 is not allowed: a string cannot hold a NUL");
-    if (cp >= 0xDC00 && cp <= 0xDFFF)
-        return scan_fail(s, at, "unpaired UTF-16 surrogate \\u%04X", (unsigned)cp);
-    if (cp >= 0xD800 && cp <= 0xDBFF) {
-        if (s->end - s->p < 6 || s->p[0] != '\\' || s->p[1] != 'u' ||
-            hex4(s->p + 2, s->end, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)
-            return scan_fail(s, at, "unpaired UTF-16 surrogate \\u%04X", (unsigned)cp);
-        s->p += 6;
-    }
-    return 0;
-}
-
-static int scan_string(struct scan *s)
-{
-    const unsigned char *open = s->p++;
-
-    while (s->p < s->end) {
-        unsigned c = *s->p;
-        size_t n;
-
-        if (c == '"') {
-            s->p++;
-            return 0;
-        }
-        if (c == '\\') {
-            if (scan_escape(s) < 0)
-                return -1;
-            continue;
-        }
-        if (c == '\n')
-            return scan_fail(s, s->p,
-                             "newline inside a string (a missing '\"'? write a newline "
-                             "as \\n)");
-        if (c < 0x20)
-            return scan_fail(s, s->p,
-                             "control character 0x%02x inside a string (write it as "
-                             "\\u%04x)",
-                             c, c);
-        n = c < 0x80 ? 1 : utf8_len(s->p, s->end, NULL);
-        if (n == 0)
-            return scan_fail(s, s->p, "invalid UTF-8 inside a string");
-        s->p += n;
-    }
-    return scan_fail(s, open, "unterminated string (no closing '\"')");
-}
-
-static int scan_number(struct scan *s)
-{
-    const unsigned char *start = s->p;
-
-    if (peek(s) == '-')
-        s->p++;
-    if (!is_digit(peek(s)))
-        return expected(s, "a digit after '-'");
-    if (peek(s) == '0') {
-        s->p++;
-        if (is_digit(peek(s)))
-            return scan_fail(s, start, "numbers cannot have leading zeros");
-    } else {
-        while (is_digit(peek(s)))
-            s->p++;
-    }
-    if (peek(s) == '.') {
-        s->p++;
-        if (!is_digit(peek(s)))
-            return expected(s, "a digit after '.'");
-        while (is_digit(peek(s)))
-            s->p++;
-    }
-    if (peek(s) == 'e' || peek(s) == 'E') {
-        s->p++;
-        if (peek(s) == '+' || peek(s) == '-')
-            s->p++;
-        if (!is_digit(peek(s)))
-            return expected(s, "a digit in the exponent");
-        while (is_digit(peek(s)))
-            s->p++;
-    }
-    if (s->p - start > MAX_NUMBER_LEN)
-        return scan_fail(s, start, "number too long (more than %d characters)",
-                         MAX_NUMBER_LEN);
-    return 0;
-}
-
-/* Objects and arrays: open, members separated by ',', close. */
-static int scan_container(struct scan *s, int depth)
-{
-    int object = *s->p == '{', close = object ? '}' : ']';
-    const char *after = object ? "',' or '}'" : "',' or ']'";
-
-    s->p++;
-    skip_ws(s);
-    if (peek(s) == close) {
-        s->p++;
-        return 0;
-    }
-    for (int first = 1;; first = 0) {
-        if (!first && peek(s) == close)
-            return scan_fail(s, s->p, "expected %s after ',', got '%c' (JSON allows no "
-                             "trailing comma)",
-                             object ? "a key" : "a value", close);
-        if (object) {
-            if (peek(s) != '"')
-                return bad_token(s, first ? "a key in double quotes or '}'"
-                                          : "a key in double quotes");
-            if (scan_string(s) < 0)
-                return -1;
-            skip_ws(s);
-            if (peek(s) != ':')
-                return expected(s, "':' after the key");
-            s->p++;
-            skip_ws(s);
-        }
-        if (scan_value(s, depth + 1) < 0)
-            return -1;
-        skip_ws(s);
-        if (peek(s) == close) {
-            s->p++;
-            return 0;
-        }
-        if (peek(s) != ',')
-            return expected(s, after);
-        s->p++;
-        skip_ws(s);
-    }
-}
-
-static int scan_value(struct scan *s, int depth)
-{
-    static const char *const literals[] = {"true", "false", "null"};
-    int c = peek(s);
-
-    if (depth > MAX_DEPTH)
-        return scan_fail(s, s->p, "nested too deeply (more than %d levels)", MAX_DEPTH);
-    if (c == '{' || c == '[')
-        return scan_container(s, depth);
-    if (c == '"')
-        return scan_string(s);
-    if (c == '-' || is_digit(c))
-        return scan_number(s);
-    for (size_t i = 0; i < ATB__ARRAY_SIZE(literals); i++) {
-        size_t n = strlen(literals[i]);
-        if ((size_t)(s->end - s->p) >= n && memcmp(s->p, literals[i], n) == 0 &&
-            (s->p + n == s->end || !is_word(s->p[n]))) {
-            s->p += n;
-            return 0;
-        }
-    }
-    return bad_token(s, "a value");
-}
-
-static int has_bom(const unsigned char *p, const unsigned char *end)
-{
-    return end - p >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF;
-}
-
-static int scan_text(struct scan *s)
-{
-    char got[32];
-
-    if (has_bom(s->p, s->end))
-        s->p += 3;
-    skip_ws(s);
-    if (s->p == s->end)
-        return scan_fail(s, NULL, "the spec is empty (expected a JSON object)");
-    if (scan_value(s, 1) < 0)
-        return -1;
-    skip_ws(s);
-    if (s->p < s->end)
-        return scan_fail(s, s->p, "unexpected %s after the end of the JSON value",
-                         describe_at(s, s->p, got, sizeof(got)));
-    return 0;
-}
-
-/* Line and column (in characters, both from 1) of at. */
-static void position(const unsigned char *start, const unsigned char *at, size_t *line,
-                     size_t *col)
-{
-    const unsigned char *bol = start;
-
-    *line = 1;
-    if (has_bom(start, at))
-        bol = start + 3;
-    for (const unsigned char *p = start; p < at; p++) {
-        if (*p == '\n') {
-            (*line)++;
-            bol = p + 1;
-        }
-    }
-    *col = 1;
-    for (const unsigned char *p = bol; p < at; p++)
-        if ((*p & 0xC0) != 0x80)
-            (*col)++;
-}
-
-/* ---- pass 2: the schema ---- */
 
 struct seg {
     const char *key; /* NULL: an array index */
@@ -538,12 +149,14 @@ static void pop(struct walk *w)
     w->depth--;
 }
 
+/* Keys written .key in a path; others are written ["key"]. */
 static int is_ident(const char *key)
 {
-    if (*key == '\0' || is_digit((unsigned char)*key))
+    if (*key == '\0' || (*key >= '0' && *key <= '9'))
         return 0;
     for (const char *p = key; *p; p++)
-        if (!is_word((unsigned char)*p) && *p != '-')
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
             return 0;
     return 1;
 }
@@ -562,10 +175,9 @@ static void format_path(const struct seg *segs, int n, char *buf, size_t size)
         } else if (is_ident(key) && strlen(key) <= SHOW_MAX) {
             out_add(&o, "%s%s", i > 0 ? "." : "", key);
         } else {
-            char q[SHOW_BUF];
-            shown(q, sizeof(q), key);
-            /* 'text' -> ["text"]: the inner quotes were escaped as \' */
-            out_add(&o, "[\"%.*s\"]", (int)strlen(q) - 2, q + 1);
+            out_add(&o, "[");
+            add_quoted(&o, key, '"');
+            out_add(&o, "]");
         }
     }
 }
@@ -703,16 +315,16 @@ static int get_jobs(struct walk *w, const cJSON *v, unsigned *out)
     return 0;
 }
 
-/* A string without control characters; empty ones only when allowed. */
-static int get_text(struct walk *w, const cJSON *v, const char *what, int allow_empty,
+/* A string without control characters, non-empty unless allow_empty. */
+static int get_text(struct walk *w, const cJSON *v, const char *noun, int allow_empty,
                     const char **out)
 {
     if (!cJSON_IsString(v) || (!allow_empty && v->valuestring[0] == '\0'))
-        return fail(w, "expected %s, got %s", what,
+        return fail(w, "expected a %s (a non-empty string), got %s", noun,
                     cJSON_IsString(v) ? "an empty string" : type_name(v));
     for (const char *p = v->valuestring; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7F)
-            return fail(w, "%s cannot hold control characters", what);
+            return fail(w, "a %s cannot hold control characters", noun);
     *out = v->valuestring;
     return 0;
 }
@@ -771,9 +383,11 @@ static int unknown_key(struct walk *w, const struct keys *keys, const char *key)
     return fail(w, "unknown key; %sallowed keys: %s", hint, list);
 }
 
-/* Finds key's id, or reports an unknown or repeated key. seen has one bit
- * per id: cJSON keeps every member of an object, repeats included. */
-static int key_id(struct walk *w, const struct keys *keys, const char *key, uint32_t *seen)
+/* Finds key's id in keys, or reports an unknown key (listing the keys of
+ * allowed) or a repeated one. seen has one bit per id: cJSON keeps every
+ * member of an object, repeats included. */
+static int key_id(struct walk *w, const struct keys *keys, const struct keys *allowed,
+                  const char *key, uint32_t *seen)
 {
     for (size_t i = 0; i < keys->n; i++) {
         if (strcmp(key, keys->names[i]) != 0)
@@ -783,7 +397,7 @@ static int key_id(struct walk *w, const struct keys *keys, const char *key, uint
         *seen |= UINT32_C(1) << i;
         return (int)i;
     }
-    return unknown_key(w, keys, key);
+    return unknown_key(w, allowed, key);
 }
 
 enum { C_NAME, C_ARGV, C_SHELL, C_ENV, C_CLEAR_ENV, C_CWD, C_TIMEOUT, C_SERVICE,
@@ -843,11 +457,13 @@ static int get_shell(struct walk *w, const cJSON *v, struct atb_cmd *cmd)
  * in one block: the pointer array, then the strings. */
 static int get_env(struct walk *w, const cJSON *v, struct atb_cmd *cmd)
 {
-    struct atb__names seen = {NULL, 0, 0};
+    struct atb__names seen;
     size_t n = 0, size = 0;
     const cJSON *item;
     char **env, *p;
     int rc = 0;
+
+    memset(&seen, 0, sizeof(seen));
 
     if (!cJSON_IsObject(v))
         return fail(w, "expected an object of variables (\"NAME\": \"value\" or null), "
@@ -895,7 +511,7 @@ static int get_cwd(struct walk *w, const cJSON *v, struct atb_cmd *cmd)
     const char *dir = w->base_dir, *path;
     size_t dlen;
     char *cwd;
-    int rc = get_text(w, v, "a folder path", 0, &path);
+    int rc = get_text(w, v, "folder path", 0, &path);
 
     if (rc < 0)
         return rc;
@@ -924,7 +540,7 @@ static int latch_key(struct walk *w, int id, const cJSON *v)
     switch (id) {
     case C_READY_WHEN:
     case C_SETS:
-        rc = get_text(w, v, "a latch name", 0, &text);
+        rc = get_text(w, v, "latch name", 0, &text);
         break;
     case C_READY_TIMEOUT:
         rc = get_duration(w, v, &secs);
@@ -936,7 +552,7 @@ static int latch_key(struct walk *w, int id, const cJSON *v)
             return fail(w, "expected an array of latch names, got %s", type_name(v));
         cJSON_ArrayForEach(item, v) {
             push_index(w, i++);
-            rc = get_text(w, item, "a latch name", 0, &text);
+            rc = get_text(w, item, "latch name", 0, &text);
             pop(w);
             if (rc < 0)
                 return rc;
@@ -953,7 +569,7 @@ static int walk_cmd_key(struct walk *w, int id, const cJSON *v, struct atb_cmd *
 {
     switch (id) {
     case C_NAME:
-        return get_text(w, v, "a non-empty name", 0, &cmd->name);
+        return get_text(w, v, "name", 0, &cmd->name);
     case C_ARGV:
         return get_argv(w, v, cmd);
     case C_SHELL:
@@ -992,15 +608,11 @@ static int walk_cmd(struct walk *w, const cJSON *obj, int cleanup, struct atb_cm
         int id, rc;
 
         push_key(w, v->string);
-        id = key_id(w, keys, v->string, &seen);
-        if (id >= 0) {
-            /* The cleanup list lacks service and shield: map back. */
-            if (cleanup && id >= C_SERVICE)
-                id += C_READY_WHEN - C_SERVICE;
-            rc = walk_cmd_key(w, id, v, cmd);
-        } else {
-            rc = id;
-        }
+        id = key_id(w, &cmd_keys, keys, v->string, &seen);
+        if (cleanup && (id == C_SERVICE || id == C_SHIELD))
+            rc = fail(w, "not allowed in a cleanup command");
+        else
+            rc = id >= 0 ? walk_cmd_key(w, id, v, cmd) : id;
         pop(w);
         if (rc < 0)
             return rc;
@@ -1068,18 +680,22 @@ out:
 }
 
 enum { T_MODE, T_JOBS, T_GRACE, T_SIGNAL, T_TIMEOUT, T_OUTPUT, T_PREFIX, T_COLOR,
-       T_NO_PAD, T_FIRST_SUCCESS, T_COMMANDS, T_CLEANUP };
+       T_NO_PAD, T_FIRST_SUCCESS, T_INPUT, T_COMMANDS, T_CLEANUP };
 static const char *const top_key_names[] = {
-    "mode",   "jobs",  "grace",  "signal",        "timeout",  "output",
-    "prefix", "color", "no_pad", "first_success", "commands", "cleanup"};
+    "mode",   "jobs",   "grace",         "signal", "timeout",  "output", "prefix",
+    "color",  "no_pad", "first_success", "input",  "commands", "cleanup"};
 
 static int walk_top_key(struct walk *w, int id, const cJSON *v)
 {
-    /* In the order of enum atb_output and enum atb_color. */
-    static const char *const outputs[] = {"auto", "inherit", "prefix", "group"};
+    static const char *const outputs[] = {"inherit", "prefix", "group"};
+    static const enum atb_output output_values[] = {ATB_OUTPUT_INHERIT, ATB_OUTPUT_PREFIX,
+                                                    ATB_OUTPUT_GROUP};
     static const char *const colors[] = {"auto", "always", "never"};
+    static const enum atb_color color_values[] = {ATB_COLOR_AUTO, ATB_COLOR_ALWAYS,
+                                                  ATB_COLOR_NEVER};
     struct atb_opts *o = &w->spec->opts;
     const char *modes[ATB_MODE_RACE + 1];
+    char q[SHOW_BUF];
     int choice = 0, rc;
 
     switch (id) {
@@ -1099,19 +715,24 @@ static int walk_top_key(struct walk *w, int id, const cJSON *v)
         return get_duration(w, v, &o->timeout_s);
     case T_OUTPUT:
         rc = get_choice(w, v, outputs, ATB__ARRAY_SIZE(outputs), "output", &choice);
-        o->output = (enum atb_output)choice;
+        o->output = output_values[choice];
         return rc;
     case T_PREFIX:
         if (!cJSON_IsString(v))
             return fail(w, "expected a prefix format string, got %s", type_name(v));
+        if (atb_prefix_check(v->valuestring) < 0)
+            return fail(w, "unknown placeholder in %s (use {name}, {index}, {pid}, {time})",
+                        shown(q, sizeof(q), v->valuestring));
         o->prefix = v->valuestring;
         return 0;
     case T_COLOR:
         rc = get_choice(w, v, colors, ATB__ARRAY_SIZE(colors), "color", &choice);
-        o->color = (enum atb_color)choice;
+        o->color = color_values[choice];
         return rc;
     case T_NO_PAD:
         return get_bool(w, v, &o->no_pad);
+    case T_INPUT:
+        return get_text(w, v, "command name", 0, &o->input);
     default:
         return get_bool(w, v, &o->first_success);
     }
@@ -1132,7 +753,7 @@ static int walk_top(struct walk *w, const cJSON *root)
         int id;
 
         push_key(w, v->string);
-        id = key_id(w, &top_keys, v->string, &seen);
+        id = key_id(w, &top_keys, &top_keys, v->string, &seen);
         if (id == T_COMMANDS)
             commands = v;
         else if (id == T_CLEANUP)
@@ -1172,8 +793,8 @@ int atb_spec_parse(const char *text, size_t len, const char *origin, const char 
                    struct atb_spec **out, struct atb_spec_error *err)
 {
     struct atb_spec_error unused;
+    struct atb__json_error syntax;
     struct atb_spec *spec = NULL;
-    struct scan s;
     struct walk w;
     int rc;
 
@@ -1183,15 +804,8 @@ int atb_spec_parse(const char *text, size_t len, const char *origin, const char 
     memset(err, 0, sizeof(*err));
     if (origin == NULL)
         origin = "spec";
-    s.start = s.p = (const unsigned char *)text;
-    s.end = s.start + (text ? len : 0);
-    s.err_at = NULL;
-    if (scan_text(&s) < 0) {
-        size_t line = 0, col = 0;
-
-        if (s.err_at != NULL)
-            position(s.start, s.err_at, &line, &col);
-        fill_error(err, origin, "", line, col, s.msg);
+    if (atb__json_check(text, len, &syntax) < 0) {
+        fill_error(err, origin, "", syntax.line, syntax.col, syntax.message);
         return ATB_ESPEC;
     }
     rc = -ENOMEM;
@@ -1199,7 +813,13 @@ int atb_spec_parse(const char *text, size_t len, const char *origin, const char 
     if (spec == NULL)
         goto out;
     atb_opts_init(&spec->opts);
-    /* The text is valid JSON by now, so cJSON fails only for memory. */
+    /* The text is valid JSON by now, so cJSON fails only for memory. We
+     * skip a byte order mark ourselves: cJSON 1.7.15 skips it only when
+     * more than one byte follows it. */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        text += 3;
+        len -= 3;
+    }
     spec->root = cJSON_ParseWithLengthOpts(text, len, NULL, 0);
     if (spec->root == NULL)
         goto out;

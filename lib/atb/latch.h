@@ -81,8 +81,9 @@ int atb_latch_scope_open(char **dir, struct atb_latch_error *err);
 /* Removes a scope folder and everything in it, whatever children left there:
  * files and symlinks are unlinked, never followed; subfolders are entered
  * only through O_NOFOLLOW and only on the same file system, at most 32 deep.
- * Returns 0, or the first negative errno met (removal goes on past errors;
- * -ENOENT when dir does not exist). */
+ * dir itself must be a folder, not a symlink to one. Returns 0, or the
+ * first negative errno met (removal goes on past errors; -ENOENT when dir
+ * does not exist). Call it once the run's processes are gone. */
 int atb_latch_scope_close(const char *dir);
 
 /* How to wait. Fill with atb_latch_wait_opts_init(), then change fields. */
@@ -90,7 +91,7 @@ struct atb_latch_wait_opts {
     enum atb_latch_state want; /* the state to wait for (default SET) */
     int any;            /* non-zero: done when one latch holds; else all */
     double timeout_s;   /* give up after this long; < 0: never (default) */
-    double poll_s;      /* > 0: poll at this interval instead of inotify */
+    double poll_s;      /* > 0: poll at this interval (at least 1 ms) instead of inotify */
     /* atb_latch_wait() only: non-zero makes SIGINT and SIGTERM end the wait
      * (see there). Ignored by the waiter. */
     int handle_signals;

@@ -8,7 +8,10 @@
 #ifndef ATB_RUN_H
 #define ATB_RUN_H
 
+#include <stddef.h>
 #include <sys/types.h>
+
+struct atb_run;
 
 enum atb_mode {
     ATB_MODE_POOL,     /* first failure cancels the rest */
@@ -60,6 +63,17 @@ struct atb_opts {
      * the commands' output. Needs output through atb (not inherit); the
      * caller decides whether stderr is a terminal. */
     int progress;
+    /* Commands that arrive while the run goes on (atb pool --stdin): when
+     * feed_line is set, lines are read from feed_fd as they come and
+     * feed_line is called with each (without its newline); it may call
+     * atb_run_add() to start a command soon. A negative return stops the
+     * run as atb's own error (status 125). The run ends at end of file once
+     * every command has ended. Reading pauses while commands wait for a
+     * slot, and commands that succeeded are counted, then freed (so
+     * memory stays flat): they are not among the results. */
+    int feed_fd;
+    int (*feed_line)(struct atb_run *run, const char *line, size_t len, void *data);
+    void *feed_data;
 };
 
 /* Checks a prefix format: 0, or ATB_EPREFIX for an unknown placeholder. */
@@ -157,7 +171,8 @@ struct atb_run;
  * *out and frees it with atb_run_free(). Returns 0 or -ENOMEM. */
 int atb_run_new(struct atb_run **out, const struct atb_opts *opts);
 
-/* Adds a command (copied). A command without a name gets its default name
+/* Adds a command (copied); during a run, only from a feed_line callback.
+ * A command without a name gets its default name
  * when the run starts, made unique with "#2", "#3"... Returns its index,
  * -EEXIST when the name is taken, -EINVAL for an empty command, or -ENOMEM. */
 int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd);

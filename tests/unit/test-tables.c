@@ -62,6 +62,35 @@ TEST(names_set)
     ASSERT_EQ(atb__names_add(&s, "cmd#17"), -EEXIST);
     ASSERT(atb__names_has(&s, "cmd#2999"));
     ASSERT(!atb__names_has(&s, "cmd#3000"));
+    atb__names_del(&s, "cmd#17");
+    ASSERT(!atb__names_has(&s, "cmd#17"));
+    ASSERT(atb__names_has(&s, "cmd#18"));
+    ASSERT_EQ(atb__names_add(&s, "cmd#17"), 0);
     atb__names_free(&s);
     free(names);
+}
+
+TEST(names_owned_values_and_churn)
+{
+    struct atb__names s = {0};
+    char name[32];
+
+    s.owned = 1;
+    ASSERT_EQ(atb__names_add(&s, "sleep"), 0);
+    *atb__names_value(&s, "sleep") = 7;
+    ASSERT_EQ(*atb__names_value(&s, "sleep"), 7);
+    ASSERT(atb__names_value(&s, "true") == NULL);
+    /* Adds and deletes far beyond the live count: the table stays small. */
+    for (int i = 0; i < 100000; i++) {
+        snprintf(name, sizeof(name), "n%d", i);
+        ASSERT_EQ(atb__names_add(&s, name), 0);
+        if (i >= 4) {
+            snprintf(name, sizeof(name), "n%d", i - 4);
+            atb__names_del(&s, name);
+        }
+    }
+    ASSERT_EQ(s.count, 5);
+    ASSERT(s.cap <= 256);
+    ASSERT_EQ(*atb__names_value(&s, "sleep"), 7);
+    atb__names_free(&s);
 }

@@ -1,0 +1,445 @@
+/* atb run [OPTIONS] SPEC: a run described in a JSON spec file (atb-spec(5)).
+ * The spec gives the commands and the run settings; an option given here
+ * beats the spec's value for the same setting. */
+#include "cmd.h"
+#include "atb/junit.h"
+#include "atb/spec.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char run_help[] =
+    "usage: atb run [OPTIONS] SPEC\n"
+    "\n"
+    "Runs the commands a JSON spec file describes (SPEC '-': standard input).\n"
+    "An option given here overrides the spec's setting; man atb-spec has the\n"
+    "format.\n"
+    "\n"
+    "options:\n"
+    "  -m, --mode MODE      pool, try-all, wait-all or race\n"
+    "  -j, --jobs N         run at most N commands at once\n"
+    "  -s, --signal SIG     cancel with SIG (default TERM)\n"
+    "  -g, --grace DUR      then SIGKILL after DUR (default 5s)\n"
+    "  -t, --timeout DUR    cancel everything after DUR and exit 124\n"
+    "  -o, --output MODE    prefix, group or inherit\n"
+    "      --prefix FORMAT  prefix of each line: {name} {index} {pid} {time}\n"
+    "      --no-pad         do not pad prefixes to one width\n"
+    "      --color WHEN     auto, always or never (default auto)\n"
+    "  -i, --input NAME     give atb's standard input to command NAME\n"
+    "      --first-success  race: only a command that succeeds can win\n"
+    "      --report FILE    write a JSON report to FILE ('-': stdout)\n"
+    "      --junit FILE     write a JUnit XML report to FILE ('-': stdout)\n"
+    "  -v, --verbose        print the summary on success too\n"
+    "  -h, --help           print this help\n"
+    "\n"
+    "Exit status: as for 'atb pool'; 125 also for an invalid spec, which\n"
+    "starts nothing.\n";
+
+/* The settings given as options, and which ones were given. */
+enum {
+    GIVEN_MODE = 1 << 0,
+    GIVEN_JOBS = 1 << 1,
+    GIVEN_SIGNAL = 1 << 2,
+    GIVEN_GRACE = 1 << 3,
+    GIVEN_TIMEOUT = 1 << 4,
+    GIVEN_OUTPUT = 1 << 5,
+    GIVEN_PREFIX = 1 << 6,
+    GIVEN_COLOR = 1 << 7,
+    GIVEN_NO_PAD = 1 << 8,
+    GIVEN_INPUT = 1 << 9,
+    GIVEN_FIRST_SUCCESS = 1 << 10,
+};
+
+struct run_args {
+    struct atb_opts opts; /* only the fields named in given count */
+    unsigned given;
+    const char *report;   /* --report FILE, "-" for stdout */
+    const char *junit;    /* --junit FILE, "-" for stdout */
+    int verbose;
+    const char *spec;     /* the SPEC operand */
+};
+
+enum { OPT_REPORT = 256, OPT_JUNIT, OPT_FIRST_SUCCESS, OPT_PREFIX, OPT_COLOR, OPT_NO_PAD };
+
+static const struct option long_options[] = {
+    {"mode", required_argument, NULL, 'm'},
+    {"jobs", required_argument, NULL, 'j'},
+    {"signal", required_argument, NULL, 's'},
+    {"grace", required_argument, NULL, 'g'},
+    {"timeout", required_argument, NULL, 't'},
+    {"output", required_argument, NULL, 'o'},
+    {"prefix", required_argument, NULL, OPT_PREFIX},
+    {"color", required_argument, NULL, OPT_COLOR},
+    {"colour", required_argument, NULL, OPT_COLOR},
+    {"no-pad", no_argument, NULL, OPT_NO_PAD},
+    {"input", required_argument, NULL, 'i'},
+    {"first-success", no_argument, NULL, OPT_FIRST_SUCCESS},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"junit", required_argument, NULL, OPT_JUNIT},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Names the option getopt just stumbled on, as the user wrote it. */
+static void bad_option(char **argv, int at, int opt)
+{
+    const char *word = argv[at - 1];
+
+    if (opt == ':')
+        cmd_err("run: option '%s' needs a value", word);
+    else if (strncmp(word, "--", 2) == 0)
+        cmd_err("run: unknown option '%s'", word);
+    else
+        cmd_err("run: unknown option '-%c'", optopt);
+}
+
+static int parse_duration(const char *opt, const char *text, double *out)
+{
+    if (atb_duration_parse(text, out) == 0)
+        return 0;
+    cmd_err("run: %s: invalid duration '%s' (use e.g. 10, 1.5s, 250ms, 2m, 1h)", opt, text);
+    return -1;
+}
+
+/* One word from a list: its index, or -1 after saying what was allowed. */
+static int parse_choice(const char *opt, const char *text, const char *const *words,
+                        size_t n, const char *list)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(text, words[i]) == 0)
+            return (int)i;
+    cmd_err("run: %s: expected %s, got '%s'", opt, list, text);
+    return -1;
+}
+
+/* Handles one option that sets a run setting. Returns 0 or -1. */
+static int parse_setting(int opt, const char *arg, struct run_args *a)
+{
+    static const char *const outputs[] = {"inherit", "prefix", "group"};
+    static const enum atb_output output_values[] = {ATB_OUTPUT_INHERIT, ATB_OUTPUT_PREFIX,
+                                                    ATB_OUTPUT_GROUP};
+    static const char *const colors[] = {"auto", "always", "never"};
+    static const enum atb_color color_values[] = {ATB_COLOR_AUTO, ATB_COLOR_ALWAYS,
+                                                  ATB_COLOR_NEVER};
+    int i;
+
+    switch (opt) {
+    case 'm':
+        if (atb_mode_parse(arg, &a->opts.mode) < 0) {
+            cmd_err("run: --mode: expected pool, try-all, wait-all or race, got '%s'", arg);
+            return -1;
+        }
+        a->given |= GIVEN_MODE;
+        return 0;
+    case 'j': {
+        char *end;
+        long v;
+
+        errno = 0;
+        v = strtol(arg, &end, 10);
+        if (errno || *end || end == arg || v < 0 || v > INT_MAX) {
+            cmd_err("run: --jobs: expected a whole number (0: no limit), got '%s'", arg);
+            return -1;
+        }
+        a->opts.jobs = (unsigned)v;
+        a->given |= GIVEN_JOBS;
+        return 0;
+    }
+    case 's':
+        if (atb_signal_parse(arg, &a->opts.cancel_signal) < 0) {
+            cmd_err("run: --signal: unknown signal '%s'", arg);
+            return -1;
+        }
+        a->given |= GIVEN_SIGNAL;
+        return 0;
+    case 'g':
+        a->given |= GIVEN_GRACE;
+        return parse_duration("--grace", arg, &a->opts.grace_s);
+    case 't':
+        a->given |= GIVEN_TIMEOUT;
+        return parse_duration("--timeout", arg, &a->opts.timeout_s);
+    case 'o':
+        i = parse_choice("--output", arg, outputs, 3, "prefix, group or inherit");
+        if (i < 0)
+            return -1;
+        a->opts.output = output_values[i];
+        a->given |= GIVEN_OUTPUT;
+        return 0;
+    case OPT_PREFIX:
+        if (atb_prefix_check(arg) < 0) {
+            cmd_err("run: --prefix: unknown placeholder in '%s' (use {name}, {index}, "
+                    "{pid}, {time})",
+                    arg);
+            return -1;
+        }
+        a->opts.prefix = arg;
+        a->given |= GIVEN_PREFIX;
+        return 0;
+    case OPT_COLOR:
+        i = parse_choice("--color", arg, colors, 3, "auto, always or never");
+        if (i < 0)
+            return -1;
+        a->opts.color = color_values[i];
+        a->given |= GIVEN_COLOR;
+        return 0;
+    case OPT_NO_PAD:
+        a->opts.no_pad = 1;
+        a->given |= GIVEN_NO_PAD;
+        return 0;
+    case 'i':
+        a->opts.input = arg;
+        a->given |= GIVEN_INPUT;
+        return 0;
+    case OPT_FIRST_SUCCESS:
+        a->opts.first_success = 1;
+        a->given |= GIVEN_FIRST_SUCCESS;
+        return 0;
+    }
+    return -1;
+}
+
+static int parse_options(int argc, char **argv, struct run_args *a)
+{
+    int opt;
+
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, ":hvm:j:s:g:t:o:i:", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'h':
+            fputs(run_help, stdout);
+            exit(0);
+        case 'v':
+            a->verbose = 1;
+            break;
+        case OPT_REPORT:
+            a->report = optarg;
+            break;
+        case OPT_JUNIT:
+            a->junit = optarg;
+            break;
+        case 'm': case 'j': case 's': case 'g': case 't': case 'o': case 'i':
+        case OPT_PREFIX: case OPT_COLOR: case OPT_NO_PAD: case OPT_FIRST_SUCCESS:
+            if (parse_setting(opt, optarg, a) < 0)
+                return -1;
+            break;
+        default:
+            bad_option(argv, optind, opt);
+            return -1;
+        }
+    }
+    if (optind == argc) {
+        cmd_err("run: no spec file given (try 'atb run --help')");
+        return -1;
+    }
+    if (optind + 1 < argc) {
+        cmd_err("run: one spec file expected, got '%s' after '%s'", argv[optind + 1],
+                argv[optind]);
+        return -1;
+    }
+    if (a->report && a->junit && strcmp(a->report, "-") == 0 && strcmp(a->junit, "-") == 0) {
+        cmd_err("run: --report and --junit cannot both write to stdout");
+        return -1;
+    }
+    a->spec = argv[optind];
+    return 0;
+}
+
+static int env_set(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && *v != '\0';
+}
+
+/* The run's settings: the spec's, then the options given, then what the
+ * environment says where neither did (as atb pool does). */
+static int merge_opts(const struct run_args *a, const struct atb_spec *spec,
+                      struct atb_opts *opts)
+{
+    const struct atb_opts *o = &a->opts;
+    const char *force = getenv("FORCE_COLOR"), *nopidfd = getenv("ATB_NO_PIDFD");
+
+    *opts = *atb_spec_opts(spec);
+    if (a->given & GIVEN_MODE)
+        opts->mode = o->mode;
+    if (a->given & GIVEN_JOBS)
+        opts->jobs = o->jobs;
+    if (a->given & GIVEN_SIGNAL)
+        opts->cancel_signal = o->cancel_signal;
+    if (a->given & GIVEN_GRACE)
+        opts->grace_s = o->grace_s;
+    if (a->given & GIVEN_TIMEOUT)
+        opts->timeout_s = o->timeout_s;
+    if (a->given & GIVEN_OUTPUT)
+        opts->output = o->output;
+    if (a->given & GIVEN_PREFIX)
+        opts->prefix = o->prefix;
+    if (a->given & GIVEN_COLOR)
+        opts->color = o->color;
+    if (a->given & GIVEN_NO_PAD)
+        opts->no_pad = 1;
+    if (a->given & GIVEN_INPUT)
+        opts->input = o->input;
+    if (a->given & GIVEN_FIRST_SUCCESS)
+        opts->first_success = 1;
+    if (opts->first_success && opts->mode != ATB_MODE_RACE) {
+        if (a->given & GIVEN_FIRST_SUCCESS)
+            cmd_err("run: --first-success is an option of race only (the mode is %s)",
+                    atb_mode_name(opts->mode));
+        else
+            cmd_err("run: %s: first_success needs mode race (--mode %s)", a->spec,
+                    atb_mode_name(opts->mode));
+        return -1;
+    }
+    if (opts->input && strcmp(a->spec, "-") == 0) {
+        cmd_err("run: input: standard input holds the spec, it cannot go to '%s'",
+                opts->input);
+        return -1;
+    }
+    /* A color the spec or an option chose beats NO_COLOR and FORCE_COLOR. */
+    if (!(a->given & GIVEN_COLOR) && opts->color == ATB_COLOR_AUTO) {
+        if (env_set("NO_COLOR"))
+            opts->color = ATB_COLOR_NEVER;
+        else if (force != NULL && strcmp(force, "0") != 0)
+            opts->color = ATB_COLOR_ALWAYS;
+    }
+    opts->group_markers = getenv("GITHUB_ACTIONS") && strcmp(getenv("GITHUB_ACTIONS"), "true") == 0;
+    /* A run nested in another shares its latch scope on purpose. */
+    opts->latch_scope = !env_set("ATB_LATCH_DIR");
+    opts->handle_signals = 1;
+    if (nopidfd && *nopidfd && strcmp(nopidfd, "0") != 0)
+        opts->watch = ATB_WATCH_SIGCHLD;
+    return 0;
+}
+
+/* Opens a report file before anything starts: a bad path is a usage error. */
+static int open_report(const char *opt, const char *path, FILE **out)
+{
+    *out = NULL;
+    if (path == NULL)
+        return 0;
+    *out = strcmp(path, "-") == 0 ? stdout : fopen(path, "we");
+    if (*out == NULL) {
+        cmd_err("%s: cannot open '%s': %s", opt, path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes a report file (not stdout); -1 after saying why it failed. */
+static int close_report(const char *path, FILE *f, int write_rc)
+{
+    int rc = write_rc < 0 ? -1 : 0;
+
+    if (write_rc < 0)
+        cmd_err("%s: cannot write the report: %s", path, atb_strerror(write_rc));
+    if (f != stdout && fclose(f) != 0 && rc == 0) {
+        cmd_err("%s: cannot write the report: %s", path, strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}
+
+static void print_start_errors(const struct atb_run *run)
+{
+    for (size_t i = 0; i < atb_run_count(run); i++) {
+        const struct atb_result *res = atb_run_result(run, i);
+        const char *what = res->start_error == -ENOENT ? "command not found"
+                                                       : atb_strerror(res->start_error);
+        if (res->start_error == 0)
+            continue;
+        if (strcmp(res->name, res->argv[0]) == 0)
+            cmd_err("%s: %s", res->name, what);
+        else
+            cmd_err("%s: %s: %s", res->name, res->argv[0], what);
+    }
+}
+
+static int write_reports(const struct atb_run *run, const struct run_args *a, FILE *report,
+                         FILE *junit)
+{
+    struct atb_junit_opts jopts = {NULL, NULL, NULL};
+    int rc = 0;
+
+    if (report != NULL && close_report(a->report, report, atb_report_json(run, report)) < 0)
+        rc = -1;
+    if (junit != NULL) {
+        jopts.suite = strcmp(a->spec, "-") == 0 ? "atb" : a->spec;
+        if (close_report(a->junit, junit, atb_junit_write(run, junit, &jopts)) < 0)
+            rc = -1;
+    }
+    if (a->verbose || atb_run_outcome(run) != ATB_OUTCOME_SUCCEEDED)
+        atb_report_text(run, stderr, a->verbose);
+    return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run_args a;
+    struct atb_spec_error err;
+    struct atb_spec *spec = NULL;
+    struct atb_run *run = NULL;
+    struct atb_opts opts;
+    FILE *report = NULL, *junit = NULL;
+    int rc, status = EXIT_ATB;
+
+    memset(&a, 0, sizeof(a));
+    atb_opts_init(&a.opts);
+    if (parse_options(argc, argv, &a) < 0)
+        return EXIT_ATB;
+    rc = atb_spec_load(strcmp(a.spec, "-") == 0 ? NULL : a.spec, &spec, &err);
+    if (rc < 0) {
+        cmd_err("%s", err.text);
+        return EXIT_ATB;
+    }
+    if (merge_opts(&a, spec, &opts) < 0)
+        goto out;
+    rc = atb_run_new(&run, &opts);
+    if (rc == 0)
+        rc = atb_spec_add_to_run(spec, run);
+    if (rc < 0) {
+        cmd_err("run: %s", atb_strerror(rc));
+        goto out;
+    }
+    if (open_report("--report", a.report, &report) < 0 ||
+        open_report("--junit", a.junit, &junit) < 0)
+        goto out_files;
+    rc = atb_run_exec(run);
+    if (rc < 0) {
+        if (rc == ATB_ENONAME)
+            cmd_err("run: input: no command is named '%s'", opts.input);
+        else
+            cmd_err("run: %s", atb_strerror(rc));
+        goto out_files;
+    }
+    print_start_errors(run);
+    status = atb_run_exit_status(run);
+    rc = write_reports(run, &a, report, junit);
+    report = junit = NULL;
+    if (rc < 0 && status == 0)
+        status = EXIT_ATB;
+    if (atb_run_signal(run)) {
+        /* Die of the same signal, so the shell that started us sees it. The
+         * library has put the default action back. */
+        int sig = atb_run_signal(run);
+
+        atb_run_free(run);
+        atb_spec_free(spec);
+        fflush(NULL);
+        cmd_reraise(sig);
+        return status;
+    }
+out_files:
+    if (report && report != stdout)
+        fclose(report);
+    if (junit && junit != stdout)
+        fclose(junit);
+out:
+    atb_run_free(run);
+    atb_spec_free(spec);
+    return status;
+}

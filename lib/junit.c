@@ -1,0 +1,235 @@
+/* junit: the JUnit XML report of a finished run, built only from the public
+ * result accessors.
+ *
+ * Text in the report comes from people and programs (names, argv, captured
+ * output) and may hold anything. XML 1.0 cannot carry most control
+ * characters even as references, and a byte that is not UTF-8 makes the
+ * whole file unreadable, so both come out as U+FFFD; the five special
+ * characters are escaped, and in attributes so are tab, newline and carriage
+ * return, which attribute normalisation would otherwise turn into spaces.
+ */
+#include "atb.h"
+#include "atb/junit.h"
+#include "spec-json.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD in UTF-8 */
+
+/* Whether XML 1.0 allows code point c in a document. */
+static int xml_char(uint32_t c)
+{
+    return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) ||
+           (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
+}
+
+/* Writes len bytes of s escaped for XML text, or for a double-quoted
+ * attribute value when attr is set. */
+static void put_escaped(FILE *out, const char *s, size_t len, int attr)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+    while (p < end) {
+        uint32_t c = 0;
+        size_t n = atb__utf8_len(p, end, &c);
+
+        if (n == 0 || !xml_char(c)) {
+            fputs(REPLACEMENT, out);
+            p += n ? n : 1;
+            continue;
+        }
+        switch (c) {
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '"':
+            fputs(attr ? "&quot;" : "\"", out);
+            break;
+        case '\t':
+        case '\n':
+            if (attr)
+                fprintf(out, "&#%u;", (unsigned)c);
+            else
+                fputc((int)c, out);
+            break;
+        case '\r':
+            fputs("&#13;", out);
+            break;
+        default:
+            fwrite(p, 1, n, out);
+            break;
+        }
+        p += n;
+    }
+}
+
+static void put_str(FILE *out, const char *s, int attr)
+{
+    put_escaped(out, s, strlen(s), attr);
+}
+
+enum verdict { PASSED, FAILURE, SKIPPED };
+
+/* What a command's result means for JUnit, with a message and a type. */
+static enum verdict judge(const struct atb_run *run, const struct atb_result *res,
+                          char *msg, size_t size, const char **type)
+{
+    const char *sig;
+
+    switch (res->state) {
+    case ATB_STATE_SUCCEEDED:
+        return PASSED;
+    case ATB_STATE_TIMED_OUT:
+        *type = "timeout";
+        snprintf(msg, size, "timed out");
+        return FAILURE;
+    case ATB_STATE_CANCELLED:
+        /* A service lives until atb ends it: that is its success. */
+        if (res->service)
+            return PASSED;
+        sig = atb_signal_name(res->sent_signal);
+        /* Whatever the run's deadline cut short is what made it late. */
+        if (atb_run_outcome(run) == ATB_OUTCOME_TIMED_OUT) {
+            *type = "timeout";
+            snprintf(msg, size, "cancelled when the run timed out");
+            return FAILURE;
+        }
+        if (res->killed)
+            snprintf(msg, size, "cancelled, killed after the grace period");
+        else
+            snprintf(msg, size, "cancelled (%s)", sig ? sig : "signal");
+        return SKIPPED;
+    case ATB_STATE_FAILED:
+        break;
+    default: /* not started; queued or running cannot be seen after a run */
+        snprintf(msg, size, "not started");
+        return SKIPPED;
+    }
+    if (res->error != NULL) {
+        *type = "error";
+        if (res->term_signal > 0)
+            snprintf(msg, size, "%s (killed by %s)", res->error,
+                     atb_signal_name(res->term_signal) ? atb_signal_name(res->term_signal)
+                                                       : "a signal");
+        else
+            snprintf(msg, size, "%s (exit %d)", res->error, res->exit_code);
+    } else if (res->start_error == -ENOENT) {
+        *type = "start";
+        snprintf(msg, size, "command not found");
+    } else if (res->start_error != 0) {
+        *type = "start";
+        snprintf(msg, size, "cannot %s: %s", res->exit_code == 126 ? "execute" : "start",
+                 atb_strerror(res->start_error));
+    } else if (res->term_signal > 0) {
+        *type = "signal";
+        sig = atb_signal_name(res->term_signal);
+        if (sig)
+            snprintf(msg, size, "killed by %s", sig);
+        else
+            snprintf(msg, size, "killed by signal %d", res->term_signal);
+    } else {
+        *type = "exit";
+        snprintf(msg, size, "exit %d", res->exit_code);
+    }
+    return FAILURE;
+}
+
+static void put_testcase(FILE *out, const struct atb_run *run, size_t i,
+                         const struct atb_junit_opts *opts)
+{
+    const struct atb_result *res = atb_run_result(run, i);
+    const char *type = "", *text;
+    char msg[192];
+    enum verdict v = judge(run, res, msg, sizeof(msg), &type);
+    size_t len = 0;
+
+    text = opts->output_cb ? opts->output_cb(opts->ctx, i, &len) : NULL;
+    fputs("    <testcase name=\"", out);
+    put_str(out, res->name, 1);
+    fprintf(out, "\" classname=\"atb.%s%s\" time=\"%.3f\"",
+            atb_mode_name(atb_run_opts(run)->mode), res->cleanup ? ".cleanup" : "",
+            res->duration_s);
+    if (v == PASSED && text == NULL) {
+        fputs("/>\n", out);
+        return;
+    }
+    fputs(">\n", out);
+    if (v == SKIPPED) {
+        fputs("      <skipped message=\"", out);
+        put_str(out, msg, 1);
+        fputs("\"/>\n", out);
+    } else if (v == FAILURE) {
+        fputs("      <failure message=\"", out);
+        put_str(out, msg, 1);
+        fprintf(out, "\" type=\"%s\">", type);
+        put_str(out, res->name, 0);
+        fputs(": ", out);
+        put_str(out, msg, 0);
+        fputs("\ncommand:", out);
+        for (size_t k = 0; res->argv[k] != NULL; k++) {
+            fputc(' ', out);
+            put_str(out, res->argv[k], 0);
+        }
+        fputs("</failure>\n", out);
+    }
+    if (text != NULL) {
+        fputs("      <system-out>", out);
+        put_escaped(out, text, len, 0);
+        fputs("</system-out>\n", out);
+    }
+    fputs("    </testcase>\n", out);
+}
+
+int atb_junit_write(const struct atb_run *run, FILE *out, const struct atb_junit_opts *opts)
+{
+    static const struct atb_junit_opts defaults = {NULL, NULL, NULL};
+    size_t n = atb_run_count(run), failures = 0, skipped = 0;
+    const char *suite;
+    char counts[160];
+
+    if (opts == NULL)
+        opts = &defaults;
+    suite = opts->suite ? opts->suite : "atb";
+    for (size_t i = 0; i < n; i++) {
+        const char *type;
+        char msg[192];
+
+        switch (judge(run, atb_run_result(run, i), msg, sizeof(msg), &type)) {
+        case FAILURE:
+            failures++;
+            break;
+        case SKIPPED:
+            skipped++;
+            break;
+        case PASSED:
+            break;
+        }
+    }
+    snprintf(counts, sizeof(counts),
+             "tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"%.3f\"", n,
+             failures, skipped, atb_run_duration(run));
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"", out);
+    put_str(out, suite, 1);
+    fprintf(out, "\" %s>\n  <testsuite name=\"", counts);
+    put_str(out, suite, 1);
+    fprintf(out, "\" %s>\n", counts);
+    fprintf(out,
+            "    <properties>\n"
+            "      <property name=\"mode\" value=\"%s\"/>\n"
+            "      <property name=\"outcome\" value=\"%s\"/>\n"
+            "      <property name=\"exit_status\" value=\"%d\"/>\n"
+            "    </properties>\n",
+            atb_mode_name(atb_run_opts(run)->mode),
+            atb_outcome_name(atb_run_outcome(run)), atb_run_exit_status(run));
+    for (size_t i = 0; i < n; i++)
+        put_testcase(out, run, i, opts);
+    fputs("  </testsuite>\n</testsuites>\n", out);
+    return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
+}

@@ -1,0 +1,572 @@
+/* The spec parser (atb_spec_parse, atb_spec_load) and the JUnit writer,
+ * through their public APIs. */
+#include "unit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atb.h"
+#include "atb/junit.h"
+#include "atb/spec.h"
+
+static struct atb_spec *parse_ok(const char *text, const char *base_dir)
+{
+    struct atb_spec_error err;
+    struct atb_spec *spec;
+    int rc = atb_spec_parse(text, strlen(text), "t.json", base_dir, &spec, &err);
+
+    if (rc != 0)
+        unit_fail(__FILE__, __LINE__, "parse failed: %s", err.text);
+    return spec;
+}
+
+/* Parses text expecting ATB_ESPEC; returns the error. */
+static struct atb_spec_error parse_bad(const char *text, size_t len)
+{
+    struct atb_spec_error err;
+    struct atb_spec *spec = (struct atb_spec *)&err;
+
+    ASSERT_EQ(atb_spec_parse(text, len, "t.json", NULL, &spec, &err), ATB_ESPEC);
+    ASSERT(spec == NULL);
+    return err;
+}
+
+#define BAD(text) parse_bad((text), strlen(text))
+
+TEST(spec_settings_and_defaults)
+{
+    struct atb_spec *spec = parse_ok("{\"commands\": [{\"argv\": [\"true\"]}]}", NULL);
+    const struct atb_opts *o = atb_spec_opts(spec);
+    struct atb_opts def;
+
+    atb_opts_init(&def);
+    ASSERT_EQ(o->mode, def.mode);
+    ASSERT_EQ(o->jobs, def.jobs);
+    ASSERT_EQ(o->cancel_signal, def.cancel_signal);
+    ASSERT_NEAR(o->grace_s, def.grace_s, 1e-9);
+    ASSERT_NEAR(o->timeout_s, 0, 1e-9);
+    ASSERT_EQ(o->output, ATB_OUTPUT_AUTO);
+    ASSERT(o->prefix == NULL);
+    atb_spec_free(spec);
+
+    spec = parse_ok("{\"mode\": \"race\", \"jobs\": 3, \"grace\": \"250ms\", \"signal\": \"INT\","
+                    " \"timeout\": 90, \"output\": \"group\", \"prefix\": \"{name}> \","
+                    " \"color\": \"always\", \"no_pad\": true, \"first_success\": true,"
+                    " \"input\": \"a\", \"commands\": [{\"name\": \"a\", \"shell\": \"cat\"}]}",
+                    NULL);
+    o = atb_spec_opts(spec);
+    ASSERT_EQ(o->mode, ATB_MODE_RACE);
+    ASSERT_EQ(o->jobs, 3);
+    ASSERT_NEAR(o->grace_s, 0.25, 1e-9);
+    ASSERT_EQ(o->cancel_signal, SIGINT);
+    ASSERT_NEAR(o->timeout_s, 90, 1e-9);
+    ASSERT_EQ(o->output, ATB_OUTPUT_GROUP);
+    ASSERT_STR_EQ(o->prefix, "{name}> ");
+    ASSERT_EQ(o->color, ATB_COLOR_ALWAYS);
+    ASSERT_EQ(o->no_pad, 1);
+    ASSERT_EQ(o->first_success, 1);
+    ASSERT_STR_EQ(o->input, "a");
+    atb_spec_free(spec);
+}
+
+TEST(spec_commands)
+{
+    struct atb_spec *spec = parse_ok(
+        "{\"commands\": ["
+        "  {\"name\": \"api\", \"argv\": [\"./api\", \"--port\", \"8080\"], \"service\": true},"
+        "  {\"shell\": \"make test\", \"env\": {\"CI\": \"1\", \"HOME\": null, \"E\": \"\"},"
+        "   \"cwd\": \"backend\", \"timeout\": \"5m\", \"clear_env\": true, \"shield\": true},"
+        "  {\"argv\": [\"x\"], \"cwd\": \"/abs\"}],"
+        " \"cleanup\": [{\"name\": \"down\", \"shell\": \"echo down\", \"cwd\": \".\"}]}",
+        "ci/specs");
+    const struct atb_cmd *c;
+
+    ASSERT_EQ(atb_spec_count(spec), 4);
+    c = atb_spec_cmd(spec, 0);
+    ASSERT_STR_EQ(c->name, "api");
+    ASSERT_STR_EQ(c->argv[0], "./api");
+    ASSERT_STR_EQ(c->argv[2], "8080");
+    ASSERT(c->argv[3] == NULL);
+    ASSERT(c->shell == NULL && c->env == NULL && c->cwd == NULL);
+    ASSERT_EQ(c->service, 1);
+    ASSERT_EQ(c->cleanup, 0);
+    c = atb_spec_cmd(spec, 1);
+    ASSERT(c->name == NULL && c->argv == NULL);
+    ASSERT_STR_EQ(c->shell, "make test");
+    ASSERT_STR_EQ(c->env[0], "CI=1");
+    ASSERT_STR_EQ(c->env[1], "HOME");
+    ASSERT_STR_EQ(c->env[2], "E=");
+    ASSERT(c->env[3] == NULL);
+    ASSERT_STR_EQ(c->cwd, "ci/specs/backend");
+    ASSERT_NEAR(c->timeout_s, 300, 1e-9);
+    ASSERT_EQ(c->clear_env, 1);
+    ASSERT_EQ(c->shield, 1);
+    ASSERT_STR_EQ(atb_spec_cmd(spec, 2)->cwd, "/abs");
+    c = atb_spec_cmd(spec, 3);
+    ASSERT_STR_EQ(c->name, "down");
+    ASSERT_EQ(c->cleanup, 1);
+    ASSERT_STR_EQ(c->cwd, "ci/specs/.");
+    ASSERT(atb_spec_cmd(spec, 4) == NULL);
+    atb_spec_free(spec);
+    atb_spec_free(NULL);
+}
+
+TEST(spec_cwd_base)
+{
+    const char *text = "{\"commands\": [{\"argv\": [\"x\"], \"cwd\": \"sub\"}]}";
+    struct atb_spec *spec = parse_ok(text, NULL);
+
+    ASSERT_STR_EQ(atb_spec_cmd(spec, 0)->cwd, "sub");
+    atb_spec_free(spec);
+    spec = parse_ok(text, "/");
+    ASSERT_STR_EQ(atb_spec_cmd(spec, 0)->cwd, "/sub");
+    atb_spec_free(spec);
+    spec = parse_ok(text, ".");
+    ASSERT_STR_EQ(atb_spec_cmd(spec, 0)->cwd, "sub");
+    atb_spec_free(spec);
+}
+
+TEST(spec_syntax_positions)
+{
+    struct atb_spec_error e;
+
+    e = BAD("{\n  \"a\": 1\n  \"b\": 2\n}");
+    ASSERT_EQ(e.line, 3);
+    ASSERT_EQ(e.col, 3);
+    ASSERT_STR_EQ(e.message, "expected ',' or '}', got '\"'");
+    ASSERT_STR_EQ(e.text, "t.json:3:3: expected ',' or '}', got '\"'");
+    ASSERT_STR_EQ(e.path, "");
+    /* Columns count characters, not bytes; a byte order mark is not one. */
+    e = BAD("\xEF\xBB\xBF{\"\xC3\xA9\xC3\xA9\": x}");
+    ASSERT_EQ(e.line, 1);
+    ASSERT_EQ(e.col, 8);
+    e = BAD("[1,\n2,\n]");
+    ASSERT_EQ(e.line, 3);
+    ASSERT_EQ(e.col, 1);
+    ASSERT(strstr(e.message, "trailing comma") != NULL);
+    e = BAD("{\"commands\": [] } x");
+    ASSERT_EQ(e.col, 19);
+    ASSERT(strstr(e.message, "after the end of the JSON value") != NULL);
+    e = BAD("{\"a\": \"abc");
+    ASSERT_EQ(e.col, 7);
+    ASSERT(strstr(e.message, "unterminated string") != NULL);
+    e = BAD("{\"a\": [1, 2");
+    ASSERT_EQ(e.col, 12);
+    ASSERT(strstr(e.message, "unexpected end of input") != NULL);
+    e = BAD("   ");
+    ASSERT_EQ(e.line, 0);
+    ASSERT_STR_EQ(e.text, "t.json: the spec is empty (expected a JSON object)");
+}
+
+TEST(spec_syntax_strictness)
+{
+    static const struct {
+        const char *text, *needle;
+    } cases[] = {
+        {"{'a': 1}", "double quotes"},
+        {"{a: 1}", "double quotes"},
+        {"{\"a\": None}", "JSON spells it null"},
+        {"{\"a\": TRUE}", "JSON spells it true"},
+        {"{\"a\": 01}", "leading zeros"},
+        {"{\"a\": +1}", "expected a value"},
+        {"{\"a\": .5}", "expected a value"},
+        {"{\"a\": 1.}", "a digit after '.'"},
+        {"{\"a\": 1e}", "a digit in the exponent"},
+        {"{\"a\": -}", "a digit after '-'"},
+        {"{\"a\": \"\\x\"}", "invalid escape"},
+        {"{\"a\": \"\\u12\"}", "4 hex digits"},
+        {"{\"a\": \"\\u0000\"}", "NUL"},
+        {"{\"a\": \"\\udc00\"}", "unpaired UTF-16 surrogate"},
+        {"{\"a\": \"\\ud800x\"}", "unpaired UTF-16 surrogate"},
+        {"{\"a\": \"tab\there\"}", "control character"},
+        {"{\"a\": \"new\nline\"}", "newline inside a string"},
+        {"{\"a\": \"\xC0\xAF\"}", "invalid UTF-8"},
+        {"{\"a\": \"\xED\xA0\x80\"}", "invalid UTF-8"},
+        {"{\"a\": \"\xF4\x90\x80\x80\"}", "invalid UTF-8"},
+        {"// note\n{}", "comments are not allowed"},
+        {"{\"a\": 1 /* x */}", "comments are not allowed"},
+        {"{\"a\" 1}", "expected ':' after the key"},
+        {"{\"a\": truex}", "strings take double quotes"},
+        {"{\"a\": 1234567890123456789012345678901234567890123456789012345678901234}",
+         "number too long"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct atb_spec_error e = BAD(cases[i].text);
+        if (strstr(e.message, cases[i].needle) == NULL)
+            unit_fail(__FILE__, __LINE__, "%s: got \"%s\", want \"%s\"", cases[i].text,
+                      e.message, cases[i].needle);
+        ASSERT(e.line == 1 || e.line == 2);
+    }
+}
+
+TEST(spec_nesting_limit)
+{
+    char text[200];
+    struct atb_spec_error e;
+
+    memset(text, '[', 100);
+    memset(text + 100, ']', 100);
+    e = parse_bad(text, sizeof(text));
+    ASSERT(strstr(e.message, "nested too deeply") != NULL);
+    ASSERT_EQ(e.col, 65);
+}
+
+/* The text is taken by length: bytes after it are never read, and a NUL
+ * inside it is an error, not an end. */
+TEST(spec_length_bounded)
+{
+    const char full[] = "{\"commands\": [{\"argv\": [\"true\"]}]}garbage";
+    char *exact = malloc(sizeof(full));
+    struct atb_spec *spec;
+    struct atb_spec_error e;
+    size_t len = strlen("{\"commands\": [{\"argv\": [\"true\"]}]}");
+
+    memcpy(exact, full, len);
+    ASSERT_EQ(atb_spec_parse(exact, len, "t", NULL, &spec, NULL), 0);
+    ASSERT_EQ(atb_spec_count(spec), 1);
+    atb_spec_free(spec);
+    free(exact);
+    e = parse_bad("{\"commands\": []}\0{}", 19);
+    ASSERT(strstr(e.message, "byte 0x00") != NULL);
+    e = parse_bad("", 0);
+    ASSERT(strstr(e.message, "empty") != NULL);
+}
+
+TEST(spec_schema_paths)
+{
+    static const struct {
+        const char *text, *path, *needle;
+    } cases[] = {
+        {"[]", "", "expected an object at the top level, got an array"},
+        {"{}", "", "missing key 'commands'"},
+        {"{\"commands\": []}", "commands", "non-empty array of commands"},
+        {"{\"commands\": [1]}", "commands[0]", "expected a command"},
+        {"{\"commands\": [{}]}", "commands[0]", "needs argv"},
+        {"{\"commands\": [{\"argv\": [\"a\"], \"shell\": \"b\"}]}", "commands[0]",
+         "both argv and shell"},
+        {"{\"commands\": [{\"shell\": \"a\"}, {\"shell\": \"b\"}, {\"argv\": \"x\"}]}",
+         "commands[2].argv", "expected a non-empty array of strings, got a string"},
+        {"{\"commands\": [{\"argv\": [\"a\", 2]}]}", "commands[0].argv[1]",
+         "expected a string, got a number"},
+        {"{\"commands\": [{\"argv\": [\"\"]}]}", "commands[0].argv[0]", "cannot be empty"},
+        {"{\"commands\": [{\"shell\": \" \\n\"}]}", "commands[0].shell", "blank"},
+        {"{\"commands\": [{\"shell\": \"a\", \"nmae\": \"x\"}]}", "commands[0].nmae",
+         "did you mean 'name'? allowed keys: name, argv, shell"},
+        {"{\"comands\": []}", "comands", "did you mean 'commands'?"},
+        {"{\"commands\": [{\"shell\": \"a\", \"name\": \"x\", \"name\": \"y\"}]}",
+         "commands[0].name", "duplicate key"},
+        {"{\"jobs\": 1, \"jobs\": 2, \"commands\": [{\"shell\": \"a\"}]}", "jobs",
+         "duplicate key"},
+        {"{\"commands\": [{\"shell\": \"a\", \"env\": {\"X\": \"1\", \"X\": null}}]}",
+         "commands[0].env.X", "duplicate key"},
+        {"{\"commands\": [{\"shell\": \"a\", \"env\": {\"A=B\": \"1\"}}]}",
+         "commands[0].env[\"A=B\"]", "cannot be empty or hold '='"},
+        {"{\"commands\": [{\"shell\": \"a\", \"env\": {\"N\": 1}}]}", "commands[0].env.N",
+         "a string, or null"},
+        {"{\"commands\": [{\"shell\": \"a\", \"env\": []}]}", "commands[0].env",
+         "expected an object"},
+        {"{\"commands\": [{\"shell\": \"a\", \"timeout\": \"5 min\"}]}", "commands[0].timeout",
+         "invalid duration '5 min'"},
+        {"{\"grace\": -1, \"commands\": [{\"shell\": \"a\"}]}", "grace", "0 seconds or more"},
+        {"{\"grace\": true, \"commands\": [{\"shell\": \"a\"}]}", "grace", "got true"},
+        {"{\"signal\": \"SIGFOO\", \"commands\": [{\"shell\": \"a\"}]}", "signal",
+         "unknown signal 'SIGFOO'"},
+        {"{\"signal\": 0, \"commands\": [{\"shell\": \"a\"}]}", "signal", "unknown signal 0"},
+        {"{\"jobs\": -2, \"commands\": [{\"shell\": \"a\"}]}", "jobs", "got -2"},
+        {"{\"jobs\": 2.5, \"commands\": [{\"shell\": \"a\"}]}", "jobs", "whole number"},
+        {"{\"mode\": \"all\", \"commands\": [{\"shell\": \"a\"}]}", "mode",
+         "unknown mode 'all' (use pool, try-all, wait-all or race)"},
+        {"{\"output\": \"auto\", \"commands\": [{\"shell\": \"a\"}]}", "output",
+         "use inherit, prefix or group"},
+        {"{\"prefix\": \"{nope}\", \"commands\": [{\"shell\": \"a\"}]}", "prefix",
+         "unknown placeholder"},
+        {"{\"first_success\": true, \"commands\": [{\"shell\": \"a\"}]}", "first_success",
+         "only valid with mode race"},
+        {"{\"commands\": [{\"shell\": \"a\", \"name\": \"x\"}, {\"shell\": \"b\", \"name\": "
+         "\"x\"}]}",
+         "commands[1].name", "duplicate name 'x' (also at commands[0].name)"},
+        {"{\"commands\": [{\"shell\": \"a\", \"name\": \"x\"}], \"cleanup\": [{\"shell\": "
+         "\"b\"}, {\"shell\": \"c\", \"name\": \"x\"}]}",
+         "cleanup[1].name", "also at commands[0].name"},
+        {"{\"commands\": [{\"shell\": \"a\"}], \"cleanup\": [{\"shell\": \"b\", \"shield\": "
+         "true}]}",
+         "cleanup[0].shield", "not allowed in a cleanup command"},
+        {"{\"commands\": [{\"shell\": \"a\"}], \"cleanup\": {}}", "cleanup",
+         "expected an array of commands"},
+        {"{\"commands\": [{\"shell\": \"a\", \"name\": \"\\u001b[2J\"}]}", "commands[0].name",
+         "control characters"},
+        {"{\"commands\": [{\"shell\": \"a\", \"wait_for\": [\"x\", 1]}]}",
+         "commands[0].wait_for[1]", "expected a latch name"},
+        {"{\"commands\": [{\"shell\": \"a\", \"ready_timeout\": \"soon\"}]}",
+         "commands[0].ready_timeout", "invalid duration"},
+        {"{\"commands\": [{\"shell\": \"a\"}, {\"shell\": \"b\", \"sets\": \"built\"}]}",
+         "commands[1].sets", "latch keys are not supported in this version"},
+        {"{\"commands\": [{\"shell\": \"a\", \"service\": 1}]}", "commands[0].service",
+         "expected true or false, got a number"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct atb_spec_error e = BAD(cases[i].text);
+        if (strcmp(e.path, cases[i].path) != 0 || strstr(e.message, cases[i].needle) == NULL)
+            unit_fail(__FILE__, __LINE__, "%s: got [%s] \"%s\", want [%s] \"%s\"",
+                      cases[i].text, e.path, e.message, cases[i].path, cases[i].needle);
+        ASSERT_EQ(e.line, 0);
+        ASSERT(strncmp(e.text, "t.json: ", 8) == 0);
+    }
+}
+
+/* Quoted user text is escaped and bounded, so it cannot flood or drive a
+ * terminal. */
+TEST(spec_messages_bounded)
+{
+    char text[9000];
+    struct atb_spec_error e;
+
+    snprintf(text, sizeof(text), "{\"commands\": [{\"shell\": \"a\", \"%0*d\": 1}]}", 8000, 7);
+    e = BAD(text);
+    ASSERT(strlen(e.text) < 300);
+    ASSERT(strstr(e.path, "...") != NULL);
+    e = BAD("{\"mode\": \"\\u001b]0;pwned\\u0007\", \"commands\": [{\"shell\": \"a\"}]}");
+    ASSERT(strchr(e.text, '\x1b') == NULL && strchr(e.text, '\x07') == NULL);
+    ASSERT(strstr(e.message, "\\x1b") != NULL);
+}
+
+static char *write_tmp(const char *dir, const char *name, const char *text)
+{
+    char *path = malloc(strlen(dir) + strlen(name) + 2);
+    int fd;
+
+    sprintf(path, "%s/%s", dir, name);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ASSERT(fd >= 0);
+    ASSERT_EQ(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+TEST(spec_load_file)
+{
+    char dir[] = "/tmp/atb-unit-spec-XXXXXX", *path, *big;
+    struct atb_spec_error e;
+    struct atb_spec *spec;
+    int fd;
+
+    ASSERT(mkdtemp(dir) != NULL);
+    path = write_tmp(dir, "s.json", "{\"commands\": [{\"argv\": [\"true\"], \"cwd\": \"w\"}]}");
+    ASSERT_EQ(atb_spec_load(path, &spec, &e), 0);
+    {
+        char want[64];
+        snprintf(want, sizeof(want), "%s/w", dir);
+        ASSERT_STR_EQ(atb_spec_cmd(spec, 0)->cwd, want);
+    }
+    atb_spec_free(spec);
+    unlink(path);
+    ASSERT_EQ(atb_spec_load(path, &spec, &e), -ENOENT);
+    ASSERT(spec == NULL);
+    ASSERT(strstr(e.text, "s.json: No such file or directory") != NULL);
+    ASSERT_EQ(atb_spec_load(dir, &spec, &e), -EISDIR);
+    free(path);
+    /* Too large: found from the size, before reading (a sparse file). */
+    big = write_tmp(dir, "big.json", "");
+    fd = open(big, O_WRONLY | O_CLOEXEC);
+    ASSERT_EQ(ftruncate(fd, (off_t)ATB_SPEC_MAX_SIZE + 1), 0);
+    close(fd);
+    ASSERT_EQ(atb_spec_load(big, &spec, &e), -EFBIG);
+    ASSERT(strstr(e.text, "too large") != NULL);
+    unlink(big);
+    free(big);
+    path = write_tmp(dir, "bad.json", "{\n\"commands\": [}\n");
+    ASSERT_EQ(atb_spec_load(path, &spec, &e), ATB_ESPEC);
+    ASSERT(strncmp(e.text, path, strlen(path)) == 0);
+    ASSERT(strstr(e.text, ":2:14: expected a value, got '}'") != NULL);
+    unlink(path);
+    free(path);
+    rmdir(dir);
+}
+
+/* Standard input through a pipe that a writer fills in small pieces: the
+ * reader must put the short reads together and grow its buffer. */
+TEST(spec_load_stdin_short_reads)
+{
+    size_t n = 4000, len;
+    char *text = malloc(n * 40 + 64), *p = text;
+    struct atb_spec *spec;
+    struct atb_spec_error e;
+    int pfd[2], status, saved = dup(0);
+    pid_t pid;
+
+    p += sprintf(p, "{\"commands\": [");
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "%s{\"argv\": [\"c%zu\"]}", i ? "," : "", i);
+    p += sprintf(p, "]}");
+    len = (size_t)(p - text);
+    ASSERT_EQ(pipe2(pfd, O_CLOEXEC), 0);
+    pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        for (size_t off = 0; off < len; off += 777) {
+            size_t chunk = len - off < 777 ? len - off : 777;
+            if (write(pfd[1], text + off, chunk) != (ssize_t)chunk)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    close(pfd[1]);
+    ASSERT_EQ(dup2(pfd[0], 0), 0);
+    close(pfd[0]);
+    ASSERT_EQ(atb_spec_load(NULL, &spec, &e), 0);
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_EQ(atb_spec_count(spec), n);
+    ASSERT_STR_EQ(atb_spec_cmd(spec, n - 1)->argv[0], "c3999");
+    atb_spec_free(spec);
+    dup2(saved, 0);
+    close(saved);
+    free(text);
+}
+
+/* 10,000 commands: parsed in one pass each (no quadratic step). The time is
+ * printed, not asserted: a loaded machine must not fail the suite. */
+TEST(spec_ten_thousand_commands)
+{
+    size_t n = 10000;
+    char *text = malloc(n * 120 + 64), *p = text;
+    struct atb_spec *spec;
+    struct atb_run *run;
+    struct timespec t0, t1;
+
+    p += sprintf(p, "{\"jobs\": 8, \"commands\": [");
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "%s{\"name\": \"cmd-%zu\", \"argv\": [\"true\", \"%zu\"], \"env\": "
+                     "{\"N\": \"%zu\"}}",
+                     i ? ",\n" : "", i, i, i);
+    p += sprintf(p, "]}");
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ASSERT_EQ(atb_spec_parse(text, (size_t)(p - text), "big", NULL, &spec, NULL), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("# parsed %zu commands (%zu KiB) in %.1f ms\n", n, (size_t)(p - text) / 1024,
+           (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    fflush(stdout); /* the runner ends each test with _exit() */
+    ASSERT_EQ(atb_spec_count(spec), n);
+    ASSERT_STR_EQ(atb_spec_cmd(spec, 9999)->name, "cmd-9999");
+    ASSERT_EQ(atb_run_new(&run, atb_spec_opts(spec)), 0);
+    ASSERT_EQ(atb_spec_add_to_run(spec, run), 0);
+    ASSERT_EQ(atb_run_count(run), n);
+    atb_run_free(run);
+    atb_spec_free(spec);
+    free(text);
+}
+
+TEST(spec_add_to_run)
+{
+    struct atb_spec *spec = parse_ok(
+        "{\"mode\": \"wait-all\", \"commands\": [{\"name\": \"ok\", \"argv\": [\"true\"]},"
+        " {\"shell\": \"exit 3\"}, {\"shell\": \"test \\\"$X\\\" = yes\", \"env\": {\"X\": "
+        "\"yes\"}}], \"cleanup\": [{\"name\": \"after\", \"argv\": [\"true\"]}]}",
+        NULL);
+    struct atb_opts opts = *atb_spec_opts(spec);
+    struct atb_run *run;
+
+    ASSERT_EQ(atb_run_new(&run, &opts), 0);
+    ASSERT_EQ(atb_spec_add_to_run(spec, run), 0);
+    ASSERT_EQ(atb_run_exec(run), 0);
+    ASSERT_EQ(atb_run_count(run), 4);
+    ASSERT_STR_EQ(atb_run_result(run, 0)->name, "ok");
+    ASSERT_EQ(atb_run_result(run, 1)->exit_code, 3);
+    ASSERT_EQ(atb_run_result(run, 2)->state, ATB_STATE_SUCCEEDED);
+    ASSERT_EQ(atb_run_result(run, 3)->cleanup, 1);
+    ASSERT_EQ(atb_run_exit_status(run), 3);
+    atb_run_free(run);
+    atb_spec_free(spec);
+}
+
+/* ---- JUnit ---- */
+
+static const char *fixed_output(void *ctx, size_t i, size_t *len)
+{
+    (void)ctx;
+    if (i != 0)
+        return NULL;
+    *len = 13;
+    return "a\x1b[1m\xff\x00<&\r\n\xc3\xa9"; /* 13 bytes, a NUL among them */
+}
+
+/* Writes the JUnit report of run to memory. */
+static char *junit_text(const struct atb_run *run, const struct atb_junit_opts *opts)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+
+    ASSERT(f != NULL);
+    ASSERT_EQ(atb_junit_write(run, f, opts), 0);
+    fclose(f);
+    return buf;
+}
+
+TEST(junit_states_and_escaping)
+{
+    struct atb_opts o;
+    struct atb_run *run;
+    char *argv_bad[] = {"sh", "-c", "exit 3", "x\x01y\xfe", NULL};
+    char *argv_sleep[] = {"sleep", "100", NULL};
+    char *argv_true[] = {"true", NULL};
+    struct atb_cmd bad = {"b<a>d&\"q'", argv_bad, NULL};
+    struct atb_cmd slow = {"slow", argv_sleep, NULL};
+    struct atb_cmd later = {"later", argv_true, NULL};
+    struct atb_junit_opts jo = {"suite \"1\"", fixed_output, NULL};
+    char *xml;
+
+    atb_opts_init(&o);
+    o.jobs = 2;
+    ASSERT_EQ(atb_run_new(&run, &o), 0);
+    ASSERT(atb_run_add(run, &bad) >= 0);
+    ASSERT(atb_run_add(run, &slow) >= 0);
+    ASSERT(atb_run_add(run, &later) >= 0);
+    ASSERT_EQ(atb_run_exec(run), 0);
+    xml = junit_text(run, &jo);
+    ASSERT(strncmp(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites", 50) == 0);
+    ASSERT(strstr(xml, "<testsuite name=\"suite &quot;1&quot;\" tests=\"3\" failures=\"1\" "
+                       "errors=\"0\" skipped=\"2\"") != NULL);
+    ASSERT(strstr(xml, "<testcase name=\"b&lt;a&gt;d&amp;&quot;q'\" classname=\"atb.pool\"") !=
+           NULL);
+    ASSERT(strstr(xml, "<failure message=\"exit 3\" type=\"exit\">") != NULL);
+    ASSERT(strstr(xml, "command: sh -c exit 3 x\xEF\xBF\xBDy\xEF\xBF\xBD</failure>") != NULL);
+    ASSERT(strstr(xml, "<skipped message=\"cancelled (SIGTERM)\"/>") != NULL);
+    ASSERT(strstr(xml, "<skipped message=\"not started\"/>") != NULL);
+    ASSERT(strstr(xml, "<system-out>a\xEF\xBF\xBD[1m\xEF\xBF\xBD\xEF\xBF\xBD&lt;&amp;&#13;\n"
+                       "\xC3\xA9</system-out>") != NULL);
+    ASSERT(strstr(xml, "<property name=\"exit_status\" value=\"3\"/>") != NULL);
+    /* Nothing but tab, newline and printable characters is left. */
+    for (const unsigned char *p = (const unsigned char *)xml; *p; p++)
+        ASSERT(*p >= 0x20 || *p == '\n' || *p == '\t');
+    free(xml);
+    xml = junit_text(run, NULL);
+    ASSERT(strstr(xml, "<testsuite name=\"atb\"") != NULL);
+    ASSERT(strstr(xml, "system-out") == NULL);
+    free(xml);
+    atb_run_free(run);
+}
+
+TEST(junit_write_error)
+{
+    struct atb_run *run;
+    char *argv_true[] = {"true", NULL};
+    struct atb_cmd c = {NULL, argv_true, NULL};
+    FILE *f = fopen("/dev/full", "we");
+
+    ASSERT(f != NULL);
+    ASSERT_EQ(atb_run_new(&run, NULL), 0);
+    ASSERT(atb_run_add(run, &c) >= 0);
+    ASSERT_EQ(atb_run_exec(run), 0);
+    ASSERT_EQ(atb_junit_write(run, f, NULL), -EIO);
+    fclose(f);
+    atb_run_free(run);
+}
