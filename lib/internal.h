@@ -179,6 +179,8 @@ struct atb_run {
     int feeding;             /* feed_fd is still being read */
     char *feed_buf;          /* owned, ATB__LINE_MAX bytes */
     size_t feed_len;
+    int feed_eof;            /* nothing more to read, lines may remain */
+    int feed_busy;           /* inside feed_process(), against re-entry */
     ev_io feed_w;
     ev_prepare tidy_w;       /* frees forgotten commands between callbacks */
     size_t forgettable;      /* finished and succeeded, not yet freed */

@@ -716,13 +716,6 @@ static void feed_stop(struct atb_run *run)
     ev_io_stop(run->loop, &run->feed_w);
 }
 
-static void feed_resume(struct atb_run *run)
-{
-    if (run->feeding && !ev_is_active(&run->feed_w) &&
-        run->nmain - run->next < feed_backlog(run) / 2)
-        ev_io_start(run->loop, &run->feed_w);
-}
-
 /* Hands one line to the caller's feed_line, which may add a command. */
 static int feed_one(struct atb_run *run, const char *line, size_t len)
 {
@@ -736,11 +729,56 @@ static int feed_one(struct atb_run *run, const char *line, size_t len)
     return rc;
 }
 
+/* Turns buffered lines into commands until enough of them wait for a slot;
+ * the rest stay in the buffer. Reading resumes only once the buffer holds
+ * no whole line, so memory is bounded by the backlog, not by the input. */
+static void feed_process(struct atb_run *run)
+{
+    size_t start = 0;
+
+    if (run->feed_busy)
+        return;
+    run->feed_busy = 1;
+    while (run->feeding && run->nmain - run->next < feed_backlog(run)) {
+        char *nl = memchr(run->feed_buf + start, '\n', run->feed_len - start);
+        size_t len = nl ? (size_t)(nl - run->feed_buf) - start : run->feed_len - start;
+
+        if (nl == NULL && !(run->feed_eof && len > 0))
+            break;
+        /* At end of input a last line without its newline still counts. */
+        if (feed_one(run, run->feed_buf + start, len) < 0)
+            break;
+        start += len + (nl != NULL);
+    }
+    memmove(run->feed_buf, run->feed_buf + start, run->feed_len - start);
+    run->feed_len -= start;
+    run->feed_busy = 0;
+    if (!run->feeding)
+        return;
+    if (run->feed_eof && run->feed_len == 0) {
+        feed_stop(run);
+    } else if (run->feed_len == ATB__LINE_MAX) {
+        run->own_error = -E2BIG; /* one line fills the buffer */
+        feed_stop(run);
+        atb__run_cancel_all(run, run->opts.cancel_signal);
+    } else if (run->feed_eof || memchr(run->feed_buf, '\n', run->feed_len) != NULL) {
+        ev_io_stop(run->loop, &run->feed_w); /* lines wait for slots */
+    } else if (!ev_is_active(&run->feed_w)) {
+        ev_io_start(run->loop, &run->feed_w);
+    }
+}
+
+static void feed_resume(struct atb_run *run)
+{
+    if (run->feeding && !ev_is_active(&run->feed_w) &&
+        run->nmain - run->next < feed_backlog(run) / 2 + 1)
+        feed_process(run);
+}
+
 static void feed_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct atb_run *run = w->data;
     ssize_t got;
-    size_t start = 0;
 
     (void)loop;
     (void)revents;
@@ -748,36 +786,11 @@ static void feed_cb(struct ev_loop *loop, ev_io *w, int revents)
                     ATB__LINE_MAX - run->feed_len);
     if (got == -EAGAIN)
         return;
-    if (got <= 0) {
-        /* End of input: a last line without a newline still counts. */
-        if (run->feed_len > 0 && run->feeding)
-            feed_one(run, run->feed_buf, run->feed_len);
-        run->feed_len = 0;
-        feed_stop(run);
-        start_queued(run);
-        return;
-    }
-    run->feed_len += (size_t)got;
-    for (;;) {
-        char *nl = memchr(run->feed_buf + start, '\n', run->feed_len - start);
-        if (nl == NULL)
-            break;
-        if (feed_one(run, run->feed_buf + start, (size_t)(nl - run->feed_buf) - start) < 0)
-            return;
-        start = (size_t)(nl - run->feed_buf) + 1;
-        if (!run->feeding)
-            return;
-    }
-    memmove(run->feed_buf, run->feed_buf + start, run->feed_len - start);
-    run->feed_len -= start;
-    if (run->feed_len == ATB__LINE_MAX) {
-        run->own_error = -E2BIG;
-        feed_stop(run);
-        atb__run_cancel_all(run, run->opts.cancel_signal);
-        return;
-    }
-    if (run->nmain - run->next >= feed_backlog(run))
-        ev_io_stop(run->loop, &run->feed_w);
+    if (got <= 0)
+        run->feed_eof = 1;
+    else
+        run->feed_len += (size_t)got;
+    feed_process(run);
     start_queued(run);
 }
 
