@@ -15,6 +15,7 @@ void cmd_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Each returns the exit status; argv[0] is the subcommand's name. */
 int cmd_modes(int argc, char **argv);  /* pool, try-all, wait-all, race */
 int cmd_latch(int argc, char **argv);
+void cmd_latch_usage(FILE *out);
 int cmd_cancel(int argc, char **argv);
 int cmd_shield(int argc, char **argv);
 int cmd_run(int argc, char **argv);     /* run SPEC */

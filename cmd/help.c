@@ -114,6 +114,10 @@ int cmd_help(const char *topic, FILE *out)
         fputs(overview, out);
         return 0;
     }
+    if (strcmp(topic, "latch") == 0) {
+        cmd_latch_usage(out);
+        return 0;
+    }
     if (strcmp(topic, "cancel") == 0) {
         fputs(cancel_help, out);
         return 0;

@@ -38,6 +38,11 @@ static const char usage_text[] =
     "error, unsafe latch folder, invalid name or other error. SIGINT or SIGTERM\n"
     "ends a wait as killed by that signal (a shell shows 130 or 143).\n";
 
+void cmd_latch_usage(FILE *out)
+{
+    fputs(usage_text, out);
+}
+
 enum sub { SUB_SET, SUB_UNSET, SUB_WAIT_SET, SUB_WAIT_UNSET, SUB_STATUS };
 
 static const struct {

@@ -1,0 +1,541 @@
+#!/usr/bin/env bats
+# atb latch: set, unset, wait-set, wait-unset, status; names, paths and safe
+# latch folders; timeouts, --any, --poll, signals; the seed loop example.
+#
+# A waiter started in the background may or may not be watching yet when
+# the test changes a latch: every test is written so that the outcome is the
+# same either way (latches are levels, not events). Where a test wants to
+# see a waiter still blocked, or to signal it, it first waits until the
+# waiter has its signal handlers in place (wait_ready), which it does just
+# before it starts watching, and then checks with pid_alive.
+
+load helpers/common
+
+setup() {
+	common_setup
+	export ATB_LATCH_DIR=$T/latch
+	unset XDG_RUNTIME_DIR
+	L=$ATB_LATCH_DIR
+}
+
+# --- local helpers ---
+
+# ratb ARGS...: atb (time-bounded), stdout and stderr in files; sets status,
+# output (stdout) and stderr.
+ratb() {
+	status=0
+	atb "$@" >"$T/out" 2>"$T/err" 3>&- || status=$?
+	output=$(cat "$T/out")
+	stderr=$(cat "$T/err")
+	printf '# atb %s\n# status %s\n# stdout: %s\n# stderr: %s\n' "$*" "$status" "$output" "$stderr" >&2
+}
+
+# start_bg NAME ARGS...: atb ARGS in the background (atb itself, so $pid is
+# its pid; teardown kills it), output in $T/NAME.out and $T/NAME.err.
+start_bg() {
+	local name=$1
+	shift
+	"$ATB" "$@" >"$T/$name.out" 2>"$T/$name.err" 3>&- &
+	pid=$!
+	rec "$name" "$pid"
+}
+
+# finish_bg NAME PID: waits (bounded) for a background atb to end; sets
+# status, output and stderr.
+finish_bg() {
+	wait_gone "$2" "$T_LIMIT" || { echo "# $1 ($2) did not exit" >&2; return 1; }
+	status=0
+	wait "$2" || status=$?
+	output=$(cat "$T/$1.out")
+	stderr=$(cat "$T/$1.err")
+	printf '# %s: status %s\n# stdout: %s\n# stderr: %s\n' "$1" "$status" "$output" "$stderr" >&2
+}
+
+# wait_ready PID: waits (20 ms steps, bounded) until PID catches SIGTERM, as
+# the SigCgt line of /proc/PID/status shows: a wait installs its handlers
+# just before it places its watches and first looks at the latches.
+wait_ready() {
+	local i caught
+	for ((i = 0; i < 500; i++)); do
+		caught=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
+		[ -n "$caught" ] && [ $((0x$caught & 0x4000)) -ne 0 ] && return 0
+		pid_alive "$1" || return 1
+		sleep 0.02
+	done
+	return 1
+}
+
+# now_ms: monotonic enough for durations measured in tenths of seconds.
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# --- set, unset, status ---
+
+@test "set makes a file holding one JSON line with pid and time" {
+	ratb latch set build
+	assert_equal "$status" 0
+	assert_equal "$output" ""
+	[ -f "$L/build" ]
+	[ "$(wc -l <"$L/build")" -eq 1 ]
+	python3 - "$L/build" <<'EOF'
+import json, re, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 1, lines
+d = json.loads(lines[0])
+assert isinstance(d["pid"], int) and d["pid"] > 1, d
+assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", d["time"]), d
+EOF
+	# Nothing else is left in the folder: the temporary file was renamed.
+	run ls -A "$L"
+	assert_output build
+}
+
+@test "set and unset are idempotent" {
+	ratb latch set a
+	assert_equal "$status" 0
+	ratb latch set a
+	assert_equal "$status" 0
+	[ -f "$L/a" ]
+	ratb latch unset a
+	assert_equal "$status" 0
+	[ ! -e "$L/a" ]
+	ratb latch unset a
+	assert_equal "$status" 0
+	ratb latch unset never-set
+	assert_equal "$status" 0
+}
+
+@test "set and unset take several names" {
+	ratb latch set a b c
+	assert_equal "$status" 0
+	[ -f "$L/a" ] && [ -f "$L/b" ] && [ -f "$L/c" ]
+	ratb latch unset a c
+	assert_equal "$status" 0
+	[ ! -e "$L/a" ] && [ -f "$L/b" ] && [ ! -e "$L/c" ]
+}
+
+@test "status prints set or unset and exits 0 or 1, like test -e" {
+	ratb latch status a
+	assert_equal "$status" 1
+	assert_equal "$output" unset
+	ratb latch set a
+	ratb latch status a
+	assert_equal "$status" 0
+	assert_equal "$output" set
+	# Several names: one line each, in order; 0 only when all are set.
+	ratb latch status a b
+	assert_equal "$status" 1
+	assert_equal "$output" $'set\nunset'
+	ratb latch set b
+	ratb latch status b a
+	assert_equal "$status" 0
+	assert_equal "$output" $'set\nset'
+}
+
+# --- waiting ---
+
+@test "wait-set and wait-unset return at once when the state holds" {
+	# -t 0 allows a single look: only a state that already holds passes.
+	ratb latch wait-unset -t 0 a
+	assert_equal "$status" 0
+	ratb latch wait-set -t 0 a
+	assert_equal "$status" 124
+	ratb latch set a
+	ratb latch wait-set -t 0 a
+	assert_equal "$status" 0
+	assert_equal "$output" ""
+	ratb latch wait-unset -t 0 a
+	assert_equal "$status" 124
+}
+
+@test "wait-set blocks until another process sets the latch" {
+	start_bg w latch wait-set a
+	wait_ready "$pid"
+	# Another latch changing does not wake it for good.
+	atb latch set other
+	pid_alive "$pid"
+	atb latch set a
+	finish_bg w "$pid"
+	assert_equal "$status" 0
+	assert_equal "$output" ""
+	assert_equal "$stderr" ""
+}
+
+@test "wait-unset blocks until another process unsets the latch" {
+	atb latch set a
+	start_bg w latch wait-unset a
+	wait_ready "$pid"
+	# Setting it again (a rename over it) keeps it set: still waiting.
+	atb latch set a
+	pid_alive "$pid"
+	atb latch unset a
+	finish_bg w "$pid"
+	assert_equal "$status" 0
+}
+
+@test "with several names, waits until all hold" {
+	start_bg w latch wait-set a b c
+	wait_ready "$pid"
+	atb latch set b
+	atb latch set a
+	pid_alive "$pid"
+	atb latch set c
+	finish_bg w "$pid"
+	assert_equal "$status" 0
+	assert_equal "$output" ""
+}
+
+@test "--any waits for one and prints its name" {
+	start_bg w latch wait-set --any a b c
+	wait_ready "$pid"
+	atb latch set b
+	finish_bg w "$pid"
+	assert_equal "$status" 0
+	assert_equal "$output" b
+	# wait-unset --any: a holds already.
+	ratb latch wait-unset --any b a
+	assert_equal "$status" 0
+	assert_equal "$output" a
+}
+
+@test "-t and --timeout end a wait with 124" {
+	local t0 t1
+	t0=$(now_ms)
+	ratb latch wait-set -t 300ms a
+	t1=$(now_ms)
+	assert_equal "$status" 124
+	assert_output ""
+	[[ "$stderr" == *"latch wait-set: timed out"* ]]
+	[ $((t1 - t0)) -ge 300 ]
+	ratb latch wait-set --timeout=0.1s a
+	assert_equal "$status" 124
+	ratb latch wait-set --timeout 100ms a b
+	assert_equal "$status" 124
+	ratb latch wait-set -t100ms a
+	assert_equal "$status" 124
+	# A set before the limit wins.
+	start_bg w latch wait-set -t 20s a
+	atb latch set a
+	finish_bg w "$pid"
+	assert_equal "$status" 0
+}
+
+@test "--poll waits by polling" {
+	start_bg w latch wait-set --poll 20ms a
+	atb latch set a
+	finish_bg w "$pid"
+	assert_equal "$status" 0
+	ratb latch wait-unset --poll=10ms -t 5s b c
+	assert_equal "$status" 0
+	start_bg w2 latch wait-unset --poll 10ms a
+	atb latch unset a
+	finish_bg w2 "$pid"
+	assert_equal "$status" 0
+	# A poll that sees nothing still times out.
+	ratb latch wait-set --poll 10ms -t 100ms a
+	assert_equal "$status" 124
+}
+
+@test "a latch whose folder appears later is still seen" {
+	start_bg w latch wait-set "$T/later/x"
+	mkdir "$T/later"
+	atb latch set "$T/later/x"
+	finish_bg w "$pid"
+	assert_equal "$status" 0
+}
+
+@test "SIGTERM ends a wait as killed by SIGTERM (143), quietly" {
+	start_bg w latch wait-set a
+	wait_ready "$pid"
+	kill -TERM "$pid"
+	finish_bg w "$pid"
+	assert_equal "$status" 143
+	assert_equal "$stderr" ""
+	[ ! -e "$L/a" ]
+}
+
+@test "SIGINT ends a wait as killed by SIGINT (130)" {
+	# A background job of a non-interactive shell starts with SIGINT
+	# ignored; give atb the default action, as a terminal would.
+	atb latch set a x
+	python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$ATB" latch wait-unset --any x a >"$T/w.out" 2>"$T/w.err" 3>&- &
+	pid=$!
+	rec w "$pid"
+	wait_ready "$pid"
+	kill -INT "$pid"
+	finish_bg w "$pid"
+	assert_equal "$status" 130
+	assert_equal "$stderr" ""
+}
+
+@test "a SIGINT ignored on entry stays ignored" {
+	start_bg w latch wait-set a
+	wait_ready "$pid"
+	# The shell started it with SIGINT ignored (SigIgn has bit 2).
+	local ign
+	ign=$(awk '/^SigIgn:/ { print $2 }' "/proc/$pid/status")
+	[ $((0x$ign & 2)) -ne 0 ]
+	kill -INT "$pid"
+	atb latch set a
+	finish_bg w "$pid"
+	assert_equal "$status" 0
+}
+
+@test "seed: a loop sees set, then unset, then set again, in order" {
+	mkfifo "$T/ack"
+	# The loop waits for each state in turn and acknowledges what it saw.
+	(
+		for want in set unset set; do
+			"$ATB" latch "wait-$want" go 3>&- &
+			rec loop $!
+			wait $! || exit 1
+			echo "$want" >>"$T/seen"
+			echo "$want" >"$T/ack"
+		done
+	) 3>&- &
+	rec loop $!
+	local loop=$! line
+	# The driver changes the latch only after the loop has seen the last
+	# change, so every transition must be seen, and in order.
+	atb latch set go
+	line=$(timeout "$T_LIMIT" head -n 1 "$T/ack")
+	assert_equal "$line" set
+	atb latch unset go
+	line=$(timeout "$T_LIMIT" head -n 1 "$T/ack")
+	assert_equal "$line" unset
+	atb latch set go
+	line=$(timeout "$T_LIMIT" head -n 1 "$T/ack")
+	assert_equal "$line" set
+	wait_gone "$loop" "$T_LIMIT"
+	run cat "$T/seen"
+	assert_output $'set\nunset\nset'
+}
+
+# --- names and paths ---
+
+@test "bad names are refused with 125 and nothing is done" {
+	local long129 name
+	long129=$(printf 'x%.0s' {1..129})
+	for name in "" .hidden . .. "a b" 'a*' $'caf\xc3\xa9' "$long129" $'a\nb'; do
+		ratb latch set "$name"
+		assert_equal "$status" 125
+		[[ "$stderr" == *"invalid latch name"* ]]
+	done
+	# One bad name among good ones: none is set.
+	ratb latch set good "bad name"
+	assert_equal "$status" 125
+	[ ! -e "$L/good" ]
+	ratb latch wait-set "a b"
+	assert_equal "$status" 125
+	ratb latch status .x
+	assert_equal "$status" 125
+	# The longest name, and every allowed character.
+	ratb latch set "$(printf 'y%.0s' {1..128})" A-z_0.9 -- -dash
+	assert_equal "$status" 0
+}
+
+@test "a NAME with a slash is a path, used as given" {
+	mkdir -m 0777 "$T/open"
+	ratb latch set "$T/open/.job.done"
+	assert_equal "$status" 0
+	[ -f "$T/open/.job.done" ]
+	[ ! -e "$L" ]
+	ratb latch status "$T/open/.job.done"
+	assert_equal "$status" 0
+	cd "$T"
+	ratb latch set ./rel
+	assert_equal "$status" 0
+	[ -f "$T/rel" ]
+	ratb latch unset ./rel "$T/open/.job.done"
+	assert_equal "$status" 0
+	[ ! -e "$T/rel" ] && [ ! -e "$T/open/.job.done" ]
+	ratb latch set "$T/open/"
+	assert_equal "$status" 125
+	[[ "$stderr" == *"invalid latch path"* ]]
+	ratb latch set "$T/missing/x"
+	assert_equal "$status" 125
+	[[ "$stderr" == *"No such file or directory"* ]]
+	# A path latch is watched through its own folder.
+	start_bg w latch wait-set "$T/open/p"
+	atb latch set "$T/open/p"
+	finish_bg w "$pid"
+	assert_equal "$status" 0
+}
+
+@test "a symlink planted at a latch's name is never followed" {
+	mkdir -p -m 0700 "$L"
+	echo precious >"$T/target"
+	ln -s "$T/target" "$L/a"
+	ratb latch status a
+	assert_equal "$status" 125
+	[[ "$stderr" == *"symlink"* ]]
+	ratb latch wait-set -t 5s a
+	assert_equal "$status" 125
+	[[ "$stderr" == *"symlink"* ]]
+	# set replaces the link itself; unset removes a link, not its target.
+	ratb latch set a
+	assert_equal "$status" 0
+	[ -f "$L/a" ] && [ ! -L "$L/a" ]
+	assert_equal "$(cat "$T/target")" precious
+	ln -sf "$T/target" "$L/a"
+	ratb latch unset a
+	assert_equal "$status" 0
+	[ ! -e "$L/a" ] && [ ! -L "$L/a" ]
+	assert_equal "$(cat "$T/target")" precious
+}
+
+# --- where latches live, safely ---
+
+@test "the latch folder is made with mode 0700, parents too" {
+	export ATB_LATCH_DIR=$T/x/y/z
+	ratb latch set a
+	assert_equal "$status" 0
+	assert_equal "$(stat -c %a "$T/x") $(stat -c %a "$T/x/y") $(stat -c %a "$T/x/y/z")" "700 700 700"
+	[ -f "$T/x/y/z/a" ]
+}
+
+@test "bare names live in \$XDG_RUNTIME_DIR/atb/latch without ATB_LATCH_DIR" {
+	mkdir -m 0700 "$T/xdg"
+	unset ATB_LATCH_DIR
+	export XDG_RUNTIME_DIR=$T/xdg
+	ratb latch set a
+	assert_equal "$status" 0
+	[ -f "$T/xdg/atb/latch/a" ]
+	assert_equal "$(stat -c %a "$T/xdg/atb") $(stat -c %a "$T/xdg/atb/latch")" "700 700"
+	# An empty ATB_LATCH_DIR counts as unset.
+	ATB_LATCH_DIR= ratb latch status a
+	assert_equal "$status" 0
+}
+
+@test "bare names live in /tmp/atb-UID/latch without either variable" {
+	local name="bats-latch-$$-$RANDOM" dir="/tmp/atb-$(id -u)/latch"
+	unset ATB_LATCH_DIR
+	ratb latch set "$name"
+	assert_equal "$status" 0
+	[ -f "$dir/$name" ]
+	assert_equal "$(stat -c %a "$dir")" 700
+	ratb latch unset "$name"
+	assert_equal "$status" 0
+	[ ! -e "$dir/$name" ]
+}
+
+@test "a latch folder that is a symlink is refused" {
+	mkdir -m 0700 "$T/real"
+	ln -s "$T/real" "$T/link"
+	for dir in "$T/link" "$T/link/"; do
+		export ATB_LATCH_DIR=$dir
+		ratb latch set a
+		assert_equal "$status" 125
+		assert_equal "$stderr" "atb: latch folder $T/link is a symlink; refusing to use it"
+	done
+	ratb latch wait-set a
+	assert_equal "$status" 125
+	ratb latch status a
+	assert_equal "$status" 125
+	[ ! -e "$T/real/a" ]
+}
+
+@test "a latch folder writable by group or others is refused" {
+	local mode
+	for mode in 0770 0702 0777; do
+		mkdir -p "$L"
+		chmod "$mode" "$L"
+		ratb latch set a
+		assert_equal "$status" 125
+		assert_equal "$stderr" "atb: latch folder $L is writable by group or others; refusing to use it"
+		[ ! -e "$L/a" ]
+	done
+	chmod 0755 "$L"
+	ratb latch set a
+	assert_equal "$status" 0
+}
+
+@test "a latch folder owned by someone else is refused" {
+	if [ "$(id -u)" -eq 0 ]; then
+		mkdir -m 0700 "$L"
+		chown 65534 "$L"
+		dir=$L
+	else
+		# Not root: a folder root owns will do.
+		dir=/
+		export ATB_LATCH_DIR=/
+	fi
+	ratb latch set a
+	assert_equal "$status" 125
+	assert_equal "$stderr" "atb: latch folder $dir is not owned by you; refusing to use it"
+}
+
+@test "an unsafe atb folder under XDG_RUNTIME_DIR is refused too" {
+	mkdir -p -m 0700 "$T/xdg/atb"
+	chmod 0777 "$T/xdg/atb"
+	unset ATB_LATCH_DIR
+	export XDG_RUNTIME_DIR=$T/xdg
+	ratb latch set a
+	assert_equal "$status" 125
+	assert_equal "$stderr" "atb: latch folder $T/xdg/atb is writable by group or others; refusing to use it"
+	[ ! -e "$T/xdg/atb/latch" ]
+}
+
+# --- usage ---
+
+@test "--help and -h print the usage; no subcommand is a usage error" {
+	ratb latch --help
+	assert_equal "$status" 0
+	[[ "$output" == "usage: atb latch set NAME..."* ]]
+	[[ "$output" == *"wait-set [--any] [-t DUR] [--poll DUR] NAME..."* ]]
+	ratb latch -h
+	assert_equal "$status" 0
+	ratb latch wait-set --help
+	assert_equal "$status" 0
+	[[ "$output" == "usage: atb latch"* ]]
+	ratb latch
+	assert_equal "$status" 125
+	assert_equal "$output" ""
+	[[ "$stderr" == "usage: atb latch"* ]]
+}
+
+@test "usage errors name the bad subcommand, option or value (125)" {
+	ratb latch frob a
+	assert_equal "$status" 125
+	assert_equal "$stderr" "atb: latch: unknown subcommand 'frob' (try 'atb latch --help')"
+	ratb latch wait-set --frob a
+	assert_equal "$status" 125
+	assert_equal "$stderr" "atb: latch wait-set: unknown option '--frob' (try 'atb latch --help')"
+	ratb latch set --any a
+	assert_equal "$status" 125
+	assert_equal "$stderr" "atb: latch set: option '--any' is only for wait-set and wait-unset"
+	ratb latch status -t 1 a
+	assert_equal "$status" 125
+	[[ "$stderr" == *"option '-t' is only for wait-set and wait-unset"* ]]
+	ratb latch wait-set a -t
+	assert_equal "$status" 125
+	assert_equal "$stderr" "atb: latch wait-set: option '-t' needs a duration"
+	ratb latch wait-unset -t 5x a
+	assert_equal "$status" 125
+	[[ "$stderr" == "atb: latch wait-unset: invalid duration '5x' for -t"* ]]
+	ratb latch wait-set --poll 0 a
+	assert_equal "$status" 125
+	assert_equal "$stderr" "atb: latch wait-set: --poll needs a duration above 0"
+	ratb latch wait-set --poll=fast a
+	assert_equal "$status" 125
+	[[ "$stderr" == *"invalid duration 'fast' for --poll"* ]]
+	ratb latch set
+	assert_equal "$status" 125
+	assert_equal "$stderr" "atb: latch set: missing NAME (try 'atb latch --help')"
+	ratb latch wait-set -- 
+	assert_equal "$status" 125
+	[ ! -e "$L" ] || [ -z "$(ls -A "$L")" ]
+}
+
+@test "options may follow names; -- ends them" {
+	ratb latch wait-set a -t 0
+	assert_equal "$status" 124
+	ratb latch set -- -t
+	assert_equal "$status" 0
+	[ -f "$L/-t" ]
+	ratb latch status -- -t
+	assert_equal "$status" 0
+}
