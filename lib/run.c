@@ -386,6 +386,25 @@ static void group_done(struct atb__cmd *cmd)
     atb__cmd_maybe_finish(cmd);
 }
 
+/* Reaps the members of cmd's group that were reparented to us and have
+ * ended: a zombie still counts as a member for kill(-pgid, 0). Only once
+ * the leader is reaped, so its status is never taken from its watcher. */
+static void group_reap(struct atb__cmd *cmd)
+{
+    for (;;) {
+        siginfo_t si;
+
+        si.si_pid = 0;
+        if (waitid(P_PGID, (id_t)cmd->res.pid, &si, WEXITED | WNOHANG) < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        if (si.si_pid == 0)
+            return;
+    }
+}
+
 /* The leader is gone: is the rest of its group? Members left behind get the
  * cancel signal (once) and SIGKILL after the grace, as in any cancel. */
 static void group_check(struct atb__cmd *cmd)
@@ -394,6 +413,7 @@ static void group_check(struct atb__cmd *cmd)
 
     if (cmd->group_done || !cmd->leader_done)
         return;
+    group_reap(cmd);
     if (!group_alive(cmd->res.pid) ||
         (cmd->res.killed && atb__now() - cmd->t_killed > KILLED_GROUP_WAIT_S)) {
         group_done(cmd);
@@ -522,9 +542,12 @@ static void sigchld_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
     (void)loop;
     (void)revents;
+    /* Leaders are reaped through their pidfds, each in its own callback;
+     * here only orphans in front of the first waiting leader. The rest are
+     * reaped by group_check() (members of a command's group) or by the
+     * sweep at the end (processes that left their group). */
     for (;;) {
         siginfo_t si;
-        struct atb__cmd *cmd;
 
         si.si_pid = 0;
         if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
@@ -532,17 +555,10 @@ static void sigchld_cb(struct ev_loop *loop, ev_signal *w, int revents)
                 continue;
             break;
         }
-        if (si.si_pid == 0)
+        if (si.si_pid == 0 || atb__pidmap_get(&run->leaders, si.si_pid) != NULL)
             break;
-        cmd = atb__pidmap_get(&run->leaders, si.si_pid);
-        if (cmd != NULL) {
-            if (!leader_reap_pidfd(cmd))
-                break;
-        } else {
-            while (waitid(P_PID, (id_t)si.si_pid, &si, WEXITED | WNOHANG) < 0 &&
-                   errno == EINTR)
-                ;
-        }
+        while (waitid(P_PID, (id_t)si.si_pid, &si, WEXITED | WNOHANG) < 0 && errno == EINTR)
+            ;
     }
     recheck_lingering(run);
 }
