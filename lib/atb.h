@@ -24,6 +24,8 @@ enum {
     ATB_EPREFIX = -1005,   /* unknown {placeholder} in a prefix format */
     ATB_ENONAME = -1006,   /* no command has that name */
     ATB_ECWD = -1007,      /* working directory missing or not a directory */
+    ATB_EDEPS = -1008,     /* wait_for names nothing, or dependencies form a cycle */
+    ATB_EREGEX = -1009,    /* ready_when is not a valid extended regex */
     ATB_ELATCHNAME = -1100, /* not a valid latch name */
     ATB_ELATCHDIR = -1101,  /* latch folder is unsafe (symlink, owner, mode) */
     ATB_ETIMEDOUT = -1102   /* a wait reached its time limit */

@@ -14,6 +14,10 @@ const char *atb_strerror(int err)
         return "unknown mode";
     case ATB_EPREFIX:
         return "unknown placeholder in prefix (use {name}, {index}, {pid}, {time})";
+    case ATB_EDEPS:
+        return "invalid dependencies";
+    case ATB_EREGEX:
+        return "invalid regular expression";
     case ATB_ECWD:
         return "working directory missing or not a directory";
     case ATB_ENONAME:

@@ -4,6 +4,7 @@
 #define ATB_INTERNAL_H
 
 #include <ev.h>
+#include <regex.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stddef.h>
@@ -131,9 +132,23 @@ struct atb__cmd {
     char *cwd;              /* or NULL */
     double timeout_s;       /* its own time limit, or 0 */
     ev_timer limit_w;       /* that limit */
+    /* Readiness and dependencies (deps.c). */
+    char *ready_when;       /* in the block, or NULL */
+    regex_t *ready_re;      /* owned, compiled from ready_when */
+    double ready_timeout_s;
+    ev_timer ready_w;
+    char *sets;             /* in the block, or NULL */
+    char *latch_path;       /* owned: where sets lives */
+    char **wait_for;        /* in the block, or NULL */
+    struct atb__cmd **deps; /* owned: the commands each wait_for is met by */
+    size_t ndeps;
+    size_t dependents_live; /* started, unfinished commands waiting for us */
+    int cancel_signo;       /* a cancel held back until they have ended */
+    char error[96];         /* res.error when it is made up ("dependency x failed") */
     unsigned named : 1, started : 1, leader_done : 1, group_done : 1, signalled : 1,
         cancelled : 1, lingering : 1, finished : 1, input : 1, clear_env : 1,
-        shield : 1, timed_out : 1, forget : 1;
+        shield : 1, timed_out : 1, forget : 1, ready : 1, ready_by_output : 1,
+        waiting : 1;
 };
 
 struct atb_run {
@@ -145,6 +160,8 @@ struct atb_run {
     size_t nwork;            /* main commands that are not services */
     size_t work_done;        /* of those, how many have ended */
     size_t next;             /* first command not started yet */
+    size_t nwaiting;         /* queued commands waiting for dependencies */
+    char error[256];         /* detail of ATB_EDEPS, ATB_EREGEX */
     size_t running;          /* started, not yet finished */
     size_t slots;            /* of those, the ones -j counts (not services) */
     size_t lingering;        /* leader reaped, group not yet ended */
@@ -200,6 +217,19 @@ void atb__output_progress_start(struct atb_run *run);
 void atb__output_progress_end(struct atb_run *run);
 void atb__output_free_cmd(struct atb__cmd *cmd);
 void atb__cmd_maybe_finish(struct atb__cmd *cmd);
+
+/* deps.c: readiness and dependencies between commands. */
+int atb__deps_resolve(struct atb_run *run);
+int atb__deps_met(const struct atb__cmd *cmd);
+void atb__deps_ready(struct atb__cmd *cmd, int by_output);
+void atb__deps_ended(struct atb__cmd *cmd);
+void atb__deps_started(struct atb__cmd *cmd);
+void atb__deps_finished(struct atb__cmd *cmd);
+int atb__deps_hold_cancel(struct atb__cmd *cmd, int signo);
+void atb__deps_line(struct atb__cmd *cmd, const char *line, size_t len);
+void atb__deps_free(struct atb__cmd *cmd);
+void atb__run_start_queued(struct atb_run *run);
+void atb__cmd_signal(struct atb__cmd *cmd, int signo);
 
 /* modes.c: what a command's end means for the run. */
 void atb__mode_on_end(struct atb_run *run, struct atb__cmd *cmd);

@@ -162,8 +162,17 @@ int atb__output_open(struct atb_run *run)
         out->mode = run->n == 1 && !run->opts.progress && !run->opts.feed_line
                         ? ATB_OUTPUT_INHERIT
                         : ATB_OUTPUT_PREFIX;
-    if (out->mode == ATB_OUTPUT_INHERIT)
-        return run->opts.progress ? -EINVAL : 0;
+    if (out->mode == ATB_OUTPUT_INHERIT) {
+        /* Commands with ready_when are read all the same, to see their
+         * lines; they are passed on as they are. */
+        int watched = 0;
+        for (size_t i = 0; i < run->n; i++)
+            watched |= run->cmds[i]->ready_when != NULL;
+        if (run->opts.progress)
+            return -EINVAL;
+        if (!watched)
+            return 0;
+    }
     out->progress = run->opts.progress;
     if (atb_prefix_check(prefix_format(run)) < 0)
         return ATB_EPREFIX;
@@ -202,7 +211,7 @@ void atb__output_close(struct atb_run *run)
 int atb__output_pipes(struct atb_run *run, struct atb__cmd *cmd, int wfd[2])
 {
     wfd[0] = wfd[1] = -1;
-    if (run->out.mode == ATB_OUTPUT_INHERIT)
+    if (run->out.mode == ATB_OUTPUT_INHERIT && cmd->ready_when == NULL)
         return 0;
     for (int i = 0; i < 2; i++) {
         int p[2];
@@ -222,8 +231,10 @@ int atb__output_pipes(struct atb_run *run, struct atb__cmd *cmd, int wfd[2])
     return 0;
 }
 
-static void emit(struct atb_run *run, struct atb__cmd *cmd, int which, const char *a,
-                 size_t alen, const char *b, size_t blen)
+/* Writes one line (without its newline) with cmd's prefix, and tells the
+ * dependency tracking about it (ready_when). */
+static void emit(struct atb_run *run, struct atb__cmd *cmd, int which, const char *line,
+                 size_t len)
 {
     struct atb__output *out = &run->out;
     struct atb__dest *d = &out->dest[which];
@@ -231,9 +242,10 @@ static void emit(struct atb_run *run, struct atb__cmd *cmd, int which, const cha
     const char *prefix = cmd->prefix;
     size_t plen = cmd->prefix_len;
 
+    atb__deps_line(cmd, line, len);
     if (d->broken)
         return;
-    if (out->per_line) {
+    if (out->per_line && out->mode == ATB_OUTPUT_PREFIX) {
         plen = render_prefix(prefix_format(run), cmd, 0, buf, sizeof(buf));
         if (plen >= sizeof(buf))
             plen = sizeof(buf) - 1;
@@ -241,15 +253,26 @@ static void emit(struct atb_run *run, struct atb__cmd *cmd, int which, const cha
             buf[plen++] = ' ';
         prefix = buf;
     }
-    if (d->color)
-        obuf_add(out, which, palette[cmd->index % ATB__ARRAY_SIZE(palette)], 5);
-    obuf_add(out, which, prefix, plen);
-    if (d->color)
-        obuf_add(out, which, color_reset, sizeof(color_reset) - 1);
-    obuf_add(out, which, a, alen);
-    if (blen)
-        obuf_add(out, which, b, blen);
+    if (plen > 0) {
+        if (d->color)
+            obuf_add(out, which, palette[cmd->index % ATB__ARRAY_SIZE(palette)], 5);
+        obuf_add(out, which, prefix, plen);
+        if (d->color)
+            obuf_add(out, which, color_reset, sizeof(color_reset) - 1);
+    }
+    obuf_add(out, which, line, len);
     obuf_add(out, which, "\n", 1);
+}
+
+/* A whole line (or a 64 KiB piece of one): written in prefix mode, only
+ * looked at for ready_when in group mode. */
+static void line_out(struct atb_run *run, struct atb__cmd *cmd, struct atb__stream *s,
+                     const char *line, size_t len)
+{
+    if (run->out.mode == ATB_OUTPUT_GROUP)
+        atb__deps_line(cmd, line, len);
+    else
+        emit(run, cmd, s->which, line, len);
 }
 
 /* Keeps bytes of a line not yet ended; a full ATB__LINE_MAX goes out as a
@@ -261,7 +284,7 @@ static int part_add(struct atb_run *run, struct atb__cmd *cmd, struct atb__strea
         size_t room, take;
 
         if (s->part_len == ATB__LINE_MAX) {
-            emit(run, cmd, s->which, s->part, s->part_len, NULL, 0);
+            line_out(run, cmd, s, s->part, s->part_len);
             s->part_len = 0;
         }
         if (s->part_cap < ATB__LINE_MAX && s->part_len + n > s->part_cap) {
@@ -296,21 +319,22 @@ static void frame(struct atb_run *run, struct atb__cmd *cmd, struct atb__stream 
 
         if (nl == NULL) {
             if (part_add(run, cmd, s, p, n) < 0) /* no memory: write it as is */
-                emit(run, cmd, s->which, p, n, NULL, 0);
+                line_out(run, cmd, s, p, n);
             return;
         }
         len = (size_t)(nl - p);
         if (s->part_len > 0) {
-            if (s->part_len + len > ATB__LINE_MAX) {
-                emit(run, cmd, s->which, s->part, s->part_len, NULL, 0);
-                s->part_len = 0;
-                emit(run, cmd, s->which, p, len, NULL, 0);
+            /* The line began in an earlier read: complete it in place, so
+             * it is written (and matched) whole. */
+            if (part_add(run, cmd, s, p, len) < 0) {
+                line_out(run, cmd, s, s->part, s->part_len);
+                line_out(run, cmd, s, p, len);
             } else {
-                emit(run, cmd, s->which, s->part, s->part_len, p, len);
-                s->part_len = 0;
+                line_out(run, cmd, s, s->part, s->part_len);
             }
+            s->part_len = 0;
         } else {
-            emit(run, cmd, s->which, p, len, NULL, 0);
+            line_out(run, cmd, s, p, len);
         }
         p = nl + 1;
         n -= len + 1;
@@ -374,14 +398,13 @@ static void stream_close(struct atb_run *run, struct atb__cmd *cmd, struct atb__
         return;
     ev_io_stop(run->loop, &s->w);
     atb__close(&s->fd);
-    if (run->out.mode == ATB_OUTPUT_PREFIX) {
-        if (s->part_len > 0) /* a last line without its newline */
-            emit(run, cmd, s->which, s->part, s->part_len, NULL, 0);
+    if (s->part_len > 0) /* a last line without its newline */
+        line_out(run, cmd, s, s->part, s->part_len);
+    if (run->out.mode != ATB_OUTPUT_GROUP)
         obuf_flush(&run->out, s->which);
-        free(s->part);
-        s->part = NULL;
-        s->part_len = s->part_cap = 0;
-    }
+    free(s->part);
+    s->part = NULL;
+    s->part_len = s->part_cap = 0;
 }
 
 /* Reads what a stream has (a few reads at most, for fairness). Returns 1
@@ -397,14 +420,17 @@ static int stream_read(struct atb_run *run, struct atb__cmd *cmd, struct atb__st
             break;
         if (n <= 0)
             return 1;
-        if (out->mode == ATB_OUTPUT_PREFIX)
+        if (out->mode != ATB_OUTPUT_GROUP) {
             frame(run, cmd, s, out->scratch, (size_t)n);
-        else
+        } else {
             capture(run, cmd, s, out->scratch, (size_t)n);
+            if (cmd->ready_re && !cmd->ready)
+                frame(run, cmd, s, out->scratch, (size_t)n);
+        }
         if (n < ATB__LINE_MAX)
             break;
     }
-    if (out->mode == ATB_OUTPUT_PREFIX)
+    if (out->mode != ATB_OUTPUT_GROUP)
         obuf_flush(out, s->which);
     return 0;
 }
@@ -424,7 +450,7 @@ static void stream_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 void atb__output_start(struct atb_run *run, struct atb__cmd *cmd)
 {
-    if (run->out.mode == ATB_OUTPUT_INHERIT)
+    if (cmd->out[0].fd < 0 && cmd->out[1].fd < 0)
         return;
     if (run->out.mode == ATB_OUTPUT_PREFIX && !run->out.per_line) {
         const char *fmt = prefix_format(run);

@@ -128,6 +128,17 @@ static char **strv_pack(char *const *v, size_t n, char ***slots, char **text)
     return out;
 }
 
+static char *str_pack(const char *str, size_t size, char **text)
+{
+    char *out = *text;
+
+    if (str == NULL)
+        return NULL;
+    memcpy(out, str, size);
+    *text += size;
+    return out;
+}
+
 /* Copies cmd into one allocation: the command, its argv and env vectors,
  * then the strings. One block per command keeps a 10,000-command run
  * cheap and its ownership obvious. */
@@ -135,7 +146,9 @@ int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd)
 {
     char *shell_argv[] = {"/bin/sh", "-c", (char *)cmd->shell, NULL};
     char *const *src = cmd->shell ? shell_argv : cmd->argv;
-    size_t argc, envc, size, off, namelen, cwdlen = cmd->cwd ? strlen(cmd->cwd) + 1 : 0;
+    size_t argc, envc, waitc, size, off, namelen, cwdlen = cmd->cwd ? strlen(cmd->cwd) + 1 : 0;
+    size_t readylen = cmd->ready_when ? strlen(cmd->ready_when) + 1 : 0;
+    size_t setslen = cmd->sets ? strlen(cmd->sets) + 1 : 0;
     struct atb__cmd *c;
     char **slots, *p;
     int rc;
@@ -144,7 +157,8 @@ int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd)
         return ATB_ESTATE;
     if (src == NULL || src[0] == NULL || (cmd->shell && cmd->argv) ||
         (cmd->name && cmd->name[0] == '\0') || cmd->timeout_s < 0 ||
-        (cmd->cleanup && (cmd->service || cmd->shield)))
+        (cmd->cleanup && (cmd->service || cmd->shield || cmd->wait_for || cmd->sets ||
+                          cmd->ready_when)))
         return -EINVAL;
     /* Cleanup commands come last, so the main ones are cmds[0..nmain). */
     if (!cmd->cleanup && run->nmain < run->n && !run->executed)
@@ -156,7 +170,8 @@ int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd)
                         : atb_name_default(cmd->shell ? cmd->shell : src[0],
                                            cmd->shell != NULL, NULL, 0) + 24;
     off = (sizeof(*c) + _Alignof(char *) - 1) & ~(_Alignof(char *) - 1);
-    size = off + strv_size(src, &argc) + strv_size(cmd->env, &envc) + namelen + 1 + cwdlen;
+    size = off + strv_size(src, &argc) + strv_size(cmd->env, &envc) +
+           strv_size(cmd->wait_for, &waitc) + namelen + 1 + cwdlen + readylen + setslen;
     if (run->n == run->cap) {
         size_t ncap = run->cap ? run->cap * 2 : 8;
         struct atb__cmd **n = realloc(run->cmds, ncap * sizeof(*n));
@@ -169,14 +184,14 @@ int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd)
     if (c == NULL)
         return -ENOMEM;
     slots = (char **)((char *)c + off);
-    p = (char *)(slots + argc + 1 + (cmd->env ? envc + 1 : 0));
+    p = (char *)(slots + argc + 1 + (cmd->env ? envc + 1 : 0) +
+                 (cmd->wait_for ? waitc + 1 : 0));
     c->res.argv = strv_pack(src, argc, &slots, &p);
     c->env = strv_pack(cmd->env, envc, &slots, &p);
-    if (cmd->cwd) {
-        c->cwd = p;
-        memcpy(p, cmd->cwd, cwdlen);
-        p += cwdlen;
-    }
+    c->wait_for = strv_pack(cmd->wait_for, waitc, &slots, &p);
+    c->cwd = str_pack(cmd->cwd, cwdlen, &p);
+    c->ready_when = str_pack(cmd->ready_when, readylen, &p);
+    c->sets = str_pack(cmd->sets, setslen, &p);
     c->name = p;
     if (cmd->name) {
         memcpy(p, cmd->name, namelen + 1);
@@ -199,6 +214,7 @@ int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd)
     c->clear_env = cmd->clear_env != 0;
     c->shield = cmd->shield != 0;
     c->timeout_s = cmd->timeout_s;
+    c->ready_timeout_s = cmd->ready_timeout_s;
     c->run = run;
     c->pidfd = -1;
     c->out[0].fd = c->out[1].fd = -1;
@@ -271,7 +287,7 @@ static int assign_names(struct atb_run *run)
 
 static void check_finished(struct atb_run *run)
 {
-    if (!run->feeding && run->next >= run->n && run->running == 0)
+    if (!run->feeding && run->next >= run->n && run->running == 0 && run->nwaiting == 0)
         ev_break(run->loop, EVBREAK_ALL);
 }
 
@@ -303,6 +319,13 @@ static void grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
     }
     if (cmd->leader_done)
         group_check(cmd);
+}
+
+static void group_signal(struct atb__cmd *cmd, int signo);
+
+void atb__cmd_signal(struct atb__cmd *cmd, int signo)
+{
+    group_signal(cmd, signo);
 }
 
 /* The one graceful signal a group gets; SIGKILL follows after the grace. */
@@ -361,6 +384,7 @@ void atb__cmd_maybe_finish(struct atb__cmd *cmd)
     ev_timer_stop(run->loop, &cmd->drain_w);
     cmd->finished = 1;
     atb__output_finish(run, cmd);
+    atb__deps_finished(cmd);
     if (run->opts.feed_line && cmd->res.state == ATB_STATE_SUCCEEDED &&
         !cmd->res.cleanup && cmd != run->winner) {
         cmd->forget = 1;
@@ -463,6 +487,7 @@ static void leader_ended(struct atb__cmd *cmd, int code, int status)
         res->state = ATB_STATE_SUCCEEDED;
     else
         res->state = ATB_STATE_FAILED;
+    atb__deps_ended(cmd);
     atb__mode_on_end(run, cmd);
     group_check(cmd);
 }
@@ -597,6 +622,7 @@ static void start_failed(struct atb__cmd *cmd, int err)
     cmd->group_done = 1;
     cmd->finished = 1;
     atb__output_free_cmd(cmd);
+    atb__deps_ended(cmd);
     atb__mode_on_end(cmd->run, cmd);
 }
 
@@ -708,6 +734,7 @@ static void start_cmd(struct atb_run *run, struct atb__cmd *cmd)
         ev_child_init(&cmd->child_w, child_cb, pid, 0);
         ev_child_start(run->loop, &cmd->child_w);
     }
+    atb__deps_started(cmd);
     if (cmd->timeout_s > 0) {
         ev_timer_init(&cmd->limit_w, limit_cb, cmd->timeout_s, 0);
         ev_timer_start(run->loop, &cmd->limit_w);
@@ -829,6 +856,7 @@ static void tidy_cb(struct ev_loop *loop, ev_prepare *w, int revents)
             nmain -= i < run->nmain;
             atb__names_del(&run->names, cmd->name);
             atb__output_free_cmd(cmd);
+            atb__deps_free(cmd);
             free(cmd);
             run->forgotten++;
             continue;
@@ -850,20 +878,38 @@ static void start_queued(struct atb_run *run)
     while (run->next < run->n) {
         struct atb__cmd *cmd = run->cmds[run->next];
 
-        if (cmd->res.state != ATB_STATE_QUEUED) { /* a service, started already */
+        /* Started already (a service), or waiting for others: see below. */
+        if (cmd->res.state != ATB_STATE_QUEUED || cmd->waiting) {
             run->next++;
             continue;
         }
         if (run->next < run->nmain && run->stopping)
             break;
-        if (run->next >= run->nmain && run->running > 0)
+        if (run->next >= run->nmain && (run->running > 0 || run->nwaiting > 0))
             break;
         if (run->opts.jobs != 0 && run->slots >= run->opts.jobs)
             break;
         run->next++;
         start_cmd(run, cmd);
     }
+    /* Commands whose dependencies are all up, in order, while slots last. */
+    for (size_t i = 0; i < run->nmain && run->nwaiting > 0 && !run->stopping; i++) {
+        struct atb__cmd *cmd = run->cmds[i];
+
+        if (run->opts.jobs != 0 && run->slots >= run->opts.jobs)
+            break;
+        if (!cmd->waiting || cmd->res.state != ATB_STATE_QUEUED || !atb__deps_met(cmd))
+            continue;
+        cmd->waiting = 0;
+        run->nwaiting--;
+        start_cmd(run, cmd);
+    }
     check_finished(run);
+}
+
+void atb__run_start_queued(struct atb_run *run)
+{
+    start_queued(run);
 }
 
 /* Cancels one running command, unless it has just ended on its own. */
@@ -872,6 +918,8 @@ void atb__cmd_cancel(struct atb__cmd *cmd, int signo)
     if (cmd->leader_done || cmd->signalled || leader_poll(cmd))
         return;
     cmd->cancelled = 1;
+    if (atb__deps_hold_cancel(cmd, signo))
+        return; /* signalled once its dependents have ended */
     group_signal(cmd, signo);
 }
 
@@ -889,6 +937,14 @@ void atb__run_cancel_all(struct atb_run *run, int signo)
     for (; run->next < run->nmain; run->next++)
         if (run->cmds[run->next]->res.state == ATB_STATE_QUEUED)
             run->cmds[run->next]->res.state = ATB_STATE_NOT_STARTED;
+    for (size_t i = 0; i < run->nmain && run->nwaiting > 0; i++) {
+        struct atb__cmd *cmd = run->cmds[i];
+        if (cmd->waiting && cmd->res.state == ATB_STATE_QUEUED) {
+            cmd->waiting = 0;
+            run->nwaiting--;
+            cmd->res.state = ATB_STATE_NOT_STARTED;
+        }
+    }
     ev_now_update(run->loop);
     for (size_t i = 0; i < run->n; i++) {
         struct atb__cmd *cmd = run->cmds[i];
@@ -1101,6 +1157,8 @@ int atb_run_exec(struct atb_run *run)
         rc = atb__output_open(run);
     if (rc == 0)
         rc = latch_scope_open(run);
+    if (rc == 0)
+        rc = atb__deps_resolve(run);
     if (rc < 0) {
         atb__output_close(run);
         latch_scope_close(run);
@@ -1209,6 +1267,11 @@ const struct atb_opts *atb_run_opts(const struct atb_run *run)
     return &run->opts;
 }
 
+const char *atb_run_error(const struct atb_run *run)
+{
+    return run->error;
+}
+
 int atb_run_signal(const struct atb_run *run)
 {
     return run->interrupted;
@@ -1231,6 +1294,7 @@ void atb_run_free(struct atb_run *run)
     for (size_t i = 0; i < run->n; i++) {
         atb__close(&run->cmds[i]->pidfd);
         atb__output_free_cmd(run->cmds[i]);
+        atb__deps_free(run->cmds[i]);
         free(run->cmds[i]);
     }
     free(run->cmds);

@@ -285,16 +285,19 @@ static int get_duration(struct walk *w, const cJSON *v, double *out)
     return 0;
 }
 
+/* A signal: a name for atb_signal_parse(), or its number. */
 static int get_signal(struct walk *w, const cJSON *v, int *out)
 {
-    char q[SHOW_BUF], num[32];
+    char q[SHOW_BUF], num[16];
+    double d = v->valuedouble;
 
     if (cJSON_IsNumber(v)) {
-        if (v->valuedouble != floor(v->valuedouble) || v->valuedouble < 1 ||
-            v->valuedouble > 64 || atb_signal_parse(
-                (snprintf(num, sizeof(num), "%d", (int)v->valuedouble), num), out) < 0)
-            return fail(w, "unknown signal %g", v->valuedouble);
-        return 0;
+        if (d == floor(d) && d >= 1 && d <= 64) {
+            snprintf(num, sizeof(num), "%d", (int)d);
+            if (atb_signal_parse(num, out) == 0)
+                return 0;
+        }
+        return fail(w, "unknown signal %g", d);
     }
     if (!cJSON_IsString(v))
         return fail(w, "expected a signal name such as \"TERM\", got %s", type_name(v));
@@ -315,11 +318,10 @@ static int get_jobs(struct walk *w, const cJSON *v, unsigned *out)
     return 0;
 }
 
-/* A string without control characters, non-empty unless allow_empty. */
-static int get_text(struct walk *w, const cJSON *v, const char *noun, int allow_empty,
-                    const char **out)
+/* A non-empty string without control characters: a name, a path. */
+static int get_text(struct walk *w, const cJSON *v, const char *noun, const char **out)
 {
-    if (!cJSON_IsString(v) || (!allow_empty && v->valuestring[0] == '\0'))
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
         return fail(w, "expected a %s (a non-empty string), got %s", noun,
                     cJSON_IsString(v) ? "an empty string" : type_name(v));
     for (const char *p = v->valuestring; *p; p++)
@@ -463,8 +465,7 @@ static int get_env(struct walk *w, const cJSON *v, struct atb_cmd *cmd)
     char **env, *p;
     int rc = 0;
 
-    memset(&seen, 0, sizeof(seen));
-
+    memset(&seen, 0, sizeof(seen)); /* borrows the keys */
     if (!cJSON_IsObject(v))
         return fail(w, "expected an object of variables (\"NAME\": \"value\" or null), "
                     "got %s", type_name(v));
@@ -511,7 +512,7 @@ static int get_cwd(struct walk *w, const cJSON *v, struct atb_cmd *cmd)
     const char *dir = w->base_dir, *path;
     size_t dlen;
     char *cwd;
-    int rc = get_text(w, v, "folder path", 0, &path);
+    int rc = get_text(w, v, "folder path", &path);
 
     if (rc < 0)
         return rc;
@@ -540,7 +541,7 @@ static int latch_key(struct walk *w, int id, const cJSON *v)
     switch (id) {
     case C_READY_WHEN:
     case C_SETS:
-        rc = get_text(w, v, "latch name", 0, &text);
+        rc = get_text(w, v, "latch name", &text);
         break;
     case C_READY_TIMEOUT:
         rc = get_duration(w, v, &secs);
@@ -552,7 +553,7 @@ static int latch_key(struct walk *w, int id, const cJSON *v)
             return fail(w, "expected an array of latch names, got %s", type_name(v));
         cJSON_ArrayForEach(item, v) {
             push_index(w, i++);
-            rc = get_text(w, item, "latch name", 0, &text);
+            rc = get_text(w, item, "latch name", &text);
             pop(w);
             if (rc < 0)
                 return rc;
@@ -569,7 +570,7 @@ static int walk_cmd_key(struct walk *w, int id, const cJSON *v, struct atb_cmd *
 {
     switch (id) {
     case C_NAME:
-        return get_text(w, v, "name", 0, &cmd->name);
+        return get_text(w, v, "name", &cmd->name);
     case C_ARGV:
         return get_argv(w, v, cmd);
     case C_SHELL:
@@ -732,7 +733,7 @@ static int walk_top_key(struct walk *w, int id, const cJSON *v)
     case T_NO_PAD:
         return get_bool(w, v, &o->no_pad);
     case T_INPUT:
-        return get_text(w, v, "command name", 0, &o->input);
+        return get_text(w, v, "command name", &o->input);
     default:
         return get_bool(w, v, &o->first_success);
     }
@@ -781,7 +782,6 @@ static int walk_top(struct walk *w, const cJSON *root)
     spec->cmds = calloc(n ? n : 1, sizeof(*spec->cmds));
     if (spec->cmds == NULL)
         return -ENOMEM;
-    w->nmain = SIZE_MAX;
     rc = walk_cmds(w, "commands", commands, 0, &at);
     w->nmain = at;
     if (rc == 0 && cleanup != NULL)
@@ -789,8 +789,19 @@ static int walk_top(struct walk *w, const cJSON *root)
     return rc;
 }
 
-int atb_spec_parse(const char *text, size_t len, const char *origin, const char *base_dir,
-                   struct atb_spec **out, struct atb_spec_error *err)
+/* A whole spec for walk_top(), or one command object for walk_one(). */
+static int walk_one(struct walk *w, const cJSON *root)
+{
+    w->spec->cmds = calloc(1, sizeof(*w->spec->cmds));
+    if (w->spec->cmds == NULL)
+        return -ENOMEM;
+    w->spec->ncmds = 1;
+    return walk_cmd(w, root, 0, &w->spec->cmds[0]);
+}
+
+static int parse(const char *text, size_t len, const char *origin, const char *base_dir,
+                 int (*walk_root)(struct walk *w, const cJSON *root), struct atb_spec **out,
+                 struct atb_spec_error *err)
 {
     struct atb_spec_error unused;
     struct atb__json_error syntax;
@@ -823,12 +834,13 @@ int atb_spec_parse(const char *text, size_t len, const char *origin, const char 
     spec->root = cJSON_ParseWithLengthOpts(text, len, NULL, 0);
     if (spec->root == NULL)
         goto out;
-    memset(&w, 0, sizeof(w));
+    memset(&w, 0, sizeof(w)); /* w.names borrows the names */
     w.spec = spec;
     w.err = err;
     w.origin = origin;
     w.base_dir = base_dir;
-    rc = walk_top(&w, spec->root);
+    w.nmain = SIZE_MAX;
+    rc = walk_root(&w, spec->root);
     atb__names_free(&w.names);
 out:
     if (rc == -ENOMEM)
@@ -839,6 +851,19 @@ out:
     }
     *out = spec;
     return 0;
+}
+
+int atb_spec_parse(const char *text, size_t len, const char *origin, const char *base_dir,
+                   struct atb_spec **out, struct atb_spec_error *err)
+{
+    return parse(text, len, origin, base_dir, walk_top, out, err);
+}
+
+int atb_spec_parse_cmd(const char *text, size_t len, const char *origin,
+                       const char *base_dir, struct atb_spec **out,
+                       struct atb_spec_error *err)
+{
+    return parse(text, len, origin, base_dir, walk_one, out, err);
 }
 
 /* Reads all of fd into a NUL-terminated buffer the caller frees, across

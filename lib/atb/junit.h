@@ -19,9 +19,11 @@ struct atb_junit_opts {
 };
 
 /* Writes the JUnit XML report of a run that has been executed to out: one
- * <testsuite>, one <testcase> per command (classname "atb.MODE"), <failure>
- * for a command that failed or timed out, <skipped> for one cancelled or not
- * started. opts may be NULL. Returns 0, or -EIO when out reports an error. */
+ * <testsuite> in <testsuites>, one <testcase> per command (classname
+ * "atb.MODE", "atb.MODE.cleanup" for cleanup commands), <failure> for one
+ * that failed or timed out (and for those the run's own deadline cancelled),
+ * <skipped> for one cancelled or not started; a cancelled service passes.
+ * opts may be NULL. Returns 0, or -EIO when out reports an error. */
 int atb_junit_write(const struct atb_run *run, FILE *out, const struct atb_junit_opts *opts);
 
 #endif

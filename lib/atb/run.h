@@ -76,6 +76,10 @@ struct atb_opts {
     void *feed_data;
 };
 
+/* After atb_run_exec() failed with ATB_EDEPS or ATB_EREGEX: what is wrong,
+ * naming the commands ("cycle: app -> db -> app"). Owned by the run. */
+const char *atb_run_error(const struct atb_run *run);
+
 /* Checks a prefix format: 0, or ATB_EPREFIX for an unknown placeholder. */
 int atb_prefix_check(const char *format);
 
@@ -105,6 +109,16 @@ struct atb_cmd {
     int shield;         /* never cancelled by the run (only killed by a
                            second interrupt) */
     int cleanup;        /* runs after all other commands have ended */
+    /* Readiness and dependencies (see atb-spec(5)). A command is ready when
+     * a line of its output matches ready_when (a POSIX extended regex), or
+     * without one when it exits successfully; ready_timeout_s bounds the
+     * wait (0: none). sets names a latch set when it becomes ready. The
+     * command starts only once every wait_for entry (a command name, or a
+     * latch some command sets) is ready. */
+    const char *ready_when;
+    double ready_timeout_s;
+    const char *sets;
+    char *const *wait_for;  /* NULL-terminated, or NULL */
 };
 
 /* One command's words inside a larger argv (borrowed from it). */
@@ -134,7 +148,9 @@ enum atb_state {
     ATB_STATE_TIMED_OUT    /* its own time limit ended it */
 };
 
-/* Returns "succeeded", "failed", ... as used in reports. */
+/* Returns "succeeded", "failed", ... as used in reports ("waiting" for a
+ * queued command whose dependencies are not ready yet is only shown while
+ * the run goes on). */
 const char *atb_state_name(enum atb_state state);
 
 enum atb_outcome {

@@ -42,6 +42,14 @@ int atb_spec_parse(const char *text, size_t len, const char *origin,
                    const char *base_dir, struct atb_spec **out,
                    struct atb_spec_error *err);
 
+/* Parses one command object, as an element of "commands" (for commands
+ * that arrive one at a time): the result is a spec of that one command with
+ * atb_opts_init()'s settings. Paths in errors start at the object ("argv",
+ * not "commands[0].argv"). Otherwise as atb_spec_parse(). */
+int atb_spec_parse_cmd(const char *text, size_t len, const char *origin,
+                       const char *base_dir, struct atb_spec **out,
+                       struct atb_spec_error *err);
+
 /* Reads the spec file at path (NULL: standard input, named "<stdin>", which
  * is left open) and parses it as atb_spec_parse() does, with path as origin
  * and path's folder as base_dir. Returns 0, ATB_ESPEC, -ENOMEM, -EFBIG (more

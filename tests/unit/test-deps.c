@@ -1,0 +1,183 @@
+/* Readiness, wait_for, latches set on readiness, reverse-order cancel. */
+#include "unit.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atb.h"
+
+static struct atb_run *new_run(enum atb_mode mode)
+{
+    struct atb_opts o;
+    struct atb_run *run;
+
+    atb_opts_init(&o);
+    o.mode = mode;
+    o.grace_s = 5;
+    o.output = ATB_OUTPUT_GROUP; /* each command's output in one block */
+    o.latch_scope = 1;
+    ASSERT_EQ(atb_run_new(&run, &o), 0);
+    return run;
+}
+
+static int add(struct atb_run *run, struct atb_cmd *c)
+{
+    int rc = atb_run_add(run, c);
+    ASSERT(rc >= 0);
+    return rc;
+}
+
+static double end_of(const struct atb_result *r)
+{
+    return r->started_s + r->duration_s;
+}
+
+TEST(ready_when_starts_dependents_and_service_is_cancelled_after)
+{
+    struct atb_run *run = new_run(ATB_MODE_POOL);
+    char *waits[] = {"db", NULL};
+    struct atb_cmd db = {"db", NULL, "printf 'start'; sleep 0.1; echo 'ing up'; "
+                                     "echo 'ready to accept connections'; exec sleep 100"};
+    struct atb_cmd app = {"app", NULL, "test -f \"$ATB_LATCH_DIR/db-up\""};
+
+    db.service = 1;
+    db.ready_when = "ready to accept";
+    db.sets = "db-up";
+    app.wait_for = waits;
+    add(run, &db);
+    add(run, &app);
+    ASSERT_EQ(atb_run_exec(run), 0);
+    ASSERT_EQ(atb_run_exit_status(run), 0);
+    ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_CANCELLED);
+    ASSERT_EQ(atb_run_result(run, 1)->state, ATB_STATE_SUCCEEDED);
+    atb_run_free(run);
+}
+
+TEST(latch_set_by_ready_command_is_visible_to_dependents)
+{
+    struct atb_opts o;
+    struct atb_run *run;
+    char *waits[] = {"migrated", NULL};
+    struct atb_cmd mig = {"migrate", NULL, "exit 0"};
+    struct atb_cmd test = {"test", NULL, "test -f \"$ATB_LATCH_DIR/migrated\""};
+
+    atb_opts_init(&o);
+    o.latch_scope = 1;
+    o.output = ATB_OUTPUT_GROUP;
+    ASSERT_EQ(atb_run_new(&run, &o), 0);
+    mig.sets = "migrated";
+    test.wait_for = waits;
+    add(run, &mig);
+    add(run, &test);
+    ASSERT_EQ(atb_run_exec(run), 0);
+    ASSERT_EQ(atb_run_result(run, 1)->state, ATB_STATE_SUCCEEDED);
+    ASSERT(atb_run_result(run, 1)->started_s >= end_of(atb_run_result(run, 0)) - 0.001);
+    atb_run_free(run);
+}
+
+TEST(cycle_is_refused_before_anything_starts)
+{
+    struct atb_run *run = new_run(ATB_MODE_POOL);
+    char *wa[] = {"b", NULL}, *wb[] = {"c", NULL}, *wc[] = {"a", NULL};
+    struct atb_cmd a = {"a", NULL, "exit 0"}, b = {"b", NULL, "exit 0"}, c = {"c", NULL, "exit 0"};
+
+    a.wait_for = wa;
+    b.wait_for = wb;
+    c.wait_for = wc;
+    add(run, &a);
+    add(run, &b);
+    add(run, &c);
+    ASSERT_EQ(atb_run_exec(run), ATB_EDEPS);
+    ASSERT(strstr(atb_run_error(run), "cycle: a -> b -> c -> a") != NULL);
+    ASSERT_EQ(atb_run_result(run, 0)->pid, 0);
+    atb_run_free(run);
+}
+
+TEST(unknown_dependency_and_bad_regex_are_refused)
+{
+    struct atb_run *run = new_run(ATB_MODE_POOL);
+    char *w[] = {"nobody", NULL};
+    struct atb_cmd a = {"a", NULL, "exit 0"};
+
+    a.wait_for = w;
+    add(run, &a);
+    ASSERT_EQ(atb_run_exec(run), ATB_EDEPS);
+    ASSERT(strstr(atb_run_error(run), "wait_for 'nobody'") != NULL);
+    atb_run_free(run);
+
+    run = new_run(ATB_MODE_POOL);
+    a.wait_for = NULL;
+    a.ready_when = "(unclosed";
+    add(run, &a);
+    ASSERT_EQ(atb_run_exec(run), ATB_EREGEX);
+    atb_run_free(run);
+}
+
+TEST(wait_all_dependency_failure_leaves_dependents_not_started)
+{
+    struct atb_run *run = new_run(ATB_MODE_WAIT_ALL);
+    char *wb[] = {"a", NULL}, *wc[] = {"b", NULL};
+    struct atb_cmd a = {"a", NULL, "exit 3"}, b = {"b", NULL, "exit 0"},
+                   c = {"c", NULL, "exit 0"}, d = {"d", NULL, "exit 0"};
+
+    b.wait_for = wb;
+    c.wait_for = wc;
+    add(run, &a);
+    add(run, &b);
+    add(run, &c);
+    add(run, &d);
+    ASSERT_EQ(atb_run_exec(run), 0);
+    ASSERT_EQ(atb_run_exit_status(run), 3);
+    ASSERT_EQ(atb_run_result(run, 1)->state, ATB_STATE_NOT_STARTED);
+    ASSERT_STR_EQ(atb_run_result(run, 1)->error, "dependency a failed");
+    ASSERT_EQ(atb_run_result(run, 2)->state, ATB_STATE_NOT_STARTED);
+    ASSERT_STR_EQ(atb_run_result(run, 2)->error, "dependency b failed");
+    ASSERT_EQ(atb_run_result(run, 3)->state, ATB_STATE_SUCCEEDED);
+    atb_run_free(run);
+}
+
+TEST(cancel_runs_in_reverse_dependency_order)
+{
+    struct atb_run *run = new_run(ATB_MODE_POOL);
+    char *w[] = {"db", NULL};
+    /* The app takes a while to stop on TERM; the db must not be signalled
+     * before it has, and says so if it was. */
+    struct atb_cmd db = {"db", NULL, "echo ready; exec sleep 100"};
+    struct atb_cmd app = {"app", NULL, "trap 'sleep 0.3; exit 0' TERM; echo up; "
+                                       "while :; do sleep 0.05; done"};
+    struct atb_cmd bad = {"bad", NULL, NULL};
+    char *w2[] = {"app", NULL};
+
+    db.service = 1;
+    db.ready_when = "^ready$";
+    app.wait_for = w;
+    app.ready_when = "^up$";
+    bad.shell = "exit 7";
+    bad.wait_for = w2;
+    add(run, &db);
+    add(run, &app);
+    add(run, &bad);
+    ASSERT_EQ(atb_run_exec(run), 0);
+    ASSERT_EQ(atb_run_exit_status(run), 7);
+    ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_CANCELLED);
+    ASSERT_EQ(atb_run_result(run, 1)->state, ATB_STATE_CANCELLED);
+    /* db ended after app had ended (app took ~0.3 s to stop). */
+    ASSERT(end_of(atb_run_result(run, 0)) >= end_of(atb_run_result(run, 1)));
+    atb_run_free(run);
+}
+
+TEST(ready_timeout_fails_the_command)
+{
+    struct atb_run *run = new_run(ATB_MODE_POOL);
+    struct atb_cmd slow = {"slow", NULL, "echo starting; exec sleep 100"};
+
+    slow.ready_when = "never printed";
+    slow.ready_timeout_s = 0.2;
+    add(run, &slow);
+    ASSERT_EQ(atb_run_exec(run), 0);
+    ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_TIMED_OUT);
+    ASSERT_EQ(atb_run_exit_status(run), 124);
+    atb_run_free(run);
+}
