@@ -14,6 +14,19 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* Tells the person at the terminal that the signal was heard. */
+static void on_signal(struct atb_run *run, int signo, int count, void *data)
+{
+    const char *name = data;
+
+    (void)run;
+    if (count == 1)
+        cmd_err("shield: %s received; %s finishes first (send it again to cancel it)",
+                atb_signal_name(signo), name);
+    else if (count == 2)
+        cmd_err("shield: %s received again; cancelling %s", atb_signal_name(signo), name);
+}
+
 int cmd_shield(int argc, char **argv)
 {
     struct atb_opts opts;
@@ -60,6 +73,8 @@ int cmd_shield(int argc, char **argv)
     }
     words = argv + optind;
     c.argv = words;
+    opts.on_signal = on_signal;
+    opts.signal_data = words[0];
     c.shield = 1;
     rc = atb_run_new(&run, &opts);
     if (rc == 0)

@@ -186,6 +186,7 @@ struct atb_run {
     int stopping;            /* cancelled: nothing new starts */
     int cancelling;          /* inside cancel_all(), against re-entry */
     int interrupted;         /* the parent signal that cancelled us, or 0 */
+    int signals_caught;      /* parent signals so far */
     int timed_out;
     int killed_at_once;      /* a second interrupt skipped the grace */
     struct atb__cmd *first_failure;         /* or NULL */

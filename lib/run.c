@@ -1005,6 +1005,8 @@ static void parent_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
     (void)loop;
     (void)revents;
+    if (run->opts.on_signal)
+        run->opts.on_signal(run, w->signum, ++run->signals_caught, run->opts.signal_data);
     if (run->interrupted == 0) {
         run->interrupted = w->signum;
         if (run->opts.shield_wait_s > 0) {

@@ -71,6 +71,11 @@ struct atb_opts {
      * every command has ended. Reading pauses while commands wait for a
      * slot, and commands that succeeded are counted, then freed (so
      * memory stays flat): they are not among the results. */
+    /* Called (when set) each time handle_signals catches a signal, with the
+     * number of such signals so far; for a person at a terminal to be told
+     * what happens next. */
+    void (*on_signal)(struct atb_run *run, int signo, int count, void *data);
+    void *signal_data;
     int feed_fd;
     int (*feed_line)(struct atb_run *run, const char *line, size_t len, void *data);
     void *feed_data;
