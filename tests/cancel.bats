@@ -4,10 +4,14 @@
 load helpers/common
 
 # Background jobs this shell started and teardown killed are reaped here,
-# so that bash does not report them as "Killed" on stderr.
+# so that bash does not report them as "Killed" on stderr. Only the recorded
+# ones: a bare `wait` would also wait for bats' own BATS_TEST_TIMEOUT timer.
 teardown() {
+	local pid
 	common_teardown
-	wait 2>/dev/null
+	for pid in $(cat "$PIDS"/* 2>/dev/null); do
+		wait "$pid" 2>/dev/null
+	done
 	return 0
 }
 
