@@ -23,6 +23,7 @@ struct mode_args {
     const char *finally[MAX_FINALLY]; /* --finally cleanup commands */
     size_t nfinally;
     int feed;           /* --stdin */
+    int progress_given; /* --progress other than =never */
     char **tmpl;        /* --stdin with a template: the words after options */
     int tmpl_argc;
     unsigned long line_no;
@@ -44,7 +45,7 @@ static void apply_environment(struct mode_args *a)
     if (!a->color_given) {
         if (env_set("NO_COLOR"))
             a->opts.color = ATB_COLOR_NEVER;
-        else if (force != NULL && strcmp(force, "0") != 0)
+        else if (force != NULL && *force != '\0' && strcmp(force, "0") != 0)
             a->opts.color = ATB_COLOR_ALWAYS;
     }
     a->opts.group_markers = getenv("GITHUB_ACTIONS") && strcmp(getenv("GITHUB_ACTIONS"), "true") == 0;
@@ -204,6 +205,7 @@ static int parse_options(int argc, char **argv, struct mode_args *a)
             break;
         case OPT_PROGRESS:
             /* --progress: when stderr is a terminal; =always, =never. */
+            a->progress_given = optarg == NULL || strcmp(optarg, "never") != 0;
             if (optarg == NULL || strcmp(optarg, "auto") == 0)
                 a->opts.progress = isatty(2);
             else if (strcmp(optarg, "always") == 0)
@@ -500,7 +502,7 @@ int cmd_modes(int argc, char **argv)
     if (first < 0)
         return EXIT_ATB;
     apply_environment(&a);
-    if (a.opts.progress && a.opts.output == ATB_OUTPUT_INHERIT) {
+    if (a.progress_given && a.opts.output == ATB_OUTPUT_INHERIT) {
         cmd_err("%s: --progress needs the output to go through atb (-o prefix or group)",
                 argv[0]);
         return EXIT_ATB;

@@ -75,6 +75,10 @@ int cmd_shield(int argc, char **argv)
     c.argv = words;
     opts.on_signal = on_signal;
     opts.signal_data = words[0];
+    opts.label = "shield";
+    /* Like timeout(1), shield stands in for the command: it gets our stdin. */
+    opts.input = words[0];
+    c.name = words[0];
     c.shield = 1;
     rc = atb_run_new(&run, &opts);
     if (rc == 0)

@@ -126,6 +126,8 @@ struct atb__cmd {
     char *name;             /* in the same block, with room for "#N" */
     struct atb__stream out[2]; /* stdout, stderr (prefix and group modes) */
     ev_timer drain_w;       /* group gone, output still open: stop waiting */
+    char *kept;             /* owned: the tail of its output (keep_output) */
+    size_t kept_len;
     char *prefix;           /* owned; rendered prefix, padded */
     size_t prefix_len;
     char **env;             /* changes to the environment, or NULL */
@@ -187,8 +189,11 @@ struct atb_run {
     int cancelling;          /* inside cancel_all(), against re-entry */
     int interrupted;         /* the parent signal that cancelled us, or 0 */
     int signals_caught;      /* parent signals so far */
+    double interrupted_at;   /* monotonic, when the first one came */
     int timed_out;
-    int killed_at_once;      /* a second interrupt skipped the grace */
+    int killed_at_once;      /* the second interrupt that skipped the grace */
+    int cleanup_phase;       /* the main commands are over */
+    int services_cancelled;  /* their work is done */
     struct atb__cmd *first_failure;         /* or NULL */
     struct atb__cmd *first_cleanup_failure; /* or NULL */
     struct atb__cmd *winner; /* race, or NULL */
@@ -238,5 +243,6 @@ int atb__cmd_status(const struct atb_result *res);
 void atb__run_cancel_all(struct atb_run *run, int signo);
 void atb__cmd_cancel(struct atb__cmd *cmd, int signo);
 void atb__mode_cancel_services(struct atb_run *run);
+void atb__mode_check_services(struct atb_run *run);
 
 #endif

@@ -20,6 +20,16 @@ void atb__mode_cancel_services(struct atb_run *run)
     }
 }
 
+/* Once every main command that is not a service has ended (and no more can
+ * come from a feed), the services' work is done. */
+void atb__mode_check_services(struct atb_run *run)
+{
+    if (!run->feeding && run->work_done == run->nwork && !run->services_cancelled) {
+        run->services_cancelled = 1;
+        atb__mode_cancel_services(run);
+    }
+}
+
 void atb__mode_on_end(struct atb_run *run, struct atb__cmd *cmd)
 {
     enum atb_state state = cmd->res.state;
@@ -33,8 +43,10 @@ void atb__mode_on_end(struct atb_run *run, struct atb__cmd *cmd)
     }
     if (failed && run->first_failure == NULL)
         run->first_failure = cmd;
-    if (!cmd->res.service && ++run->work_done == run->nwork)
-        atb__mode_cancel_services(run);
+    if (!cmd->res.service) {
+        run->work_done++;
+        atb__mode_check_services(run);
+    }
     if (cmd->res.service && run->opts.mode != ATB_MODE_POOL &&
         run->opts.mode != ATB_MODE_TRY_ALL)
         return; /* a service is no contestant in a race */

@@ -407,6 +407,29 @@ static void stream_close(struct atb_run *run, struct atb__cmd *cmd, struct atb__
     s->part_len = s->part_cap = 0;
 }
 
+/* Keeps the tail of a command's output: the newest keep_output bytes. */
+static void keep(struct atb_run *run, struct atb__cmd *cmd, const char *p, size_t n)
+{
+    size_t max = run->opts.keep_output;
+
+    if (max == 0)
+        return;
+    if (cmd->kept == NULL && (cmd->kept = malloc(max)) == NULL)
+        return;
+    if (n >= max) {
+        memcpy(cmd->kept, p + n - max, max);
+        cmd->kept_len = max;
+        return;
+    }
+    if (cmd->kept_len + n > max) {
+        size_t drop = cmd->kept_len + n - max;
+        memmove(cmd->kept, cmd->kept + drop, cmd->kept_len - drop);
+        cmd->kept_len -= drop;
+    }
+    memcpy(cmd->kept + cmd->kept_len, p, n);
+    cmd->kept_len += n;
+}
+
 /* Reads what a stream has (a few reads at most, for fairness). Returns 1
  * at end of file or on an error, which end the stream alike. */
 static int stream_read(struct atb_run *run, struct atb__cmd *cmd, struct atb__stream *s)
@@ -420,6 +443,7 @@ static int stream_read(struct atb_run *run, struct atb__cmd *cmd, struct atb__st
             break;
         if (n <= 0)
             return 1;
+        keep(run, cmd, out->scratch, (size_t)n);
         if (out->mode != ATB_OUTPUT_GROUP) {
             frame(run, cmd, s, out->scratch, (size_t)n);
         } else {

@@ -30,8 +30,7 @@ static void describe(const struct atb_run *run, const struct atb_result *res, ch
         return;
     case ATB_STATE_CANCELLED:
         if (res->killed && run->killed_at_once) {
-            snprintf(buf, size, "cancelled, killed at once (second %s)",
-                     atb_signal_name(run->interrupted));
+            snprintf(buf, size, "cancelled, killed at %s", atb_signal_name(run->killed_at_once));
         } else if (res->killed) {
             format_duration(grace, sizeof(grace), run->opts.grace_s);
             snprintf(buf, size, "cancelled, killed after %s grace", grace);
@@ -91,7 +90,7 @@ static void headline(const struct atb_run *run, FILE *out)
     char dur[32];
 
     count_states(run, counts);
-    fprintf(out, "atb: %s ", mode);
+    fprintf(out, "atb: %s ", run->opts.label ? run->opts.label : mode);
     switch (atb_run_outcome(run)) {
     case ATB_OUTCOME_INTERRUPTED:
         fprintf(out, "interrupted by %s", atb_signal_name(run->interrupted));
@@ -109,6 +108,8 @@ static void headline(const struct atb_run *run, FILE *out)
         break;
     }
     fputs(": ", out);
+    if (run->n + run->forgotten == 0)
+        fputs("no commands", out);
     for (size_t i = 0; i < ATB__ARRAY_SIZE(order); i++) {
         if (counts[order[i].state] == 0)
             continue;
@@ -120,13 +121,21 @@ static void headline(const struct atb_run *run, FILE *out)
 
 int atb_report_text(const struct atb_run *run, FILE *out, int verbose)
 {
-    size_t width = 0;
+    size_t width = 0, wwidth = 20;
     char what[160];
 
+    /* Columns as wide as the widest name and description shown. */
     for (size_t i = 0; i < run->n; i++) {
-        size_t len = strlen(run->cmds[i]->res.name);
+        const struct atb_result *res = &run->cmds[i]->res;
+        size_t len = strlen(res->name);
+
+        if (!verbose && res->state == ATB_STATE_SUCCEEDED)
+            continue;
         if (len > width)
             width = len;
+        describe(run, res, what, sizeof(what));
+        if (strlen(what) > wwidth)
+            wwidth = strlen(what);
     }
     headline(run, out);
     for (size_t i = 0; i < run->n; i++) {
@@ -138,7 +147,7 @@ int atb_report_text(const struct atb_run *run, FILE *out, int verbose)
         if (res->started_s < 0)
             fprintf(out, "  %-*s  %s\n", (int)width, res->name, what);
         else
-            fprintf(out, "  %-*s  %-34s %7.2fs\n", (int)width, res->name, what,
+            fprintf(out, "  %-*s  %-*s %7.2fs\n", (int)width, res->name, (int)wwidth, what,
                     res->duration_s);
     }
     return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;

@@ -34,6 +34,10 @@
 /* After SIGKILL a group empties at once unless a member is a zombie whose
  * parent is neither dead nor us; don't wait on those forever. */
 #define KILLED_GROUP_WAIT_S 2.0
+/* A signal counts as a second one (kill now) only this long after the first:
+ * timeout(1) and others signal both a process and its group, so one
+ * cancellation can arrive twice at once, and that must not skip the grace. */
+#define SECOND_SIGNAL_S 0.1
 
 extern char **environ;
 
@@ -232,7 +236,8 @@ int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd)
         c->index = run->seq++;
         run->n++;
         run->nmain++;
-        run->nwork++;
+        if (!cmd->service)
+            run->nwork++;
         return (int)c->index;
     }
     c->index = run->seq++;
@@ -264,11 +269,16 @@ static int name_unique(struct atb_run *run, struct atb__cmd *c)
             return rc;
         next = atb__names_value(&run->bases, c->name);
         *next = 2;
+        k = 2;
+    } else {
+        /* Seen before: never the bare name again, even if the command that
+         * had it was freed (--stdin), so names stay unique over the run. */
+        k = *next;
+        sprintf(c->name + base, "#%lu", k++);
     }
-    for (k = *next; atb__names_has(&run->names, c->name); k++)
+    for (; atb__names_has(&run->names, c->name); k++)
         sprintf(c->name + base, "#%lu", k);
-    if (k > *next)
-        *next = k;
+    *next = k;
     rc = atb__names_add(&run->names, c->name);
     if (rc == 0)
         c->named = 1;
@@ -757,6 +767,7 @@ static void feed_stop(struct atb_run *run)
         return;
     run->feeding = 0;
     ev_io_stop(run->loop, &run->feed_w);
+    atb__mode_check_services(run);
 }
 
 /* Hands one line to the caller's feed_line, which may add a command. */
@@ -857,6 +868,7 @@ static void tidy_cb(struct ev_loop *loop, ev_prepare *w, int revents)
             atb__names_del(&run->names, cmd->name);
             atb__output_free_cmd(cmd);
             atb__deps_free(cmd);
+            free(cmd->kept);
             free(cmd);
             run->forgotten++;
             continue;
@@ -885,8 +897,15 @@ static void start_queued(struct atb_run *run)
         }
         if (run->next < run->nmain && run->stopping)
             break;
-        if (run->next >= run->nmain && (run->running > 0 || run->nwaiting > 0))
+        if (run->next >= run->nmain &&
+            (run->running > 0 || run->nwaiting > 0 || run->feeding))
             break;
+        if (run->next == run->nmain && !run->cleanup_phase) {
+            /* The main commands are over: the deadline was theirs, and
+             * cleanup runs whatever happened. */
+            run->cleanup_phase = 1;
+            ev_timer_stop(run->loop, &run->timeout_w);
+        }
         if (run->opts.jobs != 0 && run->slots >= run->opts.jobs)
             break;
         run->next++;
@@ -959,11 +978,11 @@ void atb__run_cancel_all(struct atb_run *run, int signo)
 }
 
 /* A second interrupt: everything still there is killed now. */
-static void kill_now(struct atb_run *run)
+static void kill_now(struct atb_run *run, int signo)
 {
     double now = atb__now();
 
-    run->killed_at_once = 1;
+    run->killed_at_once = signo;
     for (size_t i = 0; i < run->n; i++) {
         struct atb__cmd *cmd = run->cmds[i];
 
@@ -972,7 +991,7 @@ static void kill_now(struct atb_run *run)
         /* Shielded work is cancelled now, as a second cancel does: the
          * signal, then SIGKILL after the grace. */
         if (cmd->shield && !cmd->signalled) {
-            atb__cmd_cancel(cmd, run->interrupted);
+            atb__cmd_cancel(cmd, signo);
             continue;
         }
         if (!cmd->leader_done && !cmd->signalled)
@@ -1009,14 +1028,15 @@ static void parent_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
         run->opts.on_signal(run, w->signum, ++run->signals_caught, run->opts.signal_data);
     if (run->interrupted == 0) {
         run->interrupted = w->signum;
+        run->interrupted_at = atb__now();
         if (run->opts.shield_wait_s > 0) {
             ev_timer_init(&run->shield_w, shield_wait_cb, run->opts.shield_wait_s, 0);
             run->shield_w.data = run;
             ev_timer_start(run->loop, &run->shield_w);
         }
         atb__run_cancel_all(run, w->signum);
-    } else {
-        kill_now(run);
+    } else if (atb__now() - run->interrupted_at >= SECOND_SIGNAL_S) {
+        kill_now(run, w->signum);
     }
 }
 
@@ -1203,18 +1223,18 @@ int atb_run_exec(struct atb_run *run)
         ev_timer_start(run->loop, &run->timeout_w);
 
     run->t0 = atb__now();
+    run->feeding = run->opts.feed_line != NULL; /* more work may come */
     for (size_t i = 0; i < run->nmain; i++)
         if (run->cmds[i]->res.service)
             start_cmd(run, run->cmds[i]);
-    if (run->nwork == 0)
-        atb__mode_cancel_services(run);
+    atb__mode_check_services(run);
     atb__output_progress_start(run);
     if (run->opts.feed_line) {
         run->feed_buf = malloc(ATB__LINE_MAX);
         if (run->feed_buf == NULL) {
             run->own_error = -ENOMEM;
+            run->feeding = 0;
         } else {
-            run->feeding = 1;
             ev_io_init(&run->feed_w, feed_cb, run->opts.feed_fd, EV_READ);
             run->feed_w.data = run;
             ev_io_start(run->loop, &run->feed_w);
@@ -1269,6 +1289,16 @@ const struct atb_opts *atb_run_opts(const struct atb_run *run)
     return &run->opts;
 }
 
+const char *atb_run_output(const struct atb_run *run, size_t i, size_t *len)
+{
+    if (i >= run->n || run->cmds[i]->kept == NULL) {
+        *len = 0;
+        return NULL;
+    }
+    *len = run->cmds[i]->kept_len;
+    return run->cmds[i]->kept;
+}
+
 const char *atb_run_error(const struct atb_run *run)
 {
     return run->error;
@@ -1297,6 +1327,7 @@ void atb_run_free(struct atb_run *run)
         atb__close(&run->cmds[i]->pidfd);
         atb__output_free_cmd(run->cmds[i]);
         atb__deps_free(run->cmds[i]);
+        free(run->cmds[i]->kept);
         free(run->cmds[i]);
     }
     free(run->cmds);

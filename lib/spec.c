@@ -867,8 +867,9 @@ int atb_spec_parse_cmd(const char *text, size_t len, const char *origin,
 }
 
 /* Reads all of fd into a NUL-terminated buffer the caller frees, across
- * short reads, up to ATB_SPEC_MAX_SIZE bytes. */
-static int read_all(int fd, char **text, size_t *len)
+ * short reads, up to ATB_SPEC_MAX_SIZE bytes. Sets *regular when fd is a
+ * regular file (not a pipe or a terminal). */
+static int read_all(int fd, char **text, size_t *len, int *regular)
 {
     size_t cap = 64 * 1024, n = 0;
     struct stat st;
@@ -877,7 +878,8 @@ static int read_all(int fd, char **text, size_t *len)
 
     *text = NULL;
     *len = 0;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    *regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (*regular && st.st_size > 0) {
         if ((uintmax_t)st.st_size > ATB_SPEC_MAX_SIZE)
             return -EFBIG;
         cap = (size_t)st.st_size + 1; /* +1: the read that finds the end */
@@ -929,7 +931,7 @@ int atb_spec_load(const char *path, struct atb_spec **out, struct atb_spec_error
     struct atb_spec_error unused;
     char *text = NULL, *dir = NULL;
     size_t len;
-    int fd = -1, rc;
+    int fd = -1, regular, rc;
 
     *out = NULL;
     if (err == NULL)
@@ -942,10 +944,13 @@ int atb_spec_load(const char *path, struct atb_spec **out, struct atb_spec_error
             goto out;
         }
     }
-    rc = read_all(path ? fd : STDIN_FILENO, &text, &len);
+    rc = read_all(path ? fd : STDIN_FILENO, &text, &len, &regular);
     if (rc < 0)
         goto out;
-    slash = path ? strrchr(path, '/') : NULL;
+    /* A relative cwd is taken from the spec file's folder; a spec that
+     * comes through a pipe (<(...), /dev/stdin) has none that means
+     * anything, so there it is atb's own, as for standard input. */
+    slash = path && regular ? strrchr(path, '/') : NULL;
     if (slash != NULL) {
         dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
         if (dir == NULL) {
@@ -953,18 +958,18 @@ int atb_spec_load(const char *path, struct atb_spec **out, struct atb_spec_error
             goto out;
         }
     }
-    rc = atb_spec_parse(text, len, origin, dir, out, err);
-    if (rc < 0)
-        goto out_parsed;
+    rc = atb_spec_parse(text, len, origin, dir, out, err); /* fills *err */
+    atb__close(&fd);
+    free(dir);
+    free(text);
+    return rc;
 out:
     if (rc == -EFBIG)
         fill_error(err, origin, "", 0, 0, "too large (the limit is 64 MiB)");
-    else if (rc < 0)
+    else
         fill_error(err, origin, "", 0, 0,
                    rc == -ENOMEM ? "out of memory" : atb_strerror(rc));
-out_parsed:
     atb__close(&fd);
-    free(dir);
     free(text);
     return rc;
 }

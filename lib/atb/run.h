@@ -63,6 +63,10 @@ struct atb_opts {
      * the commands' output. Needs output through atb (not inherit); the
      * caller decides whether stderr is a terminal. */
     int progress;
+    /* Keep the last keep_output bytes of each command's output (prefix and
+     * group modes), for atb_run_output(): a JUnit report's system-out. */
+    size_t keep_output;
+    const char *label;    /* the report's name for the run; NULL: the mode */
     /* Commands that arrive while the run goes on (atb pool --stdin): when
      * feed_line is set, lines are read from feed_fd as they come and
      * feed_line is called with each (without its newline); it may call
@@ -217,6 +221,11 @@ int atb_run_signal(const struct atb_run *run);
 /* The race winner's index, or -1. */
 int atb_run_winner(const struct atb_run *run);
 double atb_run_duration(const struct atb_run *run);
+
+/* The last opts.keep_output bytes command i wrote (stdout and stderr in the
+ * order they were read), with their length in *len; NULL when none were
+ * kept. Owned by the run. */
+const char *atb_run_output(const struct atb_run *run, size_t i, size_t *len);
 
 /* Frees the run; safe on NULL. */
 void atb_run_free(struct atb_run *run);

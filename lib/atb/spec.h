@@ -52,9 +52,10 @@ int atb_spec_parse_cmd(const char *text, size_t len, const char *origin,
 
 /* Reads the spec file at path (NULL: standard input, named "<stdin>", which
  * is left open) and parses it as atb_spec_parse() does, with path as origin
- * and path's folder as base_dir. Returns 0, ATB_ESPEC, -ENOMEM, -EFBIG (more
- * than ATB_SPEC_MAX_SIZE bytes) or the negative errno of a failed open or
- * read; on failure fills *err (when not NULL) and stores NULL. */
+ * and, for a regular file, path's folder as base_dir (a pipe has none).
+ * Returns 0, ATB_ESPEC, -ENOMEM, -EFBIG (more than ATB_SPEC_MAX_SIZE bytes)
+ * or the negative errno of a failed open or read; on failure fills *err
+ * (when not NULL) and stores NULL. */
 int atb_spec_load(const char *path, struct atb_spec **out, struct atb_spec_error *err);
 
 /* The run settings of the spec: atb_opts_init()'s defaults overridden by the
