@@ -1167,6 +1167,7 @@ static int loop_open(struct atb_run *run)
 int atb_run_exec(struct atb_run *run)
 {
     static const int parent_signals[] = {SIGINT, SIGTERM, SIGHUP};
+    sigset_t unblock, old_mask;
     int rc;
 
     if (run->executed)
@@ -1193,6 +1194,14 @@ int atb_run_exec(struct atb_run *run)
     if (rc < 0)
         goto out_loop;
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    /* Signals we watch must be deliverable: a blocked mask is inherited
+     * across exec, so a parent could hand us SIGTERM or SIGCHLD blocked. */
+    sigemptyset(&unblock);
+    sigaddset(&unblock, SIGCHLD);
+    if (run->opts.handle_signals)
+        for (size_t i = 0; i < ATB__ARRAY_SIZE(parent_signals); i++)
+            sigaddset(&unblock, parent_signals[i]);
+    sigprocmask(SIG_UNBLOCK, &unblock, &old_mask);
     if (run->opts.handle_signals) {
         for (size_t i = 0; i < ATB__ARRAY_SIZE(parent_signals); i++) {
             struct sigaction old;
@@ -1264,6 +1273,7 @@ int atb_run_exec(struct atb_run *run)
             if (ev_is_active(&run->parent_w[i]))
                 ev_signal_stop(run->loop, &run->parent_w[i]);
     atb__spawner_close(&run->sp);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
     rc = 0;
 out_loop:
     atb__output_close(run);

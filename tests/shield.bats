@@ -98,6 +98,9 @@ protected() {
 	wait_fifo "$T/ready"
 	kill -TERM "$apid"
 	wait_text 'received;'
+	# A person pressing twice: atb takes a signal as a second one only
+	# 0.1 s after the first (one cancel may arrive twice at once).
+	sleep 0.2
 	kill -TERM "$apid"
 	finish
 	[ "$status" -eq 143 ]
@@ -112,6 +115,9 @@ protected() {
 	wait_fifo "$T/ready"
 	kill -TERM "$apid"
 	wait_text 'received;'
+	# A person pressing twice: atb takes a signal as a second one only
+	# 0.1 s after the first (one cancel may arrive twice at once).
+	sleep 0.2
 	kill -TERM "$apid"
 	finish
 	[ "$status" -eq 143 ]

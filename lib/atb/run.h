@@ -40,8 +40,10 @@ struct atb_opts {
     /* Non-zero: while atb_run_exec() runs, SIGINT, SIGTERM and SIGHUP are
      * caught (process-wide handlers) and cancel the run with that signal; a
      * second one kills at once. SIGINT and SIGHUP that were ignored on entry
-     * (nohup, background jobs) are left alone. The handlers are reset to
-     * SIG_DFL when atb_run_exec() returns, so the caller can re-raise. */
+     * (nohup, background jobs) are left alone; a blocked mask is lifted for
+     * the run. A signal counts as a second one only 0.1 s after the first
+     * (one cancel can arrive twice at once). The handlers are reset to
+     * SIG_DFL and the mask restored when atb_run_exec() returns. */
     int handle_signals;
     enum atb_watch watch;
     enum atb_output output;
