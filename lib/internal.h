@@ -88,6 +88,7 @@ struct atb__stream {
     char *mem;              /* group mode: output held back */
     size_t mem_len, mem_cap;
     int spill_fd;           /* group mode: unlinked file for the rest, or -1 */
+    int no_splice;          /* splice refused: copy through scratch */
 };
 
 /* A place atb writes the commands' output to (its stdout or stderr). */

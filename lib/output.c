@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/sendfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -432,10 +433,36 @@ static void keep(struct atb_run *run, struct atb__cmd *cmd, const char *p, size_
 
 /* Reads what a stream has (a few reads at most, for fairness). Returns 1
  * at end of file or on an error, which end the stream alike. */
+/* Group mode, once a stream spills: the pipe is spliced into the file by
+ * the kernel, with no copy through atb. Returns 1 at end of file, 0 when
+ * the pipe is empty for now, -1 when splice cannot be used here. */
+static int spill_splice(struct atb__stream *s)
+{
+    for (int i = 0; i < READS_PER_WAKEUP; i++) {
+        ssize_t n = splice(s->fd, NULL, s->spill_fd, NULL, 1 << 20,
+                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n > 0)
+            continue;
+        if (n == 0)
+            return 1;
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN ? 0 : -1;
+    }
+    return 0;
+}
+
 static int stream_read(struct atb_run *run, struct atb__cmd *cmd, struct atb__stream *s)
 {
     struct atb__output *out = &run->out;
 
+    if (out->mode == ATB_OUTPUT_GROUP && s->spill_fd >= 0 && !s->no_splice &&
+        run->opts.keep_output == 0 && (cmd->ready_re == NULL || cmd->ready)) {
+        int rc = spill_splice(s);
+        if (rc >= 0)
+            return rc;
+        s->no_splice = 1; /* not on this file system: copy from now on */
+    }
     for (int i = 0; i < READS_PER_WAKEUP; i++) {
         ssize_t n = atb__read(s->fd, out->scratch, ATB__LINE_MAX);
 
@@ -524,11 +551,21 @@ static void group_write(struct atb_run *run, struct atb__stream *s)
     char last = s->mem_len ? s->mem[s->mem_len - 1] : '\n';
 
     dest_write(d, s->mem, s->mem_len);
-    if (s->spill_fd >= 0 && lseek(s->spill_fd, 0, SEEK_SET) == 0) {
-        ssize_t n;
-        while ((n = atb__read(s->spill_fd, run->out.scratch, ATB__LINE_MAX)) > 0) {
-            dest_write(d, run->out.scratch, (size_t)n);
-            last = run->out.scratch[n - 1];
+    if (s->spill_fd >= 0) {
+        off_t size = lseek(s->spill_fd, 0, SEEK_END), off = 0;
+        ssize_t n = 0;
+
+        /* The file's last byte tells whether a newline must be added. */
+        if (size > 0 && pread(s->spill_fd, &last, 1, size - 1) != 1)
+            last = '\n';
+        /* sendfile copies in the kernel; where the destination does not
+         * take it, or is full and non-blocking, read and write. */
+        while (!d->broken && off < size &&
+               (n = sendfile(d->fd, s->spill_fd, &off, (size_t)(size - off))) > 0)
+            ;
+        if (off < size && !d->broken && lseek(s->spill_fd, off, SEEK_SET) == off) {
+            while ((n = atb__read(s->spill_fd, run->out.scratch, ATB__LINE_MAX)) > 0)
+                dest_write(d, run->out.scratch, (size_t)n);
         }
     }
     if (last != '\n')
