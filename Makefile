@@ -40,7 +40,7 @@ HDRS     = $(wildcard lib/*.h lib/atb/*.h cmd/*.h tests/unit/*.h)
 DEPS_BUILD = gcc make libev-dev libcjson-dev
 DEPS_CHECK = bats bats-support bats-assert mandoc libxml2-utils bsdutils procps
 
-.PHONY: all demo check bench soak install clean deps-build deps-check tests
+.PHONY: all demo check bench soak install clean deps-build deps-check tests fuzz
 all: $(BUILD)/atb
 
 $(BUILD)/%.o: %.c $(HDRS)
@@ -102,10 +102,21 @@ soak: deps-build
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory -f tests/bench/bench.mk BUILD=$(BUILD) soak
 
+# The spec parser under libFuzzer (clang): `make fuzz`, then
+# `bash tests/fuzz/fuzz.sh long [SECONDS]`; make check runs a short smoke.
+FUZZ_CC    ?= clang
+FUZZ_FLAGS  = -g -O1 -std=c11 -D_GNU_SOURCE -Ilib $(WARN) \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+fuzz: build/fuzz/fuzz-spec
+build/fuzz/fuzz-spec: tests/fuzz/fuzz-spec.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz-spec.c $(LIB_SRC) $(LDLIBS)
+
 install: $(BUILD)/atb
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 755 $(BUILD)/atb $(DESTDIR)$(BINDIR)/atb
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 
 clean:
 	rm -rf build

@@ -20,6 +20,33 @@ int cmd_cancel(int argc, char **argv);
 int cmd_shield(int argc, char **argv);
 int cmd_run(int argc, char **argv);     /* run SPEC */
 
+/* The report files of a run, opened before it starts (a bad path is a
+ * usage error) and written after it. */
+struct cmd_reports {
+    const char *json_path;  /* --report, or NULL */
+    const char *junit_path; /* --junit, or NULL */
+    const char *suite;      /* JUnit testsuite name, or NULL */
+    int verbose;            /* the text report on success too */
+    FILE *json, *junit;
+};
+
+/* Applies what the environment says (NO_COLOR, FORCE_COLOR unless
+ * color_chosen, GITHUB_ACTIONS, ATB_LATCH_DIR, ATB_NO_PIDFD) and turns on
+ * the run's signal handling. */
+void cmd_env_opts(struct atb_opts *opts, int color_chosen);
+
+/* Checks the report options, and asks the run (opts, before atb_run_new)
+ * to keep output for JUnit. Returns 0, or -1 after a message. */
+int cmd_reports_check(const struct cmd_reports *r, struct atb_opts *opts);
+
+/* Opens the report files. Returns 0, or -1 after a message. */
+int cmd_reports_open(struct cmd_reports *r);
+void cmd_reports_close(struct cmd_reports *r);
+
+/* Runs run to its end, prints what went wrong, writes the reports, and
+ * returns the exit status; if a signal interrupted the run, dies of it. */
+int cmd_finish(struct atb_run *run, const char *who, struct cmd_reports *r);
+
 /* Dies of sig with its default action, so our parent sees that signal.
  * Returns only if sig does not end the process. */
 void cmd_reraise(int sig);

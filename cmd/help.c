@@ -9,6 +9,7 @@ static const char overview[] =
     "       atb try-all  [OPTIONS] [--] CMD [ARG...] [-- CMD [ARG...]]...\n"
     "       atb wait-all [OPTIONS] [--] CMD [ARG...] [-- CMD [ARG...]]...\n"
     "       atb race     [OPTIONS] [--] CMD [ARG...] [-- CMD [ARG...]]...\n"
+    "       atb run      [OPTIONS] SPEC\n"
     "       atb latch SUBCOMMAND [OPTIONS] NAME...\n"
     "       atb cancel [OPTIONS] [PID...]\n"
     "       atb shield [OPTIONS] [--] CMD [ARG...]\n"
@@ -19,6 +20,7 @@ static const char overview[] =
     "  pool, try-all  the first failure cancels all the others\n"
     "  wait-all       run everything to the end, report every failure\n"
     "  race           the first to end wins, the others are cancelled\n"
+    "  run            a run described in a JSON spec (man atb-spec)\n"
     "  latch          set, unset and wait on latch files\n"
     "  cancel         cancel any process and wait until it is gone\n"
     "  shield         run one command that cancellation cannot cut short\n"
@@ -52,6 +54,7 @@ static const char mode_options[] =
     "                       shell command, a JSON command object, or with CMD\n"
     "                       after the options, an argument for each {} in it\n"
     "      --report FILE    write a JSON report to FILE ('-': stdout)\n"
+    "      --junit FILE     write a JUnit XML report to FILE ('-': stdout)\n"
     "  -v, --verbose        print the summary on success too\n"
     "  -h, --help           print this help\n"
     "%s"
@@ -75,6 +78,33 @@ static const struct {
      "timeout is a contestant that wins with 124.",
      "      --first-success  only a command that succeeds can win\n"},
 };
+
+static const char run_help[] =
+    "usage: atb run [OPTIONS] SPEC\n"
+    "\n"
+    "Runs the commands a JSON spec file describes (SPEC '-': standard input).\n"
+    "An option given here overrides the spec's setting; man atb-spec has the\n"
+    "format.\n"
+    "\n"
+    "options:\n"
+    "  -m, --mode MODE      pool, try-all, wait-all or race\n"
+    "  -j, --jobs N         run at most N commands at once\n"
+    "  -s, --signal SIG     cancel with SIG (default TERM)\n"
+    "  -g, --grace DUR      then SIGKILL after DUR (default 5s)\n"
+    "  -t, --timeout DUR    cancel everything after DUR and exit 124\n"
+    "  -o, --output MODE    prefix, group or inherit\n"
+    "      --prefix FORMAT  prefix of each line: {name} {index} {pid} {time}\n"
+    "      --no-pad         do not pad prefixes to one width\n"
+    "      --color WHEN     auto, always or never (default auto)\n"
+    "  -i, --input NAME     give atb's standard input to command NAME\n"
+    "      --first-success  race: only a command that succeeds can win\n"
+    "      --report FILE    write a JSON report to FILE ('-': stdout)\n"
+    "      --junit FILE     write a JUnit XML report to FILE ('-': stdout)\n"
+    "  -v, --verbose        print the summary on success too\n"
+    "  -h, --help           print this help\n"
+    "\n"
+    "Exit status: as for 'atb pool'; 125 also for an invalid spec, which\n"
+    "starts nothing.\n";
 
 static const char shield_help[] =
     "usage: atb shield [OPTIONS] [--] CMD [ARG...]\n"
@@ -123,6 +153,10 @@ int cmd_help(const char *topic, FILE *out)
     }
     if (strcmp(topic, "cancel") == 0) {
         fputs(cancel_help, out);
+        return 0;
+    }
+    if (strcmp(topic, "run") == 0) {
+        fputs(run_help, out);
         return 0;
     }
     if (strcmp(topic, "shield") == 0) {

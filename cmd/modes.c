@@ -17,8 +17,7 @@ struct mode_args {
     int shell;
     const char *sep;
     char *names;        /* -n, split in place */
-    const char *report; /* --report FILE, "-" for stdout */
-    int verbose;
+    struct cmd_reports reports; /* --report, --junit, -v */
     int color_given;    /* --color was given: it beats NO_COLOR, FORCE_COLOR */
     const char *finally[MAX_FINALLY]; /* --finally cleanup commands */
     size_t nfinally;
@@ -29,31 +28,7 @@ struct mode_args {
     unsigned long line_no;
 };
 
-static int env_set(const char *name)
-{
-    const char *v = getenv(name);
-    return v != NULL && *v != '\0';
-}
-
-/* The environment's say on colors and CI, where no option said otherwise:
- * NO_COLOR turns colors off, FORCE_COLOR (not "0") on; GITHUB_ACTIONS makes
- * group mode write collapsible ::group:: blocks. */
-static void apply_environment(struct mode_args *a)
-{
-    const char *force = getenv("FORCE_COLOR");
-
-    if (!a->color_given) {
-        if (env_set("NO_COLOR"))
-            a->opts.color = ATB_COLOR_NEVER;
-        else if (force != NULL && *force != '\0' && strcmp(force, "0") != 0)
-            a->opts.color = ATB_COLOR_ALWAYS;
-    }
-    a->opts.group_markers = getenv("GITHUB_ACTIONS") && strcmp(getenv("GITHUB_ACTIONS"), "true") == 0;
-    /* A run nested in another shares its latch scope on purpose. */
-    a->opts.latch_scope = !env_set("ATB_LATCH_DIR");
-}
-
-enum { OPT_SEP = 256, OPT_REPORT, OPT_FIRST_SUCCESS, OPT_PREFIX, OPT_COLOR, OPT_NO_PAD,
+enum { OPT_SEP = 256, OPT_REPORT, OPT_JUNIT, OPT_FIRST_SUCCESS, OPT_PREFIX, OPT_COLOR, OPT_NO_PAD,
        OPT_FINALLY, OPT_PROGRESS, OPT_STDIN };
 
 static const struct option long_options[] = {
@@ -65,6 +40,7 @@ static const struct option long_options[] = {
     {"grace", required_argument, NULL, 'g'},
     {"timeout", required_argument, NULL, 't'},
     {"report", required_argument, NULL, OPT_REPORT},
+    {"junit", required_argument, NULL, OPT_JUNIT},
     {"verbose", no_argument, NULL, 'v'},
     {"first-success", no_argument, NULL, OPT_FIRST_SUCCESS},
     {"output", required_argument, NULL, 'o'},
@@ -116,7 +92,7 @@ static int parse_options(int argc, char **argv, struct mode_args *a)
             cmd_help(mode, stdout);
             exit(0);
         case 'v':
-            a->verbose = 1;
+            a->reports.verbose = 1;
             break;
         case 'c':
             a->shell = 1;
@@ -159,7 +135,10 @@ static int parse_options(int argc, char **argv, struct mode_args *a)
                 return -1;
             break;
         case OPT_REPORT:
-            a->report = optarg;
+            a->reports.json_path = optarg;
+            break;
+        case OPT_JUNIT:
+            a->reports.junit_path = optarg;
             break;
         case 'o':
             if (strcmp(optarg, "prefix") == 0)
@@ -315,19 +294,13 @@ static int feed_line(struct atb_run *run, const char *line, size_t len, void *da
     if (len == 0)
         return 0;
     if (*line == '{') {
-        /* A JSON command object: parsed as a one-command spec. */
+        /* A JSON command object, as in a spec's "commands". */
         struct atb_spec *spec = NULL;
         struct atb_spec_error err;
         char origin[48];
-        size_t wlen = len + 32;
 
-        text = malloc(wlen);
-        if (text == NULL)
-            return -ENOMEM;
-        wlen = (size_t)snprintf(text, wlen, "{\"commands\": [%.*s]}", (int)len, line);
         snprintf(origin, sizeof(origin), "stdin:%lu", a->line_no);
-        rc = atb_spec_parse(text, wlen, origin, NULL, &spec, &err);
-        free(text);
+        rc = atb_spec_parse_cmd(line, len, origin, NULL, &spec, &err);
         if (rc < 0) {
             cmd_err("%s", err.text);
             return rc;
@@ -463,45 +436,20 @@ out:
     return rc;
 }
 
-static int write_reports(struct atb_run *run, const struct mode_args *a, FILE *report)
-{
-    int rc = 0;
-
-    if (report != NULL) {
-        if (atb_report_json(run, report) < 0) {
-            cmd_err("%s: cannot write the report: %s", a->report, strerror(errno));
-            rc = -1;
-        }
-        if (report != stdout && fclose(report) != 0) {
-            cmd_err("%s: cannot write the report: %s", a->report, strerror(errno));
-            rc = -1;
-        }
-    }
-    if (a->verbose || atb_run_outcome(run) != ATB_OUTCOME_SUCCEEDED)
-        atb_report_text(run, stderr, a->verbose);
-    return rc;
-}
-
 int cmd_modes(int argc, char **argv)
 {
     struct mode_args a;
     struct atb_run *run = NULL;
-    FILE *report = NULL;
-    const char *nopidfd;
     int first, rc, status = EXIT_ATB;
 
     memset(&a, 0, sizeof(a));
     atb_opts_init(&a.opts);
     atb_mode_parse(argv[0], &a.opts.mode);
-    a.opts.handle_signals = 1;
-    nopidfd = getenv("ATB_NO_PIDFD");
-    if (nopidfd && *nopidfd && strcmp(nopidfd, "0") != 0)
-        a.opts.watch = ATB_WATCH_SIGCHLD;
     a.sep = "--";
     first = parse_options(argc, argv, &a);
     if (first < 0)
         return EXIT_ATB;
-    apply_environment(&a);
+    cmd_env_opts(&a.opts, a.color_given);
     if (a.progress_given && a.opts.output == ATB_OUTPUT_INHERIT) {
         cmd_err("%s: --progress needs the output to go through atb (-o prefix or group)",
                 argv[0]);
@@ -512,61 +460,18 @@ int cmd_modes(int argc, char **argv)
         a.opts.feed_line = feed_line;
         a.opts.feed_data = &a;
     }
+    if (cmd_reports_check(&a.reports, &a.opts) < 0)
+        return EXIT_ATB;
     rc = atb_run_new(&run, &a.opts);
     if (rc < 0) {
         cmd_err("%s: %s", argv[0], atb_strerror(rc));
         return EXIT_ATB;
     }
-    if (add_commands(run, &a, argc - first, argv + first) < 0)
-        goto out;
-    /* Open the report first: a bad path is a usage error, found before
-     * anything starts. */
-    if (a.report) {
-        report = strcmp(a.report, "-") == 0 ? stdout : fopen(a.report, "we");
-        if (report == NULL) {
-            cmd_err("--report: cannot open '%s': %s", a.report, strerror(errno));
-            goto out;
-        }
-    }
-    rc = atb_run_exec(run);
-    if (rc == ATB_ENONAME) {
-        cmd_err("%s: --input: no command is named '%s'", argv[0], a.opts.input);
-        if (report && report != stdout)
-            fclose(report);
-        goto out;
-    }
-    if (rc < 0) {
-        cmd_err("%s: %s", argv[0], atb_strerror(rc));
-        if (report && report != stdout)
-            fclose(report);
-        goto out;
-    }
-    for (size_t i = 0; i < atb_run_count(run); i++) {
-        const struct atb_result *res = atb_run_result(run, i);
-        const char *what = res->start_error == -ENOENT ? "command not found"
-                                                       : atb_strerror(res->start_error);
-        if (res->start_error == 0)
-            continue;
-        if (strcmp(res->name, res->argv[0]) == 0)
-            cmd_err("%s: %s", res->name, what);
-        else
-            cmd_err("%s: %s: %s", res->name, res->argv[0], what);
-    }
-    status = atb_run_exit_status(run);
-    if (write_reports(run, &a, report) < 0 && status == 0)
-        status = EXIT_ATB;
-    if (atb_run_signal(run)) {
-        /* Die of the same signal, so the shell that started us sees it (and
-         * stops a script, as it would for any Ctrl-C). The library has put
-         * the default action back. */
-        int sig = atb_run_signal(run);
-
-        atb_run_free(run);
-        fflush(NULL);
-        cmd_reraise(sig);
-        return status;
-    }
-out:
+    /* Everything is checked before the report files are opened (and
+     * truncated), and they before anything starts. */
+    if (add_commands(run, &a, argc - first, argv + first) == 0 &&
+        cmd_reports_open(&a.reports) == 0)
+        status = cmd_finish(run, argv[0], &a.reports);
     atb_run_free(run);
     return status;
 }

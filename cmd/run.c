@@ -11,33 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char run_help[] =
-    "usage: atb run [OPTIONS] SPEC\n"
-    "\n"
-    "Runs the commands a JSON spec file describes (SPEC '-': standard input).\n"
-    "An option given here overrides the spec's setting; man atb-spec has the\n"
-    "format.\n"
-    "\n"
-    "options:\n"
-    "  -m, --mode MODE      pool, try-all, wait-all or race\n"
-    "  -j, --jobs N         run at most N commands at once\n"
-    "  -s, --signal SIG     cancel with SIG (default TERM)\n"
-    "  -g, --grace DUR      then SIGKILL after DUR (default 5s)\n"
-    "  -t, --timeout DUR    cancel everything after DUR and exit 124\n"
-    "  -o, --output MODE    prefix, group or inherit\n"
-    "      --prefix FORMAT  prefix of each line: {name} {index} {pid} {time}\n"
-    "      --no-pad         do not pad prefixes to one width\n"
-    "      --color WHEN     auto, always or never (default auto)\n"
-    "  -i, --input NAME     give atb's standard input to command NAME\n"
-    "      --first-success  race: only a command that succeeds can win\n"
-    "      --report FILE    write a JSON report to FILE ('-': stdout)\n"
-    "      --junit FILE     write a JUnit XML report to FILE ('-': stdout)\n"
-    "  -v, --verbose        print the summary on success too\n"
-    "  -h, --help           print this help\n"
-    "\n"
-    "Exit status: as for 'atb pool'; 125 also for an invalid spec, which\n"
-    "starts nothing.\n";
-
 /* The settings given as options, and which ones were given. */
 enum {
     GIVEN_MODE = 1 << 0,
@@ -56,9 +29,7 @@ enum {
 struct run_args {
     struct atb_opts opts; /* only the fields named in given count */
     unsigned given;
-    const char *report;   /* --report FILE, "-" for stdout */
-    const char *junit;    /* --junit FILE, "-" for stdout */
-    int verbose;
+    struct cmd_reports reports; /* --report, --junit, -v */
     const char *spec;     /* the SPEC operand */
 };
 
@@ -211,16 +182,16 @@ static int parse_options(int argc, char **argv, struct run_args *a)
     while ((opt = getopt_long(argc, argv, ":hvm:j:s:g:t:o:i:", long_options, NULL)) != -1) {
         switch (opt) {
         case 'h':
-            fputs(run_help, stdout);
+            cmd_help("run", stdout);
             exit(0);
         case 'v':
-            a->verbose = 1;
+            a->reports.verbose = 1;
             break;
         case OPT_REPORT:
-            a->report = optarg;
+            a->reports.json_path = optarg;
             break;
         case OPT_JUNIT:
-            a->junit = optarg;
+            a->reports.junit_path = optarg;
             break;
         case 'm': case 'j': case 's': case 'g': case 't': case 'o': case 'i':
         case OPT_PREFIX: case OPT_COLOR: case OPT_NO_PAD: case OPT_FIRST_SUCCESS:
@@ -241,18 +212,8 @@ static int parse_options(int argc, char **argv, struct run_args *a)
                 argv[optind]);
         return -1;
     }
-    if (a->report && a->junit && strcmp(a->report, "-") == 0 && strcmp(a->junit, "-") == 0) {
-        cmd_err("run: --report and --junit cannot both write to stdout");
-        return -1;
-    }
     a->spec = argv[optind];
     return 0;
-}
-
-static int env_set(const char *name)
-{
-    const char *v = getenv(name);
-    return v != NULL && *v != '\0';
 }
 
 /* The run's settings: the spec's, then the options given, then what the
@@ -261,7 +222,6 @@ static int merge_opts(const struct run_args *a, const struct atb_spec *spec,
                       struct atb_opts *opts)
 {
     const struct atb_opts *o = &a->opts;
-    const char *force = getenv("FORCE_COLOR"), *nopidfd = getenv("ATB_NO_PIDFD");
 
     *opts = *atb_spec_opts(spec);
     if (a->given & GIVEN_MODE)
@@ -301,80 +261,8 @@ static int merge_opts(const struct run_args *a, const struct atb_spec *spec,
         return -1;
     }
     /* A color the spec or an option chose beats NO_COLOR and FORCE_COLOR. */
-    if (!(a->given & GIVEN_COLOR) && opts->color == ATB_COLOR_AUTO) {
-        if (env_set("NO_COLOR"))
-            opts->color = ATB_COLOR_NEVER;
-        else if (force != NULL && strcmp(force, "0") != 0)
-            opts->color = ATB_COLOR_ALWAYS;
-    }
-    opts->group_markers = getenv("GITHUB_ACTIONS") && strcmp(getenv("GITHUB_ACTIONS"), "true") == 0;
-    /* A run nested in another shares its latch scope on purpose. */
-    opts->latch_scope = !env_set("ATB_LATCH_DIR");
-    opts->handle_signals = 1;
-    if (nopidfd && *nopidfd && strcmp(nopidfd, "0") != 0)
-        opts->watch = ATB_WATCH_SIGCHLD;
+    cmd_env_opts(opts, (a->given & GIVEN_COLOR) || opts->color != ATB_COLOR_AUTO);
     return 0;
-}
-
-/* Opens a report file before anything starts: a bad path is a usage error. */
-static int open_report(const char *opt, const char *path, FILE **out)
-{
-    *out = NULL;
-    if (path == NULL)
-        return 0;
-    *out = strcmp(path, "-") == 0 ? stdout : fopen(path, "we");
-    if (*out == NULL) {
-        cmd_err("%s: cannot open '%s': %s", opt, path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-/* Closes a report file (not stdout); -1 after saying why it failed. */
-static int close_report(const char *path, FILE *f, int write_rc)
-{
-    int rc = write_rc < 0 ? -1 : 0;
-
-    if (write_rc < 0)
-        cmd_err("%s: cannot write the report: %s", path, atb_strerror(write_rc));
-    if (f != stdout && fclose(f) != 0 && rc == 0) {
-        cmd_err("%s: cannot write the report: %s", path, strerror(errno));
-        rc = -1;
-    }
-    return rc;
-}
-
-static void print_start_errors(const struct atb_run *run)
-{
-    for (size_t i = 0; i < atb_run_count(run); i++) {
-        const struct atb_result *res = atb_run_result(run, i);
-        const char *what = res->start_error == -ENOENT ? "command not found"
-                                                       : atb_strerror(res->start_error);
-        if (res->start_error == 0)
-            continue;
-        if (strcmp(res->name, res->argv[0]) == 0)
-            cmd_err("%s: %s", res->name, what);
-        else
-            cmd_err("%s: %s: %s", res->name, res->argv[0], what);
-    }
-}
-
-static int write_reports(const struct atb_run *run, const struct run_args *a, FILE *report,
-                         FILE *junit)
-{
-    struct atb_junit_opts jopts = {NULL, NULL, NULL};
-    int rc = 0;
-
-    if (report != NULL && close_report(a->report, report, atb_report_json(run, report)) < 0)
-        rc = -1;
-    if (junit != NULL) {
-        jopts.suite = strcmp(a->spec, "-") == 0 ? "atb" : a->spec;
-        if (close_report(a->junit, junit, atb_junit_write(run, junit, &jopts)) < 0)
-            rc = -1;
-    }
-    if (a->verbose || atb_run_outcome(run) != ATB_OUTCOME_SUCCEEDED)
-        atb_report_text(run, stderr, a->verbose);
-    return rc;
 }
 
 int cmd_run(int argc, char **argv)
@@ -384,7 +272,6 @@ int cmd_run(int argc, char **argv)
     struct atb_spec *spec = NULL;
     struct atb_run *run = NULL;
     struct atb_opts opts;
-    FILE *report = NULL, *junit = NULL;
     int rc, status = EXIT_ATB;
 
     memset(&a, 0, sizeof(a));
@@ -396,7 +283,8 @@ int cmd_run(int argc, char **argv)
         cmd_err("%s", err.text);
         return EXIT_ATB;
     }
-    if (merge_opts(&a, spec, &opts) < 0)
+    a.reports.suite = strcmp(a.spec, "-") == 0 ? "<stdin>" : a.spec;
+    if (merge_opts(&a, spec, &opts) < 0 || cmd_reports_check(&a.reports, &opts) < 0)
         goto out;
     rc = atb_run_new(&run, &opts);
     if (rc == 0)
@@ -405,39 +293,8 @@ int cmd_run(int argc, char **argv)
         cmd_err("run: %s", atb_strerror(rc));
         goto out;
     }
-    if (open_report("--report", a.report, &report) < 0 ||
-        open_report("--junit", a.junit, &junit) < 0)
-        goto out_files;
-    rc = atb_run_exec(run);
-    if (rc < 0) {
-        if (rc == ATB_ENONAME)
-            cmd_err("run: input: no command is named '%s'", opts.input);
-        else
-            cmd_err("run: %s", atb_strerror(rc));
-        goto out_files;
-    }
-    print_start_errors(run);
-    status = atb_run_exit_status(run);
-    rc = write_reports(run, &a, report, junit);
-    report = junit = NULL;
-    if (rc < 0 && status == 0)
-        status = EXIT_ATB;
-    if (atb_run_signal(run)) {
-        /* Die of the same signal, so the shell that started us sees it. The
-         * library has put the default action back. */
-        int sig = atb_run_signal(run);
-
-        atb_run_free(run);
-        atb_spec_free(spec);
-        fflush(NULL);
-        cmd_reraise(sig);
-        return status;
-    }
-out_files:
-    if (report && report != stdout)
-        fclose(report);
-    if (junit && junit != stdout)
-        fclose(junit);
+    if (cmd_reports_open(&a.reports) == 0)
+        status = cmd_finish(run, a.reports.suite, &a.reports);
 out:
     atb_run_free(run);
     atb_spec_free(spec);

@@ -50,5 +50,6 @@ const char *atb_signal_name(int signo);
 #include "atb/latch.h"
 #include "atb/cancel.h"
 #include "atb/spec.h"
+#include "atb/junit.h"
 
 #endif

@@ -18,6 +18,8 @@ const char *atb_strerror(int err)
         return "invalid dependencies";
     case ATB_EREGEX:
         return "invalid regular expression";
+    case ATB_ESPEC:
+        return "invalid spec";
     case ATB_ECWD:
         return "working directory missing or not a directory";
     case ATB_ENONAME:

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -407,10 +408,10 @@ enum { C_NAME, C_ARGV, C_SHELL, C_ENV, C_CLEAR_ENV, C_CWD, C_TIMEOUT, C_SERVICE,
 static const char *const cmd_key_names[] = {
     "name",    "argv",   "shell",      "env",           "clear_env", "cwd",     "timeout",
     "service", "shield", "ready_when", "ready_timeout", "sets",      "wait_for"};
-/* A cleanup command has every key but service and shield. */
-static const char *const cleanup_key_names[] = {
-    "name",       "argv",          "shell", "env",     "clear_env", "cwd", "timeout",
-    "ready_when", "ready_timeout", "sets",  "wait_for"};
+/* A cleanup command runs after all the others: no service, shield or
+ * dependencies. */
+static const char *const cleanup_key_names[] = {"name", "argv",    "shell", "env",
+                                                "clear_env", "cwd", "timeout"};
 
 static int get_argv(struct walk *w, const cJSON *v, struct atb_cmd *cmd)
 {
@@ -530,40 +531,63 @@ static int get_cwd(struct walk *w, const cJSON *v, struct atb_cmd *cmd)
     return 0;
 }
 
-/* The latch keys are reserved for the latch release: checked, then refused,
- * so a spec written for that release fails here instead of running wrong. */
-static int latch_key(struct walk *w, int id, const cJSON *v)
+/* Readiness and dependencies: ready_when is compiled here so that a bad
+ * regex is reported at its JSON path; wait_for entries are resolved once
+ * every command is known (check_wait_for). */
+static int latch_key(struct walk *w, int id, const cJSON *v, struct atb_cmd *cmd)
 {
     const char *text;
-    double secs;
     int rc = 0;
 
     switch (id) {
-    case C_READY_WHEN:
+    case C_READY_WHEN: {
+        regex_t re;
+        rc = get_text(w, v, "regular expression", &text);
+        if (rc < 0)
+            return rc;
+        rc = regcomp(&re, text, REG_EXTENDED | REG_NOSUB);
+        if (rc != 0) {
+            char why[128];
+            regerror(rc, &re, why, sizeof(why));
+            return fail(w, "not a valid extended regular expression: %s", why);
+        }
+        regfree(&re);
+        cmd->ready_when = text;
+        return 0;
+    }
     case C_SETS:
         rc = get_text(w, v, "latch name", &text);
-        break;
+        if (rc == 0 && strchr(text, '/') == NULL && atb_latch_name_check(text) < 0)
+            return fail(w, "invalid latch name (letters, digits, '.', '_', '-'; at most "
+                           "128; not starting with '.')");
+        cmd->sets = text;
+        return rc;
     case C_READY_TIMEOUT:
-        rc = get_duration(w, v, &secs);
-        break;
+        return get_duration(w, v, &cmd->ready_timeout_s);
     case C_WAIT_FOR: {
-        size_t i = 0;
+        size_t i = 0, n = 0;
         const cJSON *item;
-        if (!cJSON_IsArray(v))
-            return fail(w, "expected an array of latch names, got %s", type_name(v));
+        char **list;
+        if (!cJSON_IsArray(v) || v->child == NULL)
+            return fail(w, "expected a non-empty array of command or latch names, got %s",
+                        cJSON_IsArray(v) ? "an empty array" : type_name(v));
         cJSON_ArrayForEach(item, v) {
-            push_index(w, i++);
-            rc = get_text(w, item, "latch name", &text);
+            push_index(w, n++);
+            rc = get_text(w, item, "command or latch name", &text);
             pop(w);
             if (rc < 0)
                 return rc;
         }
-        break;
+        list = calloc(n + 1, sizeof(*list));
+        if (list == NULL)
+            return -ENOMEM;
+        cJSON_ArrayForEach(item, v)
+            list[i++] = item->valuestring;
+        cmd->wait_for = list;
+        return 0;
     }
     }
-    if (rc < 0)
-        return rc;
-    return fail(w, "latch keys are not supported in this version");
+    return 0;
 }
 
 static int walk_cmd_key(struct walk *w, int id, const cJSON *v, struct atb_cmd *cmd)
@@ -588,7 +612,7 @@ static int walk_cmd_key(struct walk *w, int id, const cJSON *v, struct atb_cmd *
     case C_SHIELD:
         return get_bool(w, v, &cmd->shield);
     default:
-        return latch_key(w, id, v);
+        return latch_key(w, id, v, cmd);
     }
 }
 
@@ -679,6 +703,8 @@ out:
     pop(w);
     return rc;
 }
+
+static int check_wait_for(struct walk *w);
 
 enum { T_MODE, T_JOBS, T_GRACE, T_SIGNAL, T_TIMEOUT, T_OUTPUT, T_PREFIX, T_COLOR,
        T_NO_PAD, T_FIRST_SUCCESS, T_INPUT, T_COMMANDS, T_CLEANUP };
@@ -784,8 +810,58 @@ static int walk_top(struct walk *w, const cJSON *root)
         return -ENOMEM;
     rc = walk_cmds(w, "commands", commands, 0, &at);
     w->nmain = at;
+    if (rc == 0)
+        rc = check_wait_for(w);
     if (rc == 0 && cleanup != NULL)
         rc = walk_cmds(w, "cleanup", cleanup, 1, &at);
+    return rc;
+}
+
+/* Is name something a command can wait for: a command's name (given, or
+ * its default), or a latch that some command sets? */
+static int waitable(const struct walk *w, const char *name)
+{
+    for (size_t i = 0; i < w->nmain; i++) {
+        const struct atb_cmd *c = &w->spec->cmds[i];
+        char base[256];
+
+        if ((c->name && strcmp(c->name, name) == 0) || (c->sets && strcmp(c->sets, name) == 0))
+            return 1;
+        if (c->name == NULL) {
+            atb_name_default(c->shell ? c->shell : c->argv[0], c->shell != NULL, base,
+                             sizeof(base));
+            if (strcmp(base, name) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Every wait_for entry must name a command or a latch a command sets; the
+ * run itself refuses cycles, naming them. */
+static int check_wait_for(struct walk *w)
+{
+    char q[SHOW_BUF];
+    int rc = 0;
+
+    for (size_t i = 0; i < w->nmain && rc == 0; i++) {
+        char *const *list = w->spec->cmds[i].wait_for;
+
+        for (size_t k = 0; list && list[k] && rc == 0; k++) {
+            if (waitable(w, list[k]))
+                continue;
+            push_key(w, "commands");
+            push_index(w, i);
+            push_key(w, "wait_for");
+            push_index(w, k);
+            rc = fail(w, "%s is neither a command's name nor a latch that a command sets",
+                      shown(q, sizeof(q), list[k]));
+            pop(w);
+            pop(w);
+            pop(w);
+            pop(w);
+        }
+    }
     return rc;
 }
 
@@ -1007,6 +1083,7 @@ void atb_spec_free(struct atb_spec *spec)
         free((void *)spec->cmds[i].argv);
         free((void *)spec->cmds[i].env);
         free((void *)spec->cmds[i].cwd);
+        free((void *)spec->cmds[i].wait_for);
     }
     free(spec->cmds);
     cJSON_Delete(spec->root);

@@ -1,11 +1,13 @@
 /* t-exec: starts a command (normally atb) in a chosen starting state, to check
  * that atb neither depends on nor passes on what its own parent gave it.
  *
- *   t-exec [-c] [-b SIG,...] [-i SIG,...] [-w PIDFILE] -- CMD [ARG...]
+ *   t-exec [-c] [-b SIGS] [-i SIGS] [-d SIGS] [-w PIDFILE] -- CMD [ARG...]
  *
  * -c          close every fd above 2 (bats keeps several open)
  * -b SIGS     block these signals (comma-separated names or numbers)
  * -i SIGS     set these signals to SIG_IGN
+ * -d SIGS     set these signals to SIG_DFL (a non-interactive shell starts
+ *             background jobs with SIGINT and SIGQUIT ignored)
  * -w PIDFILE  fork: the child writes its pid to PIDFILE and execs CMD; the
  *             parent waits and prints "exited N" or "signaled N" (so a test
  *             can tell a death by signal from an exit with 128+N), exit 0
@@ -59,7 +61,7 @@ static int parse_list(const char *text, sigset_t *set)
 
 static void usage(void)
 {
-    fputs("usage: t-exec [-c] [-b SIG,...] [-i SIG,...] [-w PIDFILE] -- "
+    fputs("usage: t-exec [-c] [-b SIGS] [-i SIGS] [-d SIGS] [-w PIDFILE] -- "
           "CMD [ARG...]\n", stderr);
     exit(2);
 }
@@ -76,11 +78,15 @@ static void write_pid(const char *path)
 
 /* Puts this process in the requested state and execs argv; never returns. */
 static void exec_in_state(int close_fds, const sigset_t *block,
-                          const sigset_t *ignore, char **argv)
+                          const sigset_t *ignore, const sigset_t *dfl,
+                          char **argv)
 {
-    for (int signo = 1; signo < NSIG; signo++)
+    for (int signo = 1; signo < NSIG; signo++) {
         if (sigismember(ignore, signo) == 1)
             signal(signo, SIG_IGN);
+        if (sigismember(dfl, signo) == 1)
+            signal(signo, SIG_DFL);
+    }
     sigprocmask(SIG_BLOCK, block, NULL);
     if (close_fds && close_range(3, ~0U, 0) != 0) {
         for (int fd = 3; fd < 4096; fd++)
@@ -94,13 +100,14 @@ static void exec_in_state(int close_fds, const sigset_t *block,
 int main(int argc, char **argv)
 {
     const char *pidfile = NULL;
-    sigset_t block, ignore;
+    sigset_t block, ignore, dfl;
     int close_fds = 0, opt, status;
     pid_t pid;
 
     sigemptyset(&block);
     sigemptyset(&ignore);
-    while ((opt = getopt(argc, argv, "+cb:i:w:")) != -1) {
+    sigemptyset(&dfl);
+    while ((opt = getopt(argc, argv, "+cb:i:d:w:")) != -1) {
         switch (opt) {
         case 'c':
             close_fds = 1;
@@ -111,6 +118,10 @@ int main(int argc, char **argv)
             break;
         case 'i':
             if (parse_list(optarg, &ignore) != 0)
+                usage();
+            break;
+        case 'd':
+            if (parse_list(optarg, &dfl) != 0)
                 usage();
             break;
         case 'w':
@@ -124,7 +135,7 @@ int main(int argc, char **argv)
         usage();
     argv += optind;
     if (pidfile == NULL)
-        exec_in_state(close_fds, &block, &ignore, argv);
+        exec_in_state(close_fds, &block, &ignore, &dfl, argv);
 
     pid = fork();
     if (pid < 0) {
@@ -133,7 +144,7 @@ int main(int argc, char **argv)
     }
     if (pid == 0) {
         write_pid(pidfile);
-        exec_in_state(close_fds, &block, &ignore, argv);
+        exec_in_state(close_fds, &block, &ignore, &dfl, argv);
     }
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {

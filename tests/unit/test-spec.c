@@ -146,6 +146,10 @@ TEST(spec_syntax_positions)
     e = BAD("\xEF\xBB\xBF{\"\xC3\xA9\xC3\xA9\": x}");
     ASSERT_EQ(e.line, 1);
     ASSERT_EQ(e.col, 8);
+    /* Found by the fuzzer: cJSON skips a byte order mark only when more
+     * than one byte follows it. */
+    e = BAD("\xEF\xBB\xBF" "1");
+    ASSERT_STR_EQ(e.message, "expected an object at the top level, got a number");
     e = BAD("[1,\n2,\n]");
     ASSERT_EQ(e.line, 3);
     ASSERT_EQ(e.col, 1);
@@ -485,6 +489,33 @@ TEST(spec_add_to_run)
     ASSERT_EQ(atb_run_exit_status(run), 3);
     atb_run_free(run);
     atb_spec_free(spec);
+}
+
+TEST(spec_parse_one_command)
+{
+    const char *line = "{\"name\": \"gz\", \"argv\": [\"gzip\", \"-9\"], \"cwd\": \"logs\"}";
+    struct atb_spec_error e;
+    struct atb_spec *spec;
+
+    ASSERT_EQ(atb_spec_parse_cmd(line, strlen(line), "stdin:3", "/srv", &spec, &e), 0);
+    ASSERT_EQ(atb_spec_count(spec), 1);
+    ASSERT_STR_EQ(atb_spec_cmd(spec, 0)->name, "gz");
+    ASSERT_STR_EQ(atb_spec_cmd(spec, 0)->argv[1], "-9");
+    ASSERT_STR_EQ(atb_spec_cmd(spec, 0)->cwd, "/srv/logs");
+    ASSERT_EQ(atb_spec_opts(spec)->mode, ATB_MODE_POOL);
+    atb_spec_free(spec);
+    line = "{\"argv\": [\"gzip\", 9]}";
+    ASSERT_EQ(atb_spec_parse_cmd(line, strlen(line), "stdin:3", NULL, &spec, &e), ATB_ESPEC);
+    ASSERT_STR_EQ(e.text, "stdin:3: argv[1]: expected a string, got a number");
+    line = "{\"argv\": [\"gzip\"] \"name\": \"x\"}";
+    ASSERT_EQ(atb_spec_parse_cmd(line, strlen(line), "stdin:3", NULL, &spec, &e), ATB_ESPEC);
+    ASSERT_EQ(e.col, 19);
+    line = "[\"gzip\"]";
+    ASSERT_EQ(atb_spec_parse_cmd(line, strlen(line), "stdin:3", NULL, &spec, &e), ATB_ESPEC);
+    ASSERT_STR_EQ(e.message, "expected a command (an object with argv or shell), got an array");
+    line = "{\"shell\": \"x\", \"commands\": []}";
+    ASSERT_EQ(atb_spec_parse_cmd(line, strlen(line), "stdin:3", NULL, &spec, &e), ATB_ESPEC);
+    ASSERT_STR_EQ(e.path, "commands");
 }
 
 /* ---- JUnit ---- */

@@ -1,0 +1,155 @@
+/* What atb pool and atb run share around a run: the environment's say on
+ * the options, the report files, and the end: messages, reports, and the
+ * exit status (or death by the signal that interrupted the run). */
+#include "cmd.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A command's output kept for JUnit's system-out: its last 64 KiB. */
+#define JUNIT_OUTPUT_TAIL (64 * 1024)
+
+static int env_set(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && *v != '\0';
+}
+
+void cmd_env_opts(struct atb_opts *opts, int color_chosen)
+{
+    const char *force = getenv("FORCE_COLOR");
+
+    /* NO_COLOR turns colors off, FORCE_COLOR (not "0") on, unless an option
+     * or the spec chose. */
+    if (!color_chosen) {
+        if (env_set("NO_COLOR"))
+            opts->color = ATB_COLOR_NEVER;
+        else if (env_set("FORCE_COLOR") && strcmp(force, "0") != 0)
+            opts->color = ATB_COLOR_ALWAYS;
+    }
+    /* GitHub Actions folds group mode's blocks. */
+    opts->group_markers = env_set("GITHUB_ACTIONS") && strcmp(getenv("GITHUB_ACTIONS"), "true") == 0;
+    /* A run nested in another shares its latch scope on purpose. */
+    opts->latch_scope = !env_set("ATB_LATCH_DIR");
+    opts->handle_signals = 1;
+    if (env_set("ATB_NO_PIDFD") && strcmp(getenv("ATB_NO_PIDFD"), "0") != 0)
+        opts->watch = ATB_WATCH_SIGCHLD;
+}
+
+static int open_one(const char *opt, const char *path, FILE **out)
+{
+    *out = NULL;
+    if (path == NULL)
+        return 0;
+    *out = strcmp(path, "-") == 0 ? stdout : fopen(path, "we");
+    if (*out == NULL) {
+        cmd_err("%s: cannot open '%s': %s", opt, path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_reports_check(const struct cmd_reports *r, struct atb_opts *opts)
+{
+    if (r->json_path && r->junit_path && strcmp(r->json_path, "-") == 0 &&
+        strcmp(r->junit_path, "-") == 0) {
+        cmd_err("--report and --junit cannot both write to stdout");
+        return -1;
+    }
+    if (r->junit_path)
+        opts->keep_output = JUNIT_OUTPUT_TAIL;
+    return 0;
+}
+
+int cmd_reports_open(struct cmd_reports *r)
+{
+    if (open_one("--report", r->json_path, &r->json) < 0 ||
+        open_one("--junit", r->junit_path, &r->junit) < 0) {
+        cmd_reports_close(r);
+        return -1;
+    }
+    return 0;
+}
+
+void cmd_reports_close(struct cmd_reports *r)
+{
+    if (r->json && r->json != stdout)
+        fclose(r->json);
+    if (r->junit && r->junit != stdout)
+        fclose(r->junit);
+    r->json = r->junit = NULL;
+}
+
+/* Closes a report file (not stdout); -1 after saying why it failed. */
+static int close_one(const char *path, FILE **f, int write_rc)
+{
+    int rc = write_rc < 0 ? -1 : 0;
+
+    if (write_rc < 0)
+        cmd_err("%s: cannot write the report: %s", path, atb_strerror(write_rc));
+    if (*f != stdout && fclose(*f) != 0 && rc == 0) {
+        cmd_err("%s: cannot write the report: %s", path, strerror(errno));
+        rc = -1;
+    }
+    *f = NULL;
+    return rc;
+}
+
+static const char *junit_output(void *ctx, size_t i, size_t *len)
+{
+    return atb_run_output(ctx, i, len);
+}
+
+static void print_start_errors(const struct atb_run *run)
+{
+    for (size_t i = 0; i < atb_run_count(run); i++) {
+        const struct atb_result *res = atb_run_result(run, i);
+        const char *what = res->start_error == -ENOENT ? "command not found"
+                                                       : atb_strerror(res->start_error);
+        if (res->start_error == 0)
+            continue;
+        if (strcmp(res->name, res->argv[0]) == 0)
+            cmd_err("%s: %s", res->name, what);
+        else
+            cmd_err("%s: %s: %s", res->name, res->argv[0], what);
+    }
+}
+
+int cmd_finish(struct atb_run *run, const char *who, struct cmd_reports *r)
+{
+    struct atb_junit_opts jopts = {r->suite, junit_output, NULL};
+    int rc = atb_run_exec(run), status, sig;
+
+    if (rc < 0) {
+        if (rc == ATB_ENONAME)
+            cmd_err("%s: --input: no command is named '%s'", who, atb_run_opts(run)->input);
+        else if (rc == ATB_EDEPS || rc == ATB_EREGEX)
+            cmd_err("%s: %s", who, atb_run_error(run));
+        else
+            cmd_err("%s: %s", who, atb_strerror(rc));
+        cmd_reports_close(r);
+        return EXIT_ATB;
+    }
+    jopts.ctx = run;
+    print_start_errors(run);
+    status = atb_run_exit_status(run);
+    rc = 0;
+    if (r->json && close_one(r->json_path, &r->json, atb_report_json(run, r->json)) < 0)
+        rc = -1;
+    if (r->junit && close_one(r->junit_path, &r->junit, atb_junit_write(run, r->junit, &jopts)) < 0)
+        rc = -1;
+    if (r->verbose || atb_run_outcome(run) != ATB_OUTCOME_SUCCEEDED)
+        atb_report_text(run, stderr, r->verbose);
+    if (rc < 0 && status == 0)
+        status = EXIT_ATB;
+    sig = atb_run_signal(run);
+    if (sig) {
+        /* Die of the same signal, so the shell that started us sees it
+         * (and stops a script, as it would for any Ctrl-C). The library
+         * has put the default action back. */
+        fflush(NULL);
+        cmd_reraise(sig);
+    }
+    return status;
+}

@@ -1,0 +1,689 @@
+#!/usr/bin/env python3
+"""atb benchmarks against its peers and the physical floor.
+
+Run through `make bench` (see tests/bench/bench.mk), which installs the
+peers and builds the helper programs first:
+
+    make bench                     every workload, scale included
+    make bench SCALE=0             without the scale workload
+    make bench ONLY=overhead,output
+
+Every timed figure comes from one hyperfine invocation that runs atb, the
+floor (tests/bench/floor.c: posix_spawn and wait, nothing else) and the
+peers together, so each ratio compares runs taken under the same load: the
+machine may be noisy, the ratios should hold. Times are medians. Peak
+memory (hyperfine cannot see it) comes from /usr/bin/time -f %M.
+
+Results: a table on stdout, build/bench/results.md (Markdown, for the
+README) and build/bench/results.json; hyperfine's own JSON and logs are in
+build/bench/hf-*.
+"""
+import argparse
+import ctypes
+import datetime
+import json
+import os
+import platform
+import random
+import re
+import resource
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+WORKLOADS = ["overhead", "startup", "failfast", "output", "race", "latch", "scale", "stdin"]
+PR_SET_CHILD_SUBREAPER = 36
+MIB = 1024 * 1024
+
+
+def groups(cmds):
+    """[['a', 'x'], ['b']] -> ['a', 'x', '--', 'b']: atb's argv groups."""
+    out = []
+    for c in cmds:
+        if out:
+            out.append("--")
+        out.extend(c)
+    return out
+
+
+def fmt_time(s):
+    if s is None:
+        return "-"
+    if s >= 1:
+        return f"{s:.2f} s"
+    if s >= 0.01:
+        return f"{s * 1e3:.0f} ms"
+    return f"{s * 1e3:.2f} ms"
+
+
+def fmt_ratio(r):
+    return "-" if r is None else f"{r:.2f}x"
+
+
+class Bench:
+    def __init__(self, args):
+        self.build = os.path.abspath(args.build)
+        self.dir = os.path.join(self.build, "bench")
+        self.here = os.path.dirname(os.path.abspath(__file__))
+        self.atb = os.path.join(self.build, "atb")
+        self.floor = os.path.join(self.dir, "floor")
+        self.gen = os.path.join(self.dir, "gen")
+        self.latchbench = os.path.join(self.dir, "latchbench")
+        self.quick = args.quick
+        self.rows = []
+        self.notes = []
+        self.extra = {}  # workload -> free-form figures for results.json
+        self.mem = {}
+        conc = os.path.join(self.dir, "npm", "node_modules", ".bin", "concurrently")
+        self.conc = conc if os.access(conc, os.X_OK) else None
+        self.parallel = shutil.which("parallel")
+        self.hf_bin = shutil.which("hyperfine")
+        self.marker_base = random.randint(10000, 99999)
+        self.marker_next = 0
+        os.makedirs(self.dir, exist_ok=True)
+        if self.conc is None:
+            self.note("concurrently is not installed (npm missing or failed): skipped")
+        if self.parallel is None:
+            self.note("GNU parallel is not installed: skipped")
+
+    # --- plumbing -----------------------------------------------------------
+
+    def note(self, text):
+        self.notes.append(text)
+        print(f"bench: note: {text}", flush=True)
+
+    def log(self, text):
+        print(f"bench: {text}", flush=True)
+
+    def marker(self):
+        """A sleep duration no other process on the machine uses."""
+        self.marker_next += 1
+        return f"1000.{self.marker_base}{self.marker_next:03d}"
+
+    def marker_pattern(self):
+        return rf"^(/bin/)?(sleep|sh -c sleep) 1000\.{self.marker_base}[0-9]{{3}}"
+
+    @staticmethod
+    def reap_orphans():
+        """We are a child subreaper: reap whatever was reparented to us."""
+        while True:
+            try:
+                r = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG)
+            except ChildProcessError:
+                return
+            if r is None:
+                return
+
+    def survivors(self, log):
+        """Runs reap.sh once (after the last run) and returns the log lines."""
+        subprocess.run(["sh", os.path.join(self.here, "reap.sh"), log, self.marker_pattern()])
+        time.sleep(0.05)
+        self.reap_orphans()
+        if not os.path.exists(log):
+            return []
+        with open(log) as f:
+            return [line.strip() for line in f if line.strip()]
+
+    def hyperfine(self, name, cmds, runs, warmup, ignore_failure=False, reap_log=None,
+                  rounds=None):
+        """Times cmds [(key, argv)] with hyperfine. Returns {key: {'median': s,
+        'min': s, 'times': [...]}} for the commands that ran.
+
+        The runs are split into rounds, one hyperfine invocation each, with
+        the order of the commands rotated from round to round: on a shared
+        machine the load comes and goes over seconds, and a command whose
+        runs all fell in one bad stretch would look slower than it is. The
+        warm-up runs are in the first round only."""
+        if self.quick:
+            runs = max(2, runs // 3)
+            warmup = min(warmup, 1)
+        rounds = max(1, min(runs, rounds or 6))
+        per_round = -(-runs // rounds)
+        self.last_runs = per_round * rounds + warmup
+        self.log(f"{name}: hyperfine, {len(cmds)} commands x ({warmup} + {per_round * rounds})"
+                 f" runs in {rounds} rounds")
+        t0 = time.monotonic()
+        times = {key: [] for key, _ in cmds}
+        logf = os.path.join(self.dir, f"hf-{name}.log")
+        if os.path.exists(logf):
+            os.unlink(logf)
+        for i in range(rounds):
+            order = cmds[i % len(cmds):] + cmds[:i % len(cmds)]
+            out = os.path.join(self.dir, f"hf-{name}.{i}.json")
+            argv = [self.hf_bin, "-N", "--style", "basic", "--runs", str(per_round),
+                    "--warmup", str(warmup if i == 0 else 0), "--export-json", out]
+            if ignore_failure:
+                argv.append("-i")
+            if reap_log is not None:
+                argv += ["--prepare", shlex.join(["sh", os.path.join(self.here, "reap.sh"),
+                                                   reap_log, self.marker_pattern()])]
+            for key, cmd in order:
+                argv += ["-n", key, shlex.join(cmd)]
+            with open(logf, "a") as lf:
+                rc = subprocess.run(argv, stdout=lf, stderr=subprocess.STDOUT).returncode
+            self.reap_orphans()
+            if rc != 0:
+                self.note(f"{name}: hyperfine failed (status {rc}); see {logf}")
+                return {}
+            with open(out) as f:
+                for r in json.load(f)["results"]:
+                    times[r["command"]].extend(r["times"])
+        res = {k: {"median": statistics.median(v), "min": min(v), "times": v}
+               for k, v in times.items() if v}
+        self.log(f"{name}: done in {time.monotonic() - t0:.0f} s: " +
+                 ", ".join(f"{k} {fmt_time(v['median'])}" for k, v in res.items()))
+        return res
+
+    def peak_kib(self, argv, **kw):
+        """Peak RSS in KiB of argv (run once, output to /dev/null)."""
+        path = os.path.join(self.dir, "time.out")
+        subprocess.run(["/usr/bin/time", "-f", "%M", "-o", path] + argv,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+        self.reap_orphans()
+        with open(path) as f:
+            lines = [l for l in f.read().split("\n") if l.strip()]
+        try:
+            return int(lines[-1])
+        except (IndexError, ValueError):
+            return None
+
+    def row(self, workload, atb, floor, ratio, peers, target, met, mem, note="",
+            ratio_best=None):
+        """One line of the table. ratio compares medians; ratio_best, when
+        given, compares the fastest runs (less sensitive to load spikes)."""
+        self.rows.append({"workload": workload, "atb": atb, "floor": floor,
+                          "ratio": ratio, "ratio_best": ratio_best, "peers": peers,
+                          "target": target, "met": met, "mem": mem, "note": note})
+
+    def base_mem(self):
+        if "base" not in self.mem:
+            self.mem["base"] = self.peak_kib([self.atb, "pool", "--", "true"])
+        return self.mem["base"]
+
+    # --- workloads ----------------------------------------------------------
+
+    def overhead(self):
+        n = 1000
+        listf = os.path.join(self.dir, "list1000")
+        with open(listf, "w") as f:
+            f.write("\n".join(str(i) for i in range(n)) + "\n")
+        trues = groups([["true"]] * n)
+        for j in (2, 64):
+            cmds = [("floor", [self.floor, "run", "-j", str(j), "-n", str(n), "--", "true"]),
+                    ("atb", [self.atb, "pool", "-j", str(j)] + trues),
+                    ("atb-inherit", [self.atb, "pool", "-o", "inherit", "-j", str(j)] + trues),
+                    ("xargs", ["xargs", "-P", str(j), "-n", "1", "-a", listf, "true"]),
+                    ("bash", ["bash", os.path.join(self.here, "waitn.sh"), str(j), str(n),
+                              "/bin/true"])]
+            if self.parallel:
+                cmds.append(("parallel", [self.parallel, "--will-cite", "-j", str(j), "-N0",
+                                          "-a", listf, "true"]))
+            if self.conc:
+                cmds.append(("concurrently", [self.conc, "-m", str(j)] + ["true"] * n))
+            r = self.hyperfine(f"overhead-j{j}", cmds, runs=5, warmup=1)
+            if "atb" not in r or "floor" not in r:
+                continue
+            fl = r["floor"]["median"]
+            peers = ", ".join(f"{k} {r[k]['median'] / fl:.2f}x" for k in
+                              ("xargs", "bash", "parallel", "concurrently") if k in r)
+            mem = self.peak_kib([self.atb, "pool", "-j", str(j)] + trues)
+            mem_i = self.peak_kib([self.atb, "pool", "-o", "inherit", "-j", str(j)] + trues)
+            base = self.base_mem()
+            for key, label, m in (("atb", "", mem), ("atb-inherit", " -o inherit", mem_i)):
+                ratio = r[key]["median"] / fl
+                self.row(f"overhead: 1,000 x true, -j{j}{label}", fmt_time(r[key]["median"]),
+                         fmt_time(fl), ratio, peers if key == "atb" else "",
+                         "<= 1.15x floor", ratio <= 1.15,
+                         f"{m} KiB ({(m - base) * 1024 / n:.0f} B/cmd)" if m and base else "-",
+                         ratio_best=r[key]["min"] / r["floor"]["min"])
+            self.extra[f"overhead-j{j}"] = {k: v["median"] for k, v in r.items()}
+
+    def startup(self):
+        fast = [("bare", ["true"]),
+                ("floor", [self.floor, "run", "--", "true"]),
+                ("atb", [self.atb, "pool", "--", "true"])]
+        r = self.hyperfine("startup", fast, runs=300, warmup=20)
+        slow = list(fast)
+        if self.parallel:
+            slow.append(("parallel", [self.parallel, "--will-cite", "-N0", "true", ":::", "1"]))
+        if self.conc:
+            slow.append(("concurrently", [self.conc, "true"]))
+        rp = self.hyperfine("startup-peers", slow, runs=20, warmup=2) if len(slow) > 3 else {}
+        if "atb" not in r:
+            return
+        fl = r["floor"]["median"]
+        ratio = r["atb"]["median"] / fl
+        peers = ""
+        if rp:
+            peers = ", ".join(f"{k} {rp[k]['median'] / rp['floor']['median']:.0f}x"
+                              for k in ("parallel", "concurrently") if k in rp)
+        self.row("start-up: one true", fmt_time(r["atb"]["median"]), fmt_time(fl), ratio,
+                 f"bare true {fmt_time(r['bare']['median'])}; " + peers, "<= 1.3x floor",
+                 ratio <= 1.3, f"{self.base_mem()} KiB",
+                 ratio_best=r["atb"]["min"] / r["floor"]["min"])
+        self.extra["startup"] = {k: v["median"] for k, v in r.items()}
+        self.extra["startup-peers"] = {k: v["median"] for k, v in rp.items()}
+
+    def failfast(self):
+        for n in (100, 1000):
+            for variant in ("sleep", "sh -c 'sleep & wait'"):
+                self._failfast(n, variant)
+
+    def _failfast(self, n, variant):
+        grand = variant != "sleep"
+        tag = f"failfast-{n}-{'grandchild' if grand else 'sleep'}"
+        log = os.path.join(self.dir, f"{tag}.survivors")
+        if os.path.exists(log):
+            os.unlink(log)
+        markers = {}
+
+        def sleeper(key):
+            m = self.marker()
+            markers[key] = m
+            return ["sh", "-c", f"sleep {m} & wait"] if grand else ["sleep", m]
+
+        def sleeper_sh(key):
+            m = self.marker()
+            markers[key] = m
+            return f"sh -c 'sleep {m} & wait'" if grand else f"sleep {m}"
+
+        cmds = [("floor", [self.floor, "failfast", "-n", str(n), "--"] + sleeper("floor") +
+                 ["--", "false"])]
+        s = sleeper("atb")
+        cmds.append(("atb", [self.atb, "pool"] + groups([s] * n + [["false"]])))
+        s = sleeper("atb-inherit")
+        cmds.append(("atb-inherit", [self.atb, "pool", "-o", "inherit"] +
+                     groups([s] * n + [["false"]])))
+        s = sleeper("bash")
+        cmds.append(("bash", ["bash", os.path.join(self.here, "waitn-failfast.sh"), str(n)] + s))
+        par = []
+        if self.parallel:
+            s = sleeper_sh("parallel")
+            par = [("parallel", [self.parallel, "--will-cite", "-j0", "--halt", "now,fail=1",
+                                 ":::"] + [s] * n + ["false"])]
+        left = {}
+
+        def count(lines, keys):
+            for key in keys:
+                m = markers[key]
+                procs = [l for l in lines if m in l]
+                sleeps = [l for l in procs if re.match(r"^(/bin/)?sleep ", l)]
+                left[key] = (len(procs) / self.last_runs, len(sleeps) / self.last_runs)
+
+        if n <= 100:
+            r = self.hyperfine(tag, cmds + par, runs=10, warmup=1, ignore_failure=True,
+                               reap_log=log)
+            count(self.survivors(log), [k for k, _ in cmds + par])
+        else:
+            # GNU parallel needs 10-25 s a run here: it gets an invocation of its
+            # own with the floor and fewer runs, so the others can have more.
+            r = self.hyperfine(tag, cmds, runs=5, warmup=1, ignore_failure=True, reap_log=log)
+            count(self.survivors(log), [k for k, _ in cmds])
+            if par:
+                if os.path.exists(log):
+                    os.unlink(log)
+                rp = self.hyperfine(tag + "-parallel", cmds[:1] + par, runs=2, warmup=0,
+                                    ignore_failure=True, reap_log=log)
+                count(self.survivors(log), ["parallel"])
+                if "parallel" in rp and "floor" in r:
+                    # Expressed against this invocation's floor.
+                    r["parallel"] = {"median": rp["parallel"]["median"] / rp["floor"]["median"]
+                                     * r["floor"]["median"]}
+        if "atb" not in r:
+            return
+        fl = r["floor"]["median"]
+        ratio = r["atb"]["median"] / fl
+
+        def left_s(key):
+            procs, sleeps = left.get(key, (0, 0))
+            return f"{procs:g} left" + (f" ({sleeps:g} orphaned sleeps)" if sleeps and grand else "")
+
+        peers = "; ".join(f"{k} {r[k]['median'] / fl:.2f}x, {left_s(k)}"
+                          for k in ("atb-inherit", "bash", "parallel") if k in r)
+        mem = self.peak_kib([self.atb, "pool"] + groups([["sleep", self.marker()]] * n +
+                                                        [["false"]]))
+        self.survivors(log + ".mem")
+        base = self.base_mem()
+        atb_left = left["atb"][0]
+        self.row(f"fail-fast: {n:,} x {variant} + false", fmt_time(r["atb"]["median"]),
+                 fmt_time(fl), ratio, f"atb {left_s('atb')}; floor {left_s('floor')}; " + peers,
+                 "<= 1.2x floor, 0 left", ratio <= 1.2 and atb_left == 0,
+                 f"{mem} KiB ({(mem - base) * 1024 / (n + 1):.0f} B/cmd)" if mem and base else "-",
+                 ratio_best=r["atb"]["min"] / r["floor"]["min"])
+        self.extra[tag] = {"median": {k: v["median"] for k, v in r.items()},
+                           "left_per_run": left}
+
+    def output(self):
+        size = 256 * MIB
+        total_mib = 4 * size / MIB
+        g = [self.gen, str(size)]
+        cmds = [("bare", [self.floor, "run", "-n", "4", "--"] + g),
+                ("floor-cat", [self.floor, "run", "-n", "4", "-p", "--"] + g),
+                ("floor-hold", [self.floor, "run", "-n", "4", "-g", "--"] + g),
+                ("atb-prefix", [self.atb, "pool", "-o", "prefix"] + groups([g] * 4)),
+                ("atb-group", [self.atb, "pool", "-o", "group"] + groups([g] * 4)),
+                ("atb-inherit", [self.atb, "pool", "-o", "inherit"] + groups([g] * 4))]
+        if self.parallel:
+            cmds.append(("parallel", [self.parallel, "--will-cite", "-j4", "--line-buffer",
+                                      "--tag", self.gen, ":::"] + [str(size)] * 4))
+        if self.conc:
+            cmds.append(("concurrently", [self.conc] + [shlex.join(g)] * 4))
+        r = self.hyperfine("output", cmds, runs=5, warmup=1)
+        if "atb-prefix" not in r:
+            return
+        fc = r["floor-cat"]["median"]
+        bare = r["bare"]["median"]
+        mem = {k: self.peak_kib([self.atb, "pool", "-o", k] + groups([g] * 4))
+               for k in ("prefix", "group", "inherit")}
+        t = r["atb-prefix"]["median"]
+        mibs = total_mib / t
+        vs = {k: r[k]["median"] / t for k in ("parallel", "concurrently") if k in r}
+        met = mibs >= 1000 and vs.get("parallel", 99) >= 4 and vs.get("concurrently", 99) >= 2
+        self.row("output: 4 x 256 MiB, -o prefix", f"{fmt_time(t)} ({mibs:,.0f} MiB/s)",
+                 f"{fmt_time(fc)} ({total_mib / fc:,.0f} MiB/s, cat)", t / fc,
+                 ", ".join(f"atb {v:.1f}x faster than {k} ({total_mib / r[k]['median']:,.0f} MiB/s)"
+                           for k, v in vs.items()),
+                 ">= 1,000 MiB/s, >= 4x parallel, >= 2x concurrently", met,
+                 f"{mem['prefix']} KiB",
+                 ratio_best=r["atb-prefix"]["min"] / r["floor-cat"]["min"])
+        t = r["atb-group"]["median"]
+        fh = r["floor-hold"]["median"]
+        self.row("output: 4 x 256 MiB, -o group", f"{fmt_time(t)} ({total_mib / t:,.0f} MiB/s)",
+                 f"{fmt_time(fc)} (cat)", t / fc,
+                 f"floor holding the output in a file: {fmt_time(fh)}, atb {t / fh:.2f}x that",
+                 "<= 1.2x floor (cat)", t / fc <= 1.2, f"{mem['group']} KiB",
+                 ratio_best=r["atb-group"]["min"] / r["floor-cat"]["min"])
+        t = r["atb-inherit"]["median"]
+        self.row("output: 4 x 256 MiB, -o inherit", fmt_time(t), f"{fmt_time(bare)} (bare)",
+                 t / bare, "", "= bare (within 5% or 2 ms)",
+                 t <= bare * 1.05 or t - bare <= 0.002, f"{mem['inherit']} KiB",
+                 ratio_best=r["atb-inherit"]["min"] / r["bare"]["min"])
+        self.extra["output"] = {k: v["median"] for k, v in r.items()}
+
+    def race(self):
+        m = self.marker()
+        log = os.path.join(self.dir, "race.survivors")
+        cmds = [("atb", [self.atb, "race", "-t", "0.2s", "--", "sleep", m]),
+                ("timeout", ["timeout", "0.2", "sleep", m])]
+        r = self.hyperfine("race", cmds, runs=15, warmup=2, ignore_failure=True, reap_log=log)
+        left = len(self.survivors(log))
+        if "atb" not in r:
+            return
+        t, tt = r["atb"]["median"], r["timeout"]["median"]
+        over = (t - 0.2) * 1e3
+        self.row("race -t 0.2s -- sleep", f"{fmt_time(t)} (+{over:.1f} ms)",
+                 f"{fmt_time(tt)} (timeout(1), +{(tt - 0.2) * 1e3:.1f} ms)", t / tt,
+                 f"{left} left", "ends <= 5 ms after 0.2 s", over <= 5,
+                 f"{self.peak_kib([self.atb, 'race', '-t', '0.2s', '--', 'sleep', '10'])} KiB")
+        self.extra["race"] = {k: v["median"] for k, v in r.items()}
+
+    def latch(self):
+        ok = subprocess.run([self.atb, "latch", "--help"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL).returncode == 0
+        if not ok:
+            self.note("latch: `atb latch` is not available yet: skipped")
+            self.row("latch wake-up", "skipped", "-", None, "", "-", None, "-",
+                     "atb latch not available")
+            return
+        ldir = os.path.join(self.dir, "latch")
+        os.makedirs(ldir, mode=0o700, exist_ok=True)
+        os.chmod(ldir, 0o700)
+        env = dict(os.environ, ATB_LATCH_DIR=ldir)
+        try:
+            with open("/proc/sys/fs/inotify/max_user_instances") as f:
+                inst = int(f.read())
+        except OSError:
+            inst = None
+        for waiters, trials in ((1, 21), (1000, 3)):
+            if self.quick:
+                trials = max(1, trials // 3)
+            self.log(f"latch: {waiters} waiter(s) x {trials} trials")
+            p = subprocess.run([self.latchbench, self.atb, f"bench{self.marker_base}",
+                                str(waiters), str(trials)], env=env, capture_output=True,
+                               text=True)
+            self.reap_orphans()
+            summary = [l for l in p.stdout.splitlines() if l.startswith("summary")]
+            if p.returncode != 0 or not summary:
+                self.note(f"latch: latchbench failed: {p.stderr.strip()[:300]}")
+                continue
+            kv = dict(x.split("=") for x in summary[0].split()[1:])
+            polling = max(int(l.split("polling=")[1]) for l in p.stdout.splitlines()
+                          if "polling=" in l)
+            note = ""
+            if polling:
+                note = (f"{polling} of {waiters} waiters had no inotify instance "
+                        f"(fs.inotify.max_user_instances={inst}) and polled every 10 ms")
+                self.note(f"latch: {note}")
+            mem = self.peak_kib([self.atb, "latch", "wait-set", "-t", "0.1s",
+                                 f"never{self.marker_base}"], env=env)
+            self.row(f"latch wake-up: {waiters:,} waiter(s)",
+                     f"median {kv['median_ms']} ms, last {kv['max_ms']} ms",
+                     f"setter alone {kv['setter_ms']} ms", None, "", "(no target)", None,
+                     f"{mem} KiB per waiter", note)
+            self.extra[f"latch-{waiters}"] = {"median_ms": float(kv["median_ms"]),
+                                              "max_ms": float(kv["max_ms"]),
+                                              "setter_ms": float(kv["setter_ms"]),
+                                              "polling": polling,
+                                              "trials": p.stdout}
+
+    def _timed(self, argv, **kw):
+        """Wall time, peak KiB, status and stderr of one run."""
+        path = os.path.join(self.dir, "time.out")
+        t0 = time.monotonic()
+        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", path] + argv,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **kw)
+        wall = time.monotonic() - t0
+        with open(path) as f:
+            lines = [l for l in f.read().split("\n") if l.strip()]
+        try:
+            peak = int(lines[-1])
+        except (IndexError, ValueError):
+            peak = None
+        return wall, peak, p.returncode, p.stderr
+
+    def _left(self):
+        log = os.path.join(self.dir, "scale.survivors")
+        if os.path.exists(log):
+            os.unlink(log)
+        return len(self.survivors(log))
+
+    def scale(self):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        self.log(f"scale: RLIMIT_NOFILE soft {soft}, hard {hard}")
+        base = self.peak_kib([self.atb, "pool", "-o", "inherit", "--", "false"])
+        figures = {}
+        for n in (1000, 5000, 10000):
+            m = self.marker()
+            atb_argv = [self.atb, "pool", "-o", "inherit"] + groups([["sleep", m]] * n +
+                                                                    [["false"]])
+            floor_argv = [self.floor, "failfast", "-n", str(n), "--", "sleep", m, "--", "false"]
+            floorf_argv = floor_argv[:4] + ["-f"] + floor_argv[4:]
+            walls, fwalls, ffwalls, peaks, left, statuses = [], [], [], [], 0, set()
+            for _ in range(1 if self.quick else 2):
+                w, pk, st, err = self._timed(atb_argv)
+                walls.append(w)
+                peaks.append(pk)
+                statuses.add(st)
+                left += self._left()
+                w, _, _, _ = self._timed(floor_argv)
+                fwalls.append(w)
+                left += self._left()
+                w, _, _, _ = self._timed(floorf_argv)
+                ffwalls.append(w)
+                left += self._left()
+            w, pk = statistics.median(walls), max(peaks)
+            fw, ffw = statistics.median(fwalls), statistics.median(ffwalls)
+            per_cmd_b = (pk - base) * 1024 / (n + 1)
+            figures[n] = {"wall": w, "floor": fw, "floor_pidfds": ffw, "peak_kib": pk,
+                          "per_cmd_us": w / n * 1e6, "floor_per_cmd_us": fw / n * 1e6,
+                          "per_cmd_bytes": per_cmd_b, "left": left,
+                          "status": sorted(statuses)}
+            self.log(f"scale: {n}: atb {fmt_time(w)} ({w / n * 1e6:.0f} us/cmd), floor "
+                     f"{fmt_time(fw)} ({fw / n * 1e6:.0f} us/cmd), floor holding pidfds "
+                     f"{fmt_time(ffw)}, peak {pk} KiB ({per_cmd_b:.0f} B/cmd), left {left}, "
+                     f"status {sorted(statuses)}")
+        first = figures[1000]["per_cmd_us"]
+        last = figures[10000]["per_cmd_us"]
+        linear = last <= first * 1.5
+        for n, f in figures.items():
+            self.row(f"scale: {n:,} x sleep + false, -o inherit",
+                     f"{fmt_time(f['wall'])} ({f['per_cmd_us']:.0f} us/cmd)",
+                     f"{fmt_time(f['floor'])} ({f['floor_per_cmd_us']:.0f} us/cmd)",
+                     f["wall"] / f["floor"],
+                     f"{f['left']} left; floor holding a pidfd per child "
+                     f"{f['floor_pidfds'] / f['floor']:.2f}x",
+                     "< 2 KiB/cmd beyond base; linear", f["per_cmd_bytes"] < 2048 and
+                     f["left"] == 0 and (linear if n == 10000 else True),
+                     f"{f['peak_kib']} KiB ({f['per_cmd_bytes']:.0f} B/cmd, base {base} KiB)")
+        # The default output mode needs two pipes per command on top of the
+        # pidfd: 30,000 fds for 10,000 commands.
+        n = 10000
+        m = self.marker()
+        argv = [self.atb, "pool"] + groups([["sleep", m]] * n + [["false"]])
+        w, pk, st, err = self._timed(argv)
+        left = self._left()
+        first_err = err.strip().splitlines()[:2]
+        msg = (f"default output (pipes), hard limit {hard}: status {st} in {fmt_time(w)}, "
+               f"peak {pk} KiB, {left} left; stderr: {' | '.join(first_err)[:200]}")
+        self.note(f"scale: {msg}")
+        figures["default-output"] = {"wall": w, "peak_kib": pk, "status": st, "left": left,
+                                     "stderr": err[:2000]}
+        if os.geteuid() == 0 and hard < 65536:
+            def raise_limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
+            try:
+                w2, pk2, st2, err2 = self._timed(argv, preexec_fn=raise_limit)
+            except subprocess.SubprocessError:
+                self.note("scale: could not raise the hard RLIMIT_NOFILE to 65536 (no "
+                          "CAP_SYS_RESOURCE here), so the default output mode was not "
+                          "measured at 10,000")
+                self.extra["scale"] = figures
+                return
+            left2 = self._left()
+            self.note(f"scale: default output with the hard limit raised to 65536: status "
+                      f"{st2} in {fmt_time(w2)}, peak {pk2} KiB ({(pk2 - base) * 1024 / (n + 1):.0f}"
+                      f" B/cmd), {left2} left")
+            figures["default-output-65536"] = {"wall": w2, "peak_kib": pk2, "status": st2,
+                                               "left": left2}
+            self.row(f"scale: {n:,} x sleep + false, default output (nofile 65536)",
+                     fmt_time(w2), "-", None, f"{left2} left", "< 2 KiB/cmd beyond base",
+                     (pk2 - base) * 1024 / (n + 1) < 2048 and left2 == 0 and st2 == 1,
+                     f"{pk2} KiB ({(pk2 - base) * 1024 / (n + 1):.0f} B/cmd)")
+        self.extra["scale"] = figures
+
+    def stdin(self):
+        h = subprocess.run([self.atb, "pool", "--help"], capture_output=True, text=True)
+        if "--stdin" not in h.stdout + h.stderr:
+            self.note("stdin: `atb pool --stdin` is not available yet: skipped")
+            self.row("--stdin: 1,000,000 x true, -j8", "skipped", "-", None, "", "-", None,
+                     "-", "atb pool --stdin not available")
+            return
+        n = 1000000 if not self.quick else 100000
+        feed = os.path.join(self.dir, "stdin-feed")
+        with open(feed, "w") as f:
+            f.write("true\n" * n)
+        path = os.path.join(self.dir, "time.out")
+        t0 = time.monotonic()
+        with open(feed) as fin:
+            p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", path, self.atb, "pool",
+                                "--stdin", "-j", "8"], stdin=fin, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+        w = time.monotonic() - t0
+        with open(path) as f:
+            peak = f.read().split()[-1]
+        self.row(f"--stdin: {n:,} x true, -j8", f"{fmt_time(w)} ({w / n * 1e6:.0f} us/cmd)",
+                 "-", None, f"status {p.returncode}", "bounded memory", None, f"{peak} KiB")
+
+    # --- report -------------------------------------------------------------
+
+    def machine(self):
+        cpu = "?"
+        try:
+            with open("/proc/cpuinfo") as f:
+                for line in f:
+                    if line.startswith("model name"):
+                        cpu = line.split(":", 1)[1].strip()
+                        break
+        except OSError:
+            pass
+        with open("/proc/loadavg") as f:
+            load = " ".join(f.read().split()[:3])
+        return {"date": datetime.date.today().isoformat(), "nproc": os.cpu_count(),
+                "cpu": cpu, "kernel": platform.release(), "load": load}
+
+    def report(self, mach, elapsed):
+        head = ["workload", "atb", "floor", "ratio", "peers (ratio to floor)", "target", "met",
+                "atb peak memory"]
+        table = []
+        for r in self.rows:
+            met = "-" if r["met"] is None else ("met" if r["met"] else "NOT MET")
+            ratio = fmt_ratio(r["ratio"])
+            if r.get("ratio_best") is not None:
+                ratio += f" (best runs {fmt_ratio(r['ratio_best'])})"
+            table.append([r["workload"], r["atb"], r["floor"], ratio,
+                          r["peers"] or "-", r["target"], met, r["mem"]])
+        print()
+        print(f"atb bench, {mach['date']}: {mach['nproc']} x {mach['cpu']}, Linux "
+              f"{mach['kernel']}, load {mach['load']}, {elapsed:.0f} s")
+        for t in table:
+            print()
+            print(f"  {t[0]}")
+            for h, v in zip(head[1:], t[1:]):
+                print(f"    {h:24} {v}")
+        print()
+        for n in self.notes:
+            print(f"note: {n}")
+        md = [f"Measured {mach['date']} on {mach['nproc']} x {mach['cpu']}, Linux "
+              f"{mach['kernel']} (load average {mach['load']} at the end), with `make bench`. "
+              "Times are hyperfine medians; ratios compare runs of one hyperfine invocation.",
+              "",
+              "| " + " | ".join(head) + " |",
+              "|" + "---|" * len(head)]
+        for t in table:
+            md.append("| " + " | ".join(str(c).replace("|", "\\|") for c in t) + " |")
+        if self.notes:
+            md.append("")
+            md += [f"- {n}" for n in self.notes]
+        with open(os.path.join(self.dir, "results.md"), "w") as f:
+            f.write("\n".join(md) + "\n")
+        with open(os.path.join(self.dir, "results.json"), "w") as f:
+            json.dump({"machine": mach, "rows": self.rows, "notes": self.notes,
+                       "figures": self.extra}, f, indent=1, default=str)
+        print(f"bench: wrote {os.path.join(self.dir, 'results.md')} and results.json")
+        missed = [r["workload"] for r in self.rows if r["met"] is False]
+        print(f"bench: {len(self.rows)} rows, {len(missed)} targets not met" +
+              (": " + "; ".join(missed) if missed else ""))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--scale", type=int, default=1, help="0: skip the scale workload")
+    ap.add_argument("--only", default="", help="comma-separated workloads: " + ",".join(WORKLOADS))
+    ap.add_argument("--quick", action="store_true", help="fewer runs (a smoke test)")
+    args = ap.parse_args()
+    only = [w for w in args.only.split(",") if w] or list(WORKLOADS)
+    for w in only:
+        if w not in WORKLOADS:
+            ap.error(f"unknown workload {w}")
+    if not args.scale and not args.only:
+        only.remove("scale")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    b = Bench(args)
+    if b.hf_bin is None:
+        sys.exit("bench: hyperfine is not installed (make bench installs it)")
+    for exe in (b.atb, b.floor, b.gen, b.latchbench):
+        if not os.access(exe, os.X_OK):
+            sys.exit(f"bench: {exe} is missing (run through make bench)")
+    t0 = time.monotonic()
+    for w in only:
+        getattr(b, w)()
+    b.report(b.machine(), time.monotonic() - t0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+#!/usr/bin/env bats
+# Reports: silence on success, -v, the text report on failure, and the
+# JSON report (--report FILE and --report -) on every exit path.
+
+load helpers/common
+
+setup() {
+	common_setup
+	export ATB_HELPERS
+}
+
+# --- local helpers (candidates for common.bash) ---
+
+# ratb ARGS...: atb (time-bounded) with stdout and stderr in files, so a
+# process left behind cannot hang the test on a pipe. Sets status, output
+# (stdout) and stderr.
+ratb() {
+	status=0
+	atb "$@" >"$T/out" 2>"$T/err" 3>&- || status=$?
+	output=$(cat "$T/out")
+	stderr=$(cat "$T/err")
+	printf '# atb %s\n# status %s\n# stdout: %s\n# stderr: %s\n' "$*" "$status" "$output" "$stderr" >&2
+}
+
+# start_atb ARGS...: atb in the background (not through `timeout`, so that
+# apid is atb itself), output in files; sets apid.
+start_atb() {
+	"$ATB" "$@" >"$T/out" 2>"$T/err" 3>&- &
+	apid=$!
+	rec atb "$apid"
+}
+
+# finish_atb: waits (bounded) for the background atb; sets status, output,
+# stderr.
+finish_atb() {
+	wait_gone "$apid" "$T_LIMIT" || { echo "# atb $apid did not exit" >&2; return 1; }
+	status=0
+	wait "$apid" || status=$?
+	output=$(cat "$T/out")
+	stderr=$(cat "$T/err")
+	printf '# status %s\n# stdout: %s\n# stderr: %s\n' "$status" "$output" "$stderr" >&2
+}
+
+# gated NAME TAIL: prints a shell command that records its pid in
+# $PIDS/NAME, says ready on the fifo $T/NAME.ready, waits to be released
+# through the fifo $T/NAME.go, then runs the shell text TAIL (e.g. 'exit 3').
+# Creates both fifos. `ready NAME` waits for it, `go NAME` releases it.
+gated() {
+	mkfifo "$T/$1.ready" "$T/$1.go"
+	printf 'echo $$ >> "$PIDS/%s"; echo r > "$T/%s.ready"; read x < "$T/%s.go"; %s' "$1" "$1" "$1" "$2"
+}
+ready() { wait_fifo "$T/$1.ready"; }
+go() { timeout 10 sh -c 'echo go > "$1"' sh "$T/$1.go"; }
+pid_of() { head -n 1 "$PIDS/$1"; }
+
+# long NAME: prints a shell command that records its pid in $PIDS/NAME and
+# sleeps until cancelled.
+long() {
+	printf 'echo $$ >> "$PIDS/%s"; exec sleep 1000' "$1"
+}
+
+# wait_file FILE: waits until FILE exists and is not empty.
+wait_file() {
+	local i
+	for ((i = 0; i < T_LIMIT * 50; i++)); do
+		[ -s "$1" ] && return 0
+		sleep 0.02
+	done
+	echo "# $1 never written" >&2
+	return 1
+}
+
+# wait_reaped PID: waits until PID is gone from /proc (not even a zombie):
+# its parent has collected its status.
+wait_reaped() {
+	local i
+	for ((i = 0; i < T_LIMIT * 50; i++)); do
+		[ -e "/proc/$1" ] || return 0
+		sleep 0.02
+	done
+	echo "# $1 never reaped" >&2
+	return 1
+}
+
+# assert_gone NAME...: no pid recorded in $PIDS/NAME is alive.
+assert_gone() {
+	local name pid
+	for name in "$@"; do
+		[ -f "$PIDS/$name" ] || continue
+		while read -r pid; do
+			if pid_alive "$pid"; then
+				echo "# $name ($pid) is still alive: $(tr '\0' ' ' <"/proc/$pid/cmdline")" >&2
+				return 1
+			fi
+		done <"$PIDS/$name"
+	done
+}
+
+rj() { report_get "$T/r.json" "$1"; }
+states() { rj '[[c["name"], c["state"]] for c in r["commands"]]'; }
+
+stderr_has() {
+	[[ $stderr == *"$1"* ]] || { echo "# stderr lacks '$1'" >&2; return 1; }
+}
+
+# --- end of local helpers ---
+
+@test "silent on success: nothing of atb's own on stdout or stderr" {
+	ratb pool -- true -- sh -c 'exit 0'
+	assert_equal "$status" 0
+	assert_equal "$output" ""
+	assert_equal "$stderr" ""
+	ratb race -- true
+	assert_equal "$output$stderr" ""
+	ratb wait-all -j 1 -t 1h -g 1s -- true -- true
+	assert_equal "$output$stderr" ""
+}
+
+@test "-v/--verbose: on success the summary names every command" {
+	ratb pool -v -n alpha-cmd,beta-cmd -- true -- true
+	assert_equal "$status" 0
+	[[ "$output$stderr" == *alpha-cmd* ]]
+	[[ "$output$stderr" == *beta-cmd* ]]
+	ratb wait-all --verbose -n gamma-cmd -- true
+	[[ "$output$stderr" == *gamma-cmd* ]]
+}
+
+@test "failure report: on stderr, a headline with the mode, a line for each command that did not succeed" {
+	ratb wait-all -n fine-cmd,bad-cmd,worse-cmd -- true -- sh -c 'exit 3' -- sh -c 'kill -SEGV $$'
+	# Whichever failed first in time.
+	[[ $status == 3 || $status == 139 ]]
+	assert_equal "$output" ""
+	[[ $(head -n 1 <<<"$stderr") == *wait-all* ]]
+	assert_equal "$(grep -c 'bad-cmd.*exit 3' <<<"$stderr")" 1
+	assert_equal "$(grep -c 'worse-cmd.*killed by SIGSEGV' <<<"$stderr")" 1
+	[[ $stderr != *fine-cmd* ]] || { echo "# a command that succeeded is listed" >&2; return 1; }
+}
+
+@test "failure report: cancelled and not-started commands are listed as such" {
+	ratb pool -j 2 -g 5s -n victim,bad,queued -- sh -c "$(long victim)" -- sh -c 'exit 3' -- true
+	assert_equal "$status" 3
+	assert_equal "$(grep -c 'victim.*cancelled (SIGTERM)' <<<"$stderr")" 1
+	assert_equal "$(grep -c 'queued.*not started' <<<"$stderr")" 1
+	assert_equal "$(grep -c 'bad.*exit 3' <<<"$stderr")" 1
+}
+
+@test "--report FILE: the JSON report has every documented field, with the documented types" {
+	ratb pool -g 5s --report "$T/r.json" -n ok,bad -- true -- sh -c 'exit 3'
+	assert_equal "$status" 3
+	run python3 - "$T/r.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+num = (int, float)
+assert r["atb"] == 1, r["atb"]
+assert r["mode"] == "pool"
+assert r["exit_status"] == 3
+assert r["outcome"] == "failed"
+assert isinstance(r["duration_s"], num) and not isinstance(r["duration_s"], bool) and r["duration_s"] >= 0
+assert r["winner"] is None
+assert len(r["commands"]) == 2
+ok, bad = r["commands"]
+for c in r["commands"]:
+    for k in ("name", "argv", "pid", "state", "exit_code", "signal", "started_s", "duration_s", "error"):
+        assert k in c, k
+    assert isinstance(c["pid"], int) and c["pid"] > 1
+    assert isinstance(c["started_s"], num) and c["started_s"] >= 0
+    assert isinstance(c["duration_s"], num) and c["duration_s"] >= 0
+    assert c["started_s"] + c["duration_s"] <= r["duration_s"] + 0.002, (c, r["duration_s"])
+    assert c["error"] is None and c["signal"] is None
+    if "killed" in c:
+        assert c["killed"] is False
+assert ok["name"] == "ok" and ok["argv"] == ["true"] and ok["state"] == "succeeded" and ok["exit_code"] == 0
+assert bad["name"] == "bad" and bad["argv"] == ["sh", "-c", "exit 3"]
+assert bad["state"] == "failed" and bad["exit_code"] == 3
+PY
+	echo "$output"
+	assert_equal "$status" 0
+}
+
+@test "--report: a command's pid is its real pid" {
+	ratb pool --report "$T/r.json" -- sh -c 'echo $$ > "$T/pid"'
+	assert_equal "$status" 0
+	assert_equal "$(rj 'r["commands"][0]["pid"]')" "$(cat "$T/pid")"
+}
+
+@test "--report: a signal death has exit_code null and the signal's name" {
+	ratb pool --report "$T/r.json" -- sh -c 'kill -SEGV $$'
+	assert_equal "$(rj '[r["commands"][0][k] for k in ("state", "exit_code", "signal")]')" '["failed", null, "SIGSEGV"]'
+	assert_equal "$(rj 'r["exit_status"]')" 139
+}
+
+@test "--report: a command not found has pid null and an error saying 'not found'" {
+	ratb pool --report "$T/r.json" -- atb-no-such-command-xyz
+	assert_equal "$status" 127
+	assert_equal "$(rj 'r["commands"][0]["pid"]')" null
+	assert_equal "$(rj 'r["commands"][0]["state"]')" failed
+	[[ $(rj 'r["commands"][0]["error"]') == *"not found"* ]]
+	assert_equal "$(rj 'r["exit_status"]')" 127
+}
+
+@test "--report: a command never started has state not_started and pid null" {
+	ratb pool -j 1 --report "$T/r.json" -- sh -c 'exit 3' -- true
+	assert_equal "$(rj '[r["commands"][1][k] for k in ("state", "pid", "exit_code", "signal")]')" '["not_started", null, null, null]'
+}
+
+@test "--report: cancelled commands: state cancelled, signal SIGTERM, killed false when the signal was enough" {
+	ratb pool -g 5s --report "$T/r.json" -- sh -c "$(long s)" -- sh -c 'exit 3'
+	assert_equal "$(rj '[r["commands"][0][k] for k in ("state", "exit_code", "signal")]')" '["cancelled", null, "SIGTERM"]'
+	if [[ $(rj '"killed" in r["commands"][0]') == true ]]; then
+		assert_equal "$(rj 'r["commands"][0]["killed"]')" false
+	fi
+}
+
+@test "--report - writes the JSON report to stdout" {
+	ratb wait-all --report - -n quiet -- true
+	assert_equal "$status" 0
+	assert_equal "$(python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print(r["mode"], r["commands"][0]["name"], r["outcome"])' <<<"$output")" "wait-all quiet succeeded"
+	assert_equal "$stderr" ""
+}
+
+@test "--report - on failure: stdout is still only the JSON report (the text report goes to stderr)" {
+	ratb pool --report - -- sh -c 'exit 3'
+	assert_equal "$status" 3
+	assert_equal "$(python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["exit_status"])' <<<"$output")" 3
+	[[ $stderr == *"exit 3"* ]]
+}
+
+@test "--report: written on success (outcome succeeded, exit_status 0)" {
+	ratb pool --report "$T/r.json" -- true
+	assert_equal "$(rj '[r["outcome"], r["exit_status"], r["winner"]]')" '["succeeded", 0, null]'
+}
+
+@test "--report: written on timeout (outcome timed_out, exit_status 124)" {
+	ratb pool -t 0.3s -g 5s --report "$T/r.json" -- sh -c "$(long s)"
+	assert_equal "$status" 124
+	assert_equal "$(rj '[r["outcome"], r["exit_status"]]')" '["timed_out", 124]'
+	assert_equal "$(rj 'r["commands"][0]["state"]')" cancelled
+	assert_gone s
+}
+
+@test "--report: race names the winner" {
+	ratb race -g 5s --report "$T/r.json" -n slow,fast -- sh -c "$(long slow)" -- true
+	assert_equal "$(rj '[r["mode"], r["winner"], r["exit_status"]]')" '["race", "fast", 0]'
+}
+
+@test "--report: killed is true when SIGKILL followed the grace period" {
+	mkfifo "$T/stub.ready"
+	start_atb pool -g 0.3s --report "$T/r.json" -n stub,bad \
+		-- "$ATB_HELPERS/t-trap" -p "$PIDS/stub" -r "$T/stub.ready" -i TERM -- sh -c "$(gated bad 'exit 3')"
+	ready stub
+	ready bad
+	go bad
+	finish_atb
+	assert_equal "$(rj '[r["commands"][0][k] for k in ("state", "signal")]')" '["cancelled", "SIGKILL"]'
+	if [[ $(rj '"killed" in r["commands"][0]') == true ]]; then
+		assert_equal "$(rj 'r["commands"][0]["killed"]')" true
+	fi
+	[[ $stderr == *"killed after"* ]]
+}
+
+@test "--report: -c commands have argv [\"/bin/sh\", \"-c\", CMD]" {
+	ratb pool --report "$T/r.json" -c 'exit 0' 'echo  "a  b" >/dev/null'
+	assert_equal "$status" 0
+	assert_equal "$(rj '[c["argv"] for c in r["commands"]]')" '[["/bin/sh", "-c", "exit 0"], ["/bin/sh", "-c", "echo  \"a  b\" >/dev/null"]]'
+}

@@ -1,0 +1,273 @@
+#!/usr/bin/env bats
+# Signals to atb itself: SIGINT, SIGTERM, SIGHUP are forwarded to every
+# group, then atb re-raises them; a second SIGINT kills at once.
+
+load helpers/common
+
+setup() {
+	common_setup
+	export ATB_HELPERS
+}
+
+# --- local helpers (candidates for common.bash) ---
+
+# ratb ARGS...: atb (time-bounded) with stdout and stderr in files, so a
+# process left behind cannot hang the test on a pipe. Sets status, output
+# (stdout) and stderr.
+ratb() {
+	status=0
+	atb "$@" >"$T/out" 2>"$T/err" 3>&- || status=$?
+	output=$(cat "$T/out")
+	stderr=$(cat "$T/err")
+	printf '# atb %s\n# status %s\n# stdout: %s\n# stderr: %s\n' "$*" "$status" "$output" "$stderr" >&2
+}
+
+# start_atb ARGS...: atb in the background (not through `timeout`, so that
+# apid is atb itself), output in files; sets apid.
+start_atb() {
+	"$ATB" "$@" >"$T/out" 2>"$T/err" 3>&- &
+	apid=$!
+	rec atb "$apid"
+}
+
+# finish_atb: waits (bounded) for the background atb; sets status, output,
+# stderr.
+finish_atb() {
+	wait_gone "$apid" "$T_LIMIT" || { echo "# atb $apid did not exit" >&2; return 1; }
+	status=0
+	wait "$apid" || status=$?
+	output=$(cat "$T/out")
+	stderr=$(cat "$T/err")
+	printf '# status %s\n# stdout: %s\n# stderr: %s\n' "$status" "$output" "$stderr" >&2
+}
+
+# gated NAME TAIL: prints a shell command that records its pid in
+# $PIDS/NAME, says ready on the fifo $T/NAME.ready, waits to be released
+# through the fifo $T/NAME.go, then runs the shell text TAIL (e.g. 'exit 3').
+# Creates both fifos. `ready NAME` waits for it, `go NAME` releases it.
+gated() {
+	mkfifo "$T/$1.ready" "$T/$1.go"
+	printf 'echo $$ >> "$PIDS/%s"; echo r > "$T/%s.ready"; read x < "$T/%s.go"; %s' "$1" "$1" "$1" "$2"
+}
+ready() { wait_fifo "$T/$1.ready"; }
+go() { timeout 10 sh -c 'echo go > "$1"' sh "$T/$1.go"; }
+pid_of() { head -n 1 "$PIDS/$1"; }
+
+# long NAME: prints a shell command that records its pid in $PIDS/NAME and
+# sleeps until cancelled.
+long() {
+	printf 'echo $$ >> "$PIDS/%s"; exec sleep 1000' "$1"
+}
+
+# wait_file FILE: waits until FILE exists and is not empty.
+wait_file() {
+	local i
+	for ((i = 0; i < T_LIMIT * 50; i++)); do
+		[ -s "$1" ] && return 0
+		sleep 0.02
+	done
+	echo "# $1 never written" >&2
+	return 1
+}
+
+# wait_reaped PID: waits until PID is gone from /proc (not even a zombie):
+# its parent has collected its status.
+wait_reaped() {
+	local i
+	for ((i = 0; i < T_LIMIT * 50; i++)); do
+		[ -e "/proc/$1" ] || return 0
+		sleep 0.02
+	done
+	echo "# $1 never reaped" >&2
+	return 1
+}
+
+# assert_gone NAME...: no pid recorded in $PIDS/NAME is alive.
+assert_gone() {
+	local name pid
+	for name in "$@"; do
+		[ -f "$PIDS/$name" ] || continue
+		while read -r pid; do
+			if pid_alive "$pid"; then
+				echo "# $name ($pid) is still alive: $(tr '\0' ' ' <"/proc/$pid/cmdline")" >&2
+				return 1
+			fi
+		done <"$PIDS/$name"
+	done
+}
+
+rj() { report_get "$T/r.json" "$1"; }
+states() { rj '[[c["name"], c["state"]] for c in r["commands"]]'; }
+
+stderr_has() {
+	[[ $stderr == *"$1"* ]] || { echo "# stderr lacks '$1'" >&2; return 1; }
+}
+
+# --- end of local helpers ---
+
+# start_atb_fg ARGS...: like start_atb, but with SIGINT, SIGQUIT and SIGHUP
+# at their defaults, as for a foreground job in a terminal (bash starts
+# background jobs with SIGINT ignored; that case has a test of its own).
+# apid is atb: t-exec execs it in place.
+start_atb_fg() {
+	"$ATB_HELPERS/t-exec" -d INT,QUIT,HUP -- "$ATB" "$@" >"$T/out" 2>"$T/err" 3>&- &
+	apid=$!
+	rec atb "$apid"
+}
+
+# parent_signal SIG STATUS: atb runs a tree (with a logging grandchild) and
+# a process that left the group; SIG is sent to atb once everything runs.
+# Checks: forwarded to each group as SIG, atb dies of it (STATUS in the
+# shell), the report is printed and written, nothing is left behind.
+parent_signal() {
+	local sig=$1 want=$2
+	mkfifo "$T/gc.ready" "$T/esc.ready"
+	start_atb_fg pool -g 5s --report "$T/r.json" -n tree,escaper,plain \
+		-- sh -c '"$ATB_HELPERS/t-trap" -p "$PIDS/gc" -r "$T/gc.ready" -l "$T/gc.log" -e 0 INT TERM HUP & echo $$ >> "$PIDS/tree"; exec sleep 1000' \
+		-- sh -c 'setsid "$ATB_HELPERS/t-trap" -p "$PIDS/esc" -r "$T/esc.ready" -i TERM -i HUP -i INT & echo $$ >> "$PIDS/escaper"; exec sleep 1000' \
+		-- sh -c "$(gated plain 'exec sleep 1000')"
+	ready gc
+	ready esc
+	ready plain
+	wait_file "$PIDS/tree"
+	wait_file "$PIDS/escaper"
+	kill -"$sig" "$apid"
+	finish_atb
+	assert_equal "$status" "$want"
+	assert_equal "$(cat "$T/gc.log")" "$sig"
+	assert_equal "$(rj 'r["outcome"]')" interrupted
+	assert_equal "$(rj 'r["exit_status"]')" "$want"
+	assert_equal "$(states)" '[["tree", "cancelled"], ["escaper", "cancelled"], ["plain", "cancelled"]]'
+	assert_equal "$(rj '[c["signal"] for c in r["commands"]]')" "[\"SIG$sig\", \"SIG$sig\", \"SIG$sig\"]"
+	stderr_has "cancelled (SIG$sig)"
+	assert_gone gc tree esc escaper plain
+}
+
+# t_exec_atb T-EXEC-OPTIONS... -- ATB-ARGS...: atb started through
+# t-exec -w in the background; atb's pid goes to $T/atb.pid (and to teardown),
+# t-exec's verdict ("signaled N" or "exited N") to $T/verdict.
+t_exec_atb() {
+	rm -f "$T/atb.pid"
+	"$ATB_HELPERS/t-exec" -w "$T/atb.pid" "$@" >"$T/verdict" 2>"$T/err" 3>&- &
+	tpid=$!
+	rec texec "$tpid"
+	wait_file "$T/atb.pid"
+	rec atb "$(cat "$T/atb.pid")"
+}
+finish_t_exec() {
+	wait_gone "$tpid" 15 || { echo "# atb did not exit" >&2; return 1; }
+	wait "$tpid"
+	cat "$T/err" >&2
+	verdict=$(cat "$T/verdict")
+}
+
+@test "SIGINT to atb: forwarded to every group, report printed, nothing left, atb dies of SIGINT (130)" {
+	parent_signal INT 130
+}
+
+@test "SIGTERM to atb: forwarded to every group, report printed, nothing left, atb dies of SIGTERM (143)" {
+	parent_signal TERM 143
+}
+
+@test "SIGHUP to atb: forwarded to every group, report printed, nothing left, atb dies of SIGHUP (129)" {
+	parent_signal HUP 129
+}
+
+@test "parent cancellation re-raises the signal: atb is killed by it, not exiting with 128+N" {
+	local sig num
+	for sig in INT:2 TERM:15 HUP:1; do
+		num=${sig#*:}
+		sig=${sig%:*}
+		rm -f "$T/c.ready" "$T/c.go" "$PIDS/c"
+		t_exec_atb -d INT,TERM,HUP -- "$ATB" pool -g 5s -- sh -c "$(gated c 'exit 0')"
+		ready c
+		kill -"$sig" "$(cat "$T/atb.pid")"
+		finish_t_exec
+		assert_equal "$verdict" "signaled $num"
+		assert_gone c
+	done
+}
+
+@test "SIGINT to a background atb (started by bash with SIGINT ignored) still cancels the run and kills atb (lead's decision)" {
+	start_atb pool -g 5s --report "$T/r.json" -- sh -c "$(gated c 'exec sleep 1000')"
+	ready c
+	kill -INT "$apid"
+	wait_gone "$apid" 15 || { echo "# atb ignored SIGINT" >&2; return 1; }
+	finish_atb
+	assert_equal "$status" 130
+	assert_equal "$(rj 'r["commands"][0]["signal"]')" SIGINT
+	assert_gone c
+}
+
+@test "SIGTERM works although atb was started with SIGINT, SIGTERM and SIGHUP ignored; the command gets SIGTERM" {
+	t_exec_atb -i INT,TERM,HUP -- "$ATB" pool -g 5s --report "$T/r.json" \
+		-- sh -c "$(gated c 'exec sleep 1000')"
+	ready c
+	kill -TERM "$(cat "$T/atb.pid")"
+	finish_t_exec
+	assert_equal "$verdict" "signaled 15"
+	# The command died of SIGTERM: the SIG_IGN atb was given was not inherited.
+	assert_equal "$(rj 'r["commands"][0]["signal"]')" SIGTERM
+	assert_gone c
+}
+
+@test "SIGTERM works although atb was started with SIGINT, SIGTERM and SIGHUP blocked" {
+	t_exec_atb -b INT,TERM,HUP -- "$ATB" pool -g 5s --report "$T/r.json" \
+		-- sh -c "$(gated c 'exec sleep 1000')"
+	ready c
+	kill -TERM "$(cat "$T/atb.pid")"
+	finish_t_exec
+	assert_equal "$verdict" "signaled 15"
+	assert_equal "$(rj 'r["commands"][0]["signal"]')" SIGTERM
+	assert_gone c
+}
+
+@test "a second SIGINT during the grace period sends SIGKILL at once" {
+	mkfifo "$T/stub.ready"
+	# The grace period is far longer than the time limit on this test.
+	start_atb_fg pool -g 60s --report "$T/r.json" -n stub \
+		-- "$ATB_HELPERS/t-trap" -p "$PIDS/stub" -r "$T/stub.ready" -l "$T/stub.log" INT TERM
+	ready stub
+	kill -INT "$apid"
+	wait_file "$T/stub.log"
+	# A signal counts as a second one only 0.1 s or more after the first
+	# (README: one cancel can arrive twice at once, from timeout(1) say).
+	sleep 0.3
+	kill -INT "$apid"
+	finish_atb
+	assert_equal "$status" 130
+	assert_equal "$(cat "$T/stub.log")" INT
+	assert_equal "$(rj 'r["commands"][0]["state"]')" cancelled
+	assert_equal "$(rj 'r["commands"][0]["signal"]')" SIGKILL
+	assert_gone stub
+}
+
+@test "each group gets exactly one graceful signal: SIGTERM to atb during a fail-fast grace period sends no second one" {
+	mkfifo "$T/stub.ready"
+	start_atb_fg pool -g 1s --report "$T/r.json" -n stub,bad \
+		-- "$ATB_HELPERS/t-trap" -p "$PIDS/stub" -r "$T/stub.ready" -l "$T/stub.log" INT TERM \
+		-- sh -c "$(gated bad 'exit 3')"
+	ready stub
+	ready bad
+	go bad
+	wait_file "$T/stub.log"
+	kill -TERM "$apid"
+	finish_atb
+	assert_equal "$(cat "$T/stub.log")" TERM
+	assert_equal "$(rj 'r["commands"][0]["signal"]')" SIGKILL
+	assert_equal "$status" 143
+	assert_gone stub
+}
+
+@test "each group gets exactly one graceful signal: SIGINT to atb after the -t deadline sends no second one" {
+	mkfifo "$T/stub.ready"
+	start_atb_fg pool -t 2s -g 1s --report "$T/r.json" -n stub \
+		-- "$ATB_HELPERS/t-trap" -p "$PIDS/stub" -r "$T/stub.ready" -l "$T/stub.log" INT TERM
+	ready stub
+	wait_file "$T/stub.log"
+	kill -INT "$apid"
+	finish_atb
+	# A single SIGINT is not a second one; only a repeated SIGINT kills at once.
+	assert_equal "$(cat "$T/stub.log")" TERM
+	assert_gone stub
+}
