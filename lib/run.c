@@ -915,9 +915,9 @@ static void start_queued(struct atb_run *run)
     for (size_t i = 0; i < run->nmain && run->nwaiting > 0 && !run->stopping; i++) {
         struct atb__cmd *cmd = run->cmds[i];
 
-        if (run->opts.jobs != 0 && run->slots >= run->opts.jobs)
-            break;
         if (!cmd->waiting || cmd->res.state != ATB_STATE_QUEUED || !atb__deps_met(cmd))
+            continue;
+        if (!cmd->res.service && run->opts.jobs != 0 && run->slots >= run->opts.jobs)
             continue;
         cmd->waiting = 0;
         run->nwaiting--;
@@ -1233,8 +1233,10 @@ int atb_run_exec(struct atb_run *run)
 
     run->t0 = atb__now();
     run->feeding = run->opts.feed_line != NULL; /* more work may come */
+    /* Services first, and outside -j: the work may need them. One that
+     * waits for others starts when they are up, like any command. */
     for (size_t i = 0; i < run->nmain; i++)
-        if (run->cmds[i]->res.service)
+        if (run->cmds[i]->res.service && !run->cmds[i]->waiting)
             start_cmd(run, run->cmds[i]);
     atb__mode_check_services(run);
     atb__output_progress_start(run);

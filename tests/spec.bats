@@ -304,18 +304,22 @@ state() {
 	rejected "run: s.json: first_success needs mode race (--mode pool)" --mode pool s.json
 }
 
-@test "spec error: latch keys are checked, then refused for now" {
+@test "spec error: latch keys are checked" {
 	spec s.json <<-'EOF'
 	{"commands": [
 	  {"shell": "touch started"},
 	  {"shell": "true", "wait_for": ["db"]}
 	]}
 	EOF
-	rejected "s.json: commands[1].wait_for: latch keys are not supported in this version"
+	rejected "s.json: commands[1].wait_for[0]: 'db' is neither a command's name nor a latch that a command sets"
 	spec s.json <<<'{"commands": [{"shell": "touch started", "wait_for": "db"}]}'
-	rejected "s.json: commands[0].wait_for: expected an array of latch names, got a string"
+	rejected "s.json: commands[0].wait_for: expected a non-empty array of command or latch names, got a string"
 	spec s.json <<<'{"commands": [{"shell": "touch started", "ready_timeout": "soon"}]}'
 	rejected 's.json: commands[0].ready_timeout: invalid duration '\''soon'\'' (use e.g. "10", "1.5s", "250ms", "2m", "1h")'
+	spec s.json <<<'{"commands": [{"shell": "touch started", "ready_when": "(open"}]}'
+	rejected 's.json: commands[0].ready_when: not a valid extended regular expression: Unmatched ( or \('
+	spec s.json <<<'{"commands": [{"shell": "touch started", "sets": "x y"}]}'
+	rejected "s.json: commands[0].sets: invalid latch name (letters, digits, '.', '_', '-'; at most 128; not starting with '.')"
 }
 
 @test "spec error: service and shield are not for cleanup commands" {
@@ -340,7 +344,7 @@ state() {
 	rejected "run: --mode: expected pool, try-all, wait-all or race, got 'all'" --mode all s.json
 	rejected "run: --output: expected prefix, group or inherit, got 'x'" -o x s.json
 	rejected "run: option '--junit' needs a value" s.json --junit
-	rejected "run: --report and --junit cannot both write to stdout" --report - --junit - s.json
+	rejected "--report and --junit cannot both write to stdout" --report - --junit - s.json
 	rejected "run: --first-success is an option of race only (the mode is pool)" --first-success s.json
 	rejected "run: input: standard input holds the spec, it cannot go to 'x'" -i x - <"$T/s.json"
 	rejected "--report: cannot open '$T/no/r.json': No such file or directory" --report "$T/no/r.json" s.json
