@@ -1,7 +1,11 @@
 # Benchmarks and soak test for atb; never part of `make check`.
 # Called by the top-level Makefile:
 #   make bench [SCALE=0] [ONLY=overhead,startup,failfast,output,race,latch,scale,stdin]
+#              [STDIN_N=20000] [QUICK=1]
 #   make soak  [SOAK_RUNS=5000] [SOAK_TIME=240] [SOAK_SEED=N]
+# SCALE=0 leaves out the 10,000-command scale workload (about 2 minutes);
+# STDIN_N=1000000 runs the whole --stdin feed of the issue (10+ minutes here);
+# QUICK=1 is a smoke test with a third of the runs.
 # Both expect $(BUILD)/atb to be built already.
 
 BUILD     ?= build
@@ -10,6 +14,8 @@ CC        ?= cc
 PYTHON    ?= python3
 SCALE     ?= 1
 ONLY      ?=
+STDIN_N   ?= 20000
+QUICK     ?=
 SOAK_RUNS ?= 5000
 SOAK_TIME ?= 240
 SOAK_SEED ?=
@@ -54,7 +60,8 @@ bench-peers:
 	fi
 
 bench: bench-peers bench-tools
-	$(PYTHON) tests/bench/bench.py --build $(BUILD) --scale $(SCALE) $(if $(ONLY),--only $(ONLY))
+	$(PYTHON) tests/bench/bench.py --build $(BUILD) --scale $(SCALE) --stdin-n $(STDIN_N) \
+	  $(if $(ONLY),--only $(ONLY)) $(if $(QUICK),--quick)
 
-soak: bench-tools
+soak:
 	$(PYTHON) tests/bench/soak.py --build $(BUILD) --runs $(SOAK_RUNS) --time $(SOAK_TIME) $(if $(SOAK_SEED),--seed $(SOAK_SEED))

@@ -77,3 +77,99 @@ wait_gone() {
 report_get() {
 	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print(json.dumps(v) if not isinstance(v,str) else v)' "$1" "$2"
 }
+
+# --- helpers of the mode, signal and tree suites ---
+
+# ratb ARGS...: atb (time-bounded) with stdout and stderr in files, so a
+# process left behind cannot hang the test on a pipe. Sets status, output
+# (stdout) and stderr.
+ratb() {
+	status=0
+	atb "$@" >"$T/out" 2>"$T/err" 3>&- || status=$?
+	output=$(cat "$T/out")
+	stderr=$(cat "$T/err")
+	printf '# atb %s\n# status %s\n# stdout: %s\n# stderr: %s\n' "$*" "$status" "$output" "$stderr" >&2
+}
+
+# start_atb ARGS...: atb in the background (not through `timeout`, so that
+# apid is atb itself), output in files; sets apid.
+start_atb() {
+	"$ATB" "$@" >"$T/out" 2>"$T/err" 3>&- &
+	apid=$!
+	rec atb "$apid"
+}
+
+# finish_atb: waits (bounded) for the background atb; sets status, output,
+# stderr.
+finish_atb() {
+	wait_gone "$apid" "$T_LIMIT" || { echo "# atb $apid did not exit" >&2; return 1; }
+	status=0
+	wait "$apid" || status=$?
+	output=$(cat "$T/out")
+	stderr=$(cat "$T/err")
+	printf '# status %s\n# stdout: %s\n# stderr: %s\n' "$status" "$output" "$stderr" >&2
+}
+
+# gated NAME TAIL: prints a shell command that records its pid in
+# $PIDS/NAME, says ready on the fifo $T/NAME.ready, waits to be released
+# through the fifo $T/NAME.go, then runs the shell text TAIL (e.g. 'exit 3').
+# Creates both fifos. `ready NAME` waits for it, `go NAME` releases it.
+gated() {
+	mkfifo "$T/$1.ready" "$T/$1.go"
+	printf 'echo $$ >> "$PIDS/%s"; echo r > "$T/%s.ready"; read x < "$T/%s.go"; %s' "$1" "$1" "$1" "$2"
+}
+ready() { wait_fifo "$T/$1.ready"; }
+go() { timeout 10 sh -c 'echo go > "$1"' sh "$T/$1.go"; }
+pid_of() { head -n 1 "$PIDS/$1"; }
+
+# long NAME: prints a shell command that records its pid in $PIDS/NAME and
+# sleeps until cancelled.
+long() {
+	printf 'echo $$ >> "$PIDS/%s"; exec sleep 1000' "$1"
+}
+
+# wait_file FILE: waits until FILE exists and is not empty.
+wait_file() {
+	local i
+	for ((i = 0; i < T_LIMIT * 50; i++)); do
+		[ -s "$1" ] && return 0
+		sleep 0.02
+	done
+	echo "# $1 never written" >&2
+	return 1
+}
+
+# wait_reaped PID: waits until PID is gone from /proc (not even a zombie):
+# its parent has collected its status.
+wait_reaped() {
+	local i
+	for ((i = 0; i < T_LIMIT * 50; i++)); do
+		[ -e "/proc/$1" ] || return 0
+		sleep 0.02
+	done
+	echo "# $1 never reaped" >&2
+	return 1
+}
+
+# assert_gone NAME...: no pid recorded in $PIDS/NAME is alive.
+assert_gone() {
+	local name pid
+	for name in "$@"; do
+		[ -f "$PIDS/$name" ] || continue
+		while read -r pid; do
+			if pid_alive "$pid"; then
+				echo "# $name ($pid) is still alive: $(tr '\0' ' ' <"/proc/$pid/cmdline")" >&2
+				return 1
+			fi
+		done <"$PIDS/$name"
+	done
+}
+
+rj() { report_get "$T/r.json" "$1"; }
+states() { rj '[[c["name"], c["state"]] for c in r["commands"]]'; }
+
+stderr_has() {
+	[[ $stderr == *"$1"* ]] || { echo "# stderr lacks '$1'" >&2; return 1; }
+}
+
+# --- end ---
