@@ -634,7 +634,7 @@ static int walk_cmd(struct walk *w, const cJSON *obj, int cleanup, struct atb_cm
 
         push_key(w, v->string);
         id = key_id(w, &cmd_keys, keys, v->string, &seen);
-        if (cleanup && (id == C_SERVICE || id == C_SHIELD))
+        if (cleanup && id >= C_SERVICE) /* service, shield, readiness keys */
             rc = fail(w, "not allowed in a cleanup command");
         else
             rc = id >= 0 ? walk_cmd_key(w, id, v, cmd) : id;

@@ -307,11 +307,14 @@ TEST(spec_schema_paths)
         {"{\"commands\": [{\"shell\": \"a\", \"name\": \"\\u001b[2J\"}]}", "commands[0].name",
          "control characters"},
         {"{\"commands\": [{\"shell\": \"a\", \"wait_for\": [\"x\", 1]}]}",
-         "commands[0].wait_for[1]", "expected a latch name"},
+         "commands[0].wait_for[1]", "expected a command or latch name"},
         {"{\"commands\": [{\"shell\": \"a\", \"ready_timeout\": \"soon\"}]}",
          "commands[0].ready_timeout", "invalid duration"},
-        {"{\"commands\": [{\"shell\": \"a\"}, {\"shell\": \"b\", \"sets\": \"built\"}]}",
-         "commands[1].sets", "latch keys are not supported in this version"},
+        {"{\"commands\": [{\"shell\": \"a\", \"wait_for\": [\"built\"]}, {\"shell\": \"b\"}]}",
+         "commands[0].wait_for[0]", "neither a command's name nor a latch"},
+        {"{\"commands\": [{\"shell\": \"a\"}], \"cleanup\": [{\"shell\": \"b\", \"sets\": "
+         "\"x\"}]}",
+         "cleanup[0].sets", "not allowed in a cleanup command"},
         {"{\"commands\": [{\"shell\": \"a\", \"service\": 1}]}", "commands[0].service",
          "expected true or false, got a number"},
     };
