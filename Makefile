@@ -92,7 +92,7 @@ demo: deps-build
 
 check: deps-check
 	@$(MAKE) --no-print-directory tests
-	@sh tests/check.sh $(BUILD)
+	@bash tests/check.sh $(BUILD)
 
 bench: deps-build
 	@$(MAKE) --no-print-directory all

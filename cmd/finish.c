@@ -123,7 +123,7 @@ int cmd_finish(struct atb_run *run, const char *who, struct cmd_reports *r)
 
     if (rc < 0) {
         if (rc == ATB_ENONAME)
-            cmd_err("%s: --input: no command is named '%s'", who, atb_run_opts(run)->input);
+            cmd_err("%s: input: no command is named '%s'", who, atb_run_opts(run)->input);
         else if (rc == ATB_EDEPS || rc == ATB_EREGEX)
             cmd_err("%s: %s", who, atb_run_error(run));
         else

@@ -1137,6 +1137,31 @@ static int mark_input(struct atb_run *run)
     return ATB_ENONAME;
 }
 
+/* A signal can come just as the run ends: caught by libev's handler but
+ * not yet handed to us, or not caught yet. Neither may be lost (the caller
+ * must learn it was interrupted), so the signals are blocked, what libev
+ * caught is taken in, the default actions are put back, and whatever is
+ * still pending is taken as the run's interruption. */
+static void parent_signals_end(struct atb_run *run, const int *signals, size_t n)
+{
+    struct timespec zero = {0, 0};
+    sigset_t set;
+    int sig;
+
+    sigemptyset(&set);
+    for (size_t i = 0; i < n; i++)
+        if (ev_is_active(&run->parent_w[i]))
+            sigaddset(&set, signals[i]);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    ev_run(run->loop, EVRUN_NOWAIT);
+    for (size_t i = 0; i < n; i++)
+        if (ev_is_active(&run->parent_w[i]))
+            ev_signal_stop(run->loop, &run->parent_w[i]);
+    while ((sig = sigtimedwait(&set, NULL, &zero)) > 0)
+        if (run->interrupted == 0)
+            run->interrupted = sig;
+}
+
 static int loop_open(struct atb_run *run)
 {
     int fd;
@@ -1271,9 +1296,7 @@ int atb_run_exec(struct atb_run *run)
         ev_child_stop(run->loop, &run->orphan_w);
     sweep_descendants();
     if (run->opts.handle_signals)
-        for (size_t i = 0; i < ATB__ARRAY_SIZE(parent_signals); i++)
-            if (ev_is_active(&run->parent_w[i]))
-                ev_signal_stop(run->loop, &run->parent_w[i]);
+        parent_signals_end(run, parent_signals, ATB__ARRAY_SIZE(parent_signals));
     atb__spawner_close(&run->sp);
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
     rc = 0;

@@ -429,7 +429,7 @@ state() {
 	assert_equal "$status" 0
 	assert_equal "$(cat "$T/out")" piped-in
 	spec s.json <<<'{"input": "nobody", "commands": [{"shell": "touch started"}]}'
-	rejected "run: input: no command is named 'nobody'"
+	rejected "s.json: input: no command is named 'nobody'"
 }
 
 @test "settings: color from the spec beats NO_COLOR; an option beats the spec" {
