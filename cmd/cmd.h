@@ -47,6 +47,11 @@ void cmd_reports_close(struct cmd_reports *r);
  * returns the exit status; if a signal interrupted the run, dies of it. */
 int cmd_finish(struct atb_run *run, const char *who, struct cmd_reports *r);
 
+/* Blocks SIGINT, SIGTERM and SIGHUP until a run has its handlers in place
+ * (atb_run_exec() unblocks them): one that comes early is not lost, and
+ * one that comes after the run is taken up once the reports are written. */
+void cmd_block_signals(void);
+
 /* Dies of sig with its default action, so our parent sees that signal.
  * Returns only if sig does not end the process. */
 void cmd_reraise(int sig);

@@ -4,11 +4,38 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* A command's output kept for JUnit's system-out: its last 64 KiB. */
 #define JUNIT_OUTPUT_TAIL (64 * 1024)
+
+static const int parent_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+void cmd_block_signals(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof(parent_signals) / sizeof(parent_signals[0]); i++)
+        sigaddset(&set, parent_signals[i]);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+/* A signal that came after the run had ended, while the reports were
+ * written: still a request to stop, which the caller should see. */
+static int pending_signal(void)
+{
+    sigset_t set;
+
+    if (sigpending(&set) < 0)
+        return 0;
+    for (size_t i = 0; i < sizeof(parent_signals) / sizeof(parent_signals[0]); i++)
+        if (sigismember(&set, parent_signals[i]))
+            return parent_signals[i];
+    return 0;
+}
 
 static int env_set(const char *name)
 {
@@ -144,6 +171,8 @@ int cmd_finish(struct atb_run *run, const char *who, struct cmd_reports *r)
     if (rc < 0 && status == 0)
         status = EXIT_ATB;
     sig = atb_run_signal(run);
+    if (sig == 0)
+        sig = pending_signal();
     if (sig) {
         /* Die of the same signal, so the shell that started us sees it
          * (and stops a script, as it would for any Ctrl-C). The library

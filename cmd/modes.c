@@ -305,6 +305,15 @@ static int feed_line(struct atb_run *run, const char *line, size_t len, void *da
             cmd_err("%s", err.text);
             return rc;
         }
+        if (atb_spec_cmd(spec, 0)->ready_when || atb_spec_cmd(spec, 0)->sets ||
+            atb_spec_cmd(spec, 0)->wait_for) {
+            /* Dependencies are worked out before a run starts. */
+            cmd_err("%s: ready_when, sets and wait_for belong in a spec (atb run), not in "
+                    "--stdin",
+                    origin);
+            atb_spec_free(spec);
+            return -EINVAL;
+        }
         if (atb_spec_count(spec) != 1) {
             cmd_err("%s: expected one command object", origin);
             atb_spec_free(spec);
@@ -442,6 +451,7 @@ int cmd_modes(int argc, char **argv)
     struct atb_run *run = NULL;
     int first, rc, status = EXIT_ATB;
 
+    cmd_block_signals();
     memset(&a, 0, sizeof(a));
     atb_opts_init(&a.opts);
     atb_mode_parse(argv[0], &a.opts.mode);

@@ -274,6 +274,7 @@ int cmd_run(int argc, char **argv)
     struct atb_opts opts;
     int rc, status = EXIT_ATB;
 
+    cmd_block_signals();
     memset(&a, 0, sizeof(a));
     atb_opts_init(&a.opts);
     if (parse_options(argc, argv, &a) < 0)

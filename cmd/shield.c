@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct option long_options[] = {
     {"grace", required_argument, NULL, 'g'},
@@ -35,6 +36,7 @@ int cmd_shield(int argc, char **argv)
     int opt, rc, verbose = 0, status, sig;
     char **words;
 
+    cmd_block_signals();
     atb_opts_init(&opts);
     opts.output = ATB_OUTPUT_INHERIT;
     opts.handle_signals = 1;
@@ -76,8 +78,10 @@ int cmd_shield(int argc, char **argv)
     opts.on_signal = on_signal;
     opts.signal_data = words[0];
     opts.label = "shield";
-    /* Like timeout(1), shield stands in for the command: it gets our stdin. */
-    opts.input = words[0];
+    /* Like timeout(1), shield stands in for the command: it gets our stdin,
+     * unless that is a terminal, which a process outside the foreground
+     * group cannot read (it would stop on SIGTTIN). */
+    opts.input = isatty(0) ? NULL : words[0];
     c.name = words[0];
     c.shield = 1;
     rc = atb_run_new(&run, &opts);

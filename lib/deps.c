@@ -175,9 +175,13 @@ int atb__deps_resolve(struct atb_run *run)
     return rc;
 }
 
+/* Ready, and not gone down since: a command that became ready through its
+ * output goes down when it ends, unless it ended successfully (a migration
+ * that printed "done" and exited 0 stays done). */
 static int up(const struct atb__cmd *cmd)
 {
-    return cmd->ready && !(cmd->ready_by_output && cmd->leader_done);
+    return cmd->ready && !(cmd->ready_by_output && cmd->leader_done &&
+                           cmd->res.state != ATB_STATE_SUCCEEDED);
 }
 
 int atb__deps_met(const struct atb__cmd *cmd)
@@ -200,12 +204,32 @@ static void ready_cb(struct ev_loop *loop, ev_timer *w, int revents)
     atb__cmd_signal(cmd, cmd->run->opts.cancel_signal);
 }
 
+/* Adds delta to dependents_live of every command cmd depends on, directly
+ * or through others (tests -> migrate -> db: db outlives tests too). Each is
+ * counted once per walk, marked with the walk's number. */
+static void count_dependents(struct atb__cmd *cmd, long delta, unsigned long walk)
+{
+    for (size_t i = 0; i < cmd->ndeps; i++) {
+        struct atb__cmd *dep = cmd->deps[i];
+
+        if (dep->walk == walk)
+            continue;
+        dep->walk = walk;
+        dep->dependents_live += (size_t)delta;
+        if (delta < 0 && dep->dependents_live == 0 && dep->cancel_signo != 0) {
+            int signo = dep->cancel_signo;
+            dep->cancel_signo = 0;
+            atb__cmd_signal(dep, signo);
+        }
+        count_dependents(dep, delta, walk);
+    }
+}
+
 void atb__deps_started(struct atb__cmd *cmd)
 {
     struct atb_run *run = cmd->run;
 
-    for (size_t i = 0; i < cmd->ndeps; i++)
-        cmd->deps[i]->dependents_live++;
+    count_dependents(cmd, 1, ++run->walks);
     if (cmd->ready_timeout_s > 0) {
         ev_timer_init(&cmd->ready_w, ready_cb, cmd->ready_timeout_s, 0);
         ev_timer_start(run->loop, &cmd->ready_w);
@@ -285,14 +309,8 @@ void atb__deps_ended(struct atb__cmd *cmd)
 
 void atb__deps_finished(struct atb__cmd *cmd)
 {
-    for (size_t i = 0; i < cmd->ndeps; i++) {
-        struct atb__cmd *dep = cmd->deps[i];
-        if (--dep->dependents_live == 0 && dep->cancel_signo != 0) {
-            int signo = dep->cancel_signo;
-            dep->cancel_signo = 0;
-            atb__cmd_signal(dep, signo);
-        }
-    }
+    if (cmd->ndeps > 0)
+        count_dependents(cmd, -1, ++cmd->run->walks);
 }
 
 /* Holds back a cancel of cmd while commands that wait for it still run. */

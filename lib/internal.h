@@ -145,7 +145,9 @@ struct atb__cmd {
     char **wait_for;        /* in the block, or NULL */
     struct atb__cmd **deps; /* owned: the commands each wait_for is met by */
     size_t ndeps;
-    size_t dependents_live; /* started, unfinished commands waiting for us */
+    size_t dependents_live; /* started, unfinished commands waiting for us,
+                               directly or through others */
+    unsigned long walk;     /* the last dependency walk that counted us */
     int cancel_signo;       /* a cancel held back until they have ended */
     char error[96];         /* res.error when it is made up ("dependency x failed") */
     unsigned named : 1, started : 1, leader_done : 1, group_done : 1, signalled : 1,
@@ -164,6 +166,7 @@ struct atb_run {
     size_t work_done;        /* of those, how many have ended */
     size_t next;             /* first command not started yet */
     size_t nwaiting;         /* queued commands waiting for dependencies */
+    unsigned long walks;     /* dependency walks so far (deps.c) */
     char error[256];         /* detail of ATB_EDEPS, ATB_EREGEX */
     size_t running;          /* started, not yet finished */
     size_t slots;            /* of those, the ones -j counts (not services) */

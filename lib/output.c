@@ -619,7 +619,7 @@ void atb__output_free_cmd(struct atb__cmd *cmd)
 static void progress_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct atb_run *run = w->data;
-    size_t running = 0, done = 0, failed = 0, queued = 0;
+    size_t running = 0, done = 0, failed = 0, queued = 0, waiting = 0;
     double elapsed = atb__now() - run->t0;
     char line[256], eta[48] = "";
     int len;
@@ -630,7 +630,10 @@ static void progress_cb(struct ev_loop *loop, ev_timer *w, int revents)
         const struct atb__cmd *cmd = run->cmds[i];
         switch (cmd->res.state) {
         case ATB_STATE_QUEUED:
-            queued++;
+            if (cmd->waiting)
+                waiting++;
+            else
+                queued++;
             break;
         case ATB_STATE_RUNNING:
             running++;
@@ -649,8 +652,9 @@ static void progress_cb(struct ev_loop *loop, ev_timer *w, int revents)
     if (done > 0 && done < run->n && !run->stopping)
         snprintf(eta, sizeof(eta), ", ETA %.0fs", elapsed / (double)done * (double)(run->n - done));
     len = snprintf(line, sizeof(line),
-                   "\r\033[Katb: %zu running, %zu done, %zu failed, %zu queued, %.1fs%s", running,
-                   done, failed, queued, elapsed, eta);
+                   "\r\033[Katb: %zu running, %zu done, %zu failed, %zu queued, %zu waiting, "
+                   "%.1fs%s",
+                   running, done, failed, queued, waiting, elapsed, eta);
     if (len > 0 && !run->out.dest[1].broken) {
         dest_write(&run->out.dest[1], line, (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
         run->out.progress_shown = 1;

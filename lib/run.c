@@ -23,6 +23,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -690,10 +691,22 @@ static char **command_env(const struct atb_run *run, const struct atb__cmd *cmd)
     return envp;
 }
 
+/* Out of fds while others run: the command goes back to the queue and is
+ * tried again when one of them finishes (whose fds are then free), rather
+ * than failing the run. Returns 1 when it did. */
+static int requeue_if_starved(struct atb_run *run, struct atb__cmd *cmd, int rc)
+{
+    if ((rc != -EMFILE && rc != -ENFILE) || run->running == 0)
+        return 0;
+    cmd->res.state = ATB_STATE_QUEUED;
+    cmd->res.started_s = -1;
+    return 1;
+}
+
 static void start_cmd(struct atb_run *run, struct atb__cmd *cmd)
 {
     pid_t pid;
-    int rc, wfd[2];
+    int rc, wfd[2], spare = -1;
     char **envp;
 
     cmd->t_start = atb__now();
@@ -705,6 +718,17 @@ static void start_cmd(struct atb_run *run, struct atb__cmd *cmd)
         return;
     }
     rc = atb__output_pipes(run, cmd, wfd);
+    /* Hold the fd the pidfd will need, so that running out of fds shows
+     * before the command starts, not after. */
+    if (rc == 0 && run->use_pidfd) {
+        spare = fcntl(run->sp.devnull, F_DUPFD_CLOEXEC, 0);
+        if (spare < 0) {
+            rc = -errno;
+            atb__close(&wfd[0]);
+            atb__close(&wfd[1]);
+            atb__output_free_cmd(cmd);
+        }
+    }
     if (rc == 0) {
         struct atb__spawn_ctx ctx = {envp, cmd->cwd, cmd->input ? 0 : -1, wfd[0], wfd[1]};
 
@@ -716,8 +740,10 @@ static void start_cmd(struct atb_run *run, struct atb__cmd *cmd)
     }
     if (envp != environ && envp != run->base_env)
         free(envp);
+    atb__close(&spare);
     if (rc < 0) {
-        start_failed(cmd, rc);
+        if (!requeue_if_starved(run, cmd, rc))
+            start_failed(cmd, rc);
         return;
     }
     cmd->started = 1;
@@ -910,6 +936,10 @@ static void start_queued(struct atb_run *run)
             break;
         run->next++;
         start_cmd(run, cmd);
+        if (cmd->res.state == ATB_STATE_QUEUED) { /* out of fds: later */
+            run->next--;
+            break;
+        }
     }
     /* Commands whose dependencies are all up, in order, while slots last. */
     for (size_t i = 0; i < run->nmain && run->nwaiting > 0 && !run->stopping; i++) {
@@ -922,6 +952,11 @@ static void start_queued(struct atb_run *run)
         cmd->waiting = 0;
         run->nwaiting--;
         start_cmd(run, cmd);
+        if (cmd->res.state == ATB_STATE_QUEUED) { /* out of fds: later */
+            cmd->waiting = 1;
+            run->nwaiting++;
+            break;
+        }
     }
     check_finished(run);
 }
@@ -1024,6 +1059,8 @@ static void parent_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
     (void)loop;
     (void)revents;
+    if (run->interrupted != 0 && atb__now() - run->interrupted_at < SECOND_SIGNAL_S)
+        return; /* the same cancel, arriving twice */
     if (run->opts.on_signal)
         run->opts.on_signal(run, w->signum, ++run->signals_caught, run->opts.signal_data);
     if (run->interrupted == 0) {
@@ -1035,7 +1072,7 @@ static void parent_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
             ev_timer_start(run->loop, &run->shield_w);
         }
         atb__run_cancel_all(run, w->signum);
-    } else if (atb__now() - run->interrupted_at >= SECOND_SIGNAL_S) {
+    } else {
         kill_now(run, w->signum);
     }
 }
@@ -1219,14 +1256,6 @@ int atb_run_exec(struct atb_run *run)
     if (rc < 0)
         goto out_loop;
     prctl(PR_SET_CHILD_SUBREAPER, 1);
-    /* Signals we watch must be deliverable: a blocked mask is inherited
-     * across exec, so a parent could hand us SIGTERM or SIGCHLD blocked. */
-    sigemptyset(&unblock);
-    sigaddset(&unblock, SIGCHLD);
-    if (run->opts.handle_signals)
-        for (size_t i = 0; i < ATB__ARRAY_SIZE(parent_signals); i++)
-            sigaddset(&unblock, parent_signals[i]);
-    sigprocmask(SIG_UNBLOCK, &unblock, &old_mask);
     if (run->opts.handle_signals) {
         for (size_t i = 0; i < ATB__ARRAY_SIZE(parent_signals); i++) {
             struct sigaction old;
@@ -1251,6 +1280,16 @@ int atb_run_exec(struct atb_run *run)
         run->orphan_w.data = run;
         ev_child_start(run->loop, &run->orphan_w);
     }
+    /* Signals we watch must be deliverable: a blocked mask is inherited
+     * across exec, so a parent could hand us SIGTERM or SIGCHLD blocked;
+     * and a caller may block them until the handlers are in place, so that
+     * none that comes early is lost. Only now are they unblocked. */
+    sigemptyset(&unblock);
+    sigaddset(&unblock, SIGCHLD);
+    if (run->opts.handle_signals)
+        for (size_t i = 0; i < ATB__ARRAY_SIZE(parent_signals); i++)
+            sigaddset(&unblock, parent_signals[i]);
+    sigprocmask(SIG_UNBLOCK, &unblock, &old_mask);
     ev_timer_init(&run->timeout_w, timeout_cb, run->opts.timeout_s, 0);
     run->timeout_w.data = run;
     if (run->opts.timeout_s > 0)

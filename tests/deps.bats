@@ -155,3 +155,40 @@ EOF2
 	[ "$status" -eq 130 ]
 	[ ! -e "$(cat "$T/d3")" ]
 }
+
+@test "deps: a database outlives commands that use it through others" {
+	spec s.json <<EOF2
+{"commands": [
+  {"name": "db", "service": true, "ready_when": "^ready$",
+   "shell": "trap 'echo db-term >>$T/log; exit 0' TERM; echo ready; while :; do sleep 0.05; done"},
+  {"name": "migrate", "wait_for": ["db"], "shell": "true"},
+  {"name": "tests", "wait_for": ["migrate"], "ready_when": "^go$",
+   "shell": "trap 'sleep 0.3; echo tests-exit >>$T/log; exit 0' TERM; echo go; while :; do sleep 0.05; done"},
+  {"name": "bad", "wait_for": ["tests"], "shell": "exit 6"}
+]}
+EOF2
+	run atb run "$T/s.json"
+	assert_failure 6
+	run cat "$T/log"
+	assert_output "$(printf 'tests-exit\ndb-term')"
+}
+
+@test "deps: a command ready through its output that then succeeds stays ready" {
+	spec s.json <<'EOF2'
+{"mode": "wait-all", "jobs": 1, "commands": [
+  {"name": "gen", "ready_when": "^done$", "shell": "echo done"},
+  {"name": "slow", "shell": "sleep 0.3"},
+  {"name": "use", "wait_for": ["gen", "slow"], "shell": "echo used"}
+]}
+EOF2
+	run atb run --report "$T/r.json" "$T/s.json"
+	assert_success
+	run report_get "$T/r.json" '[c["state"] for c in r["commands"]]'
+	assert_output '["succeeded", "succeeded", "succeeded"]'
+}
+
+@test "deps: readiness keys are refused on --stdin lines" {
+	run atb pool --stdin <<<'{"shell": "true", "wait_for": ["x"]}'
+	assert_failure 125
+	assert_output --partial 'belong in a spec'
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bats
+# Running out of file descriptors: commands wait for fds instead of failing.
+load helpers/common
+
+@test "out of fds: commands wait for others to finish, and all of them run" {
+	# 3 fds a command (two pipes and a pidfd) under a limit of 64: at most
+	# about 19 at once, so 60 run in waves.
+	local args=() i
+	for i in $(seq 60); do
+		args+=(sh -c "echo \$\$ >>$PIDS/w; sleep 0.1" --)
+	done
+	args+=(true)
+	run bash -c 'ulimit -n 64 && exec "$0" "$@"' "$ATB" pool --report "$T/r.json" -- "${args[@]}"
+	assert_success
+	run report_get "$T/r.json" 'sorted(set(c["state"] for c in r["commands"]))'
+	assert_output '["succeeded"]'
+	run wc -l <"$PIDS/w"
+	assert_output '60'
+}
+
+@test "out of fds with nothing running: a clear error, exit 125, nothing left" {
+	run bash -c 'ulimit -n 7 && exec "$0" "$@"' "$ATB" pool -- sleep 1000 -- sleep 1000
+	assert_failure 125
+	assert_output --partial 'Too many open files'
+}
