@@ -1255,6 +1255,19 @@ int atb_run_exec(struct atb_run *run)
     rc = atb__spawner_init(&run->sp);
     if (rc < 0)
         goto out_loop;
+    /* libev aborts when it cannot make its signal pipe: make sure the fds
+     * for it are there, and fail cleanly if not. */
+    {
+        int a = fcntl(run->sp.devnull, F_DUPFD_CLOEXEC, 0);
+        int b = a < 0 ? -1 : fcntl(run->sp.devnull, F_DUPFD_CLOEXEC, 0);
+        rc = b < 0 ? -errno : 0;
+        atb__close(&a);
+        atb__close(&b);
+        if (rc < 0) {
+            atb__spawner_close(&run->sp);
+            goto out_loop;
+        }
+    }
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     if (run->opts.handle_signals) {
         for (size_t i = 0; i < ATB__ARRAY_SIZE(parent_signals); i++) {
