@@ -26,11 +26,15 @@ static void describe(const struct atb_run *run, const struct atb_result *res, ch
 
     switch (res->state) {
     case ATB_STATE_NOT_STARTED:
-        snprintf(buf, size, "not started");
+        if (res->error)
+            snprintf(buf, size, "not started: %s", res->error);
+        else
+            snprintf(buf, size, "not started");
         return;
     case ATB_STATE_CANCELLED:
         if (res->killed && run->killed_at_once) {
-            snprintf(buf, size, "cancelled, killed at %s", atb_signal_name(run->killed_at_once));
+            snprintf(buf, size, "cancelled, killed on a second %s",
+                     atb_signal_name(run->killed_at_once));
         } else if (res->killed) {
             format_duration(grace, sizeof(grace), run->opts.grace_s);
             snprintf(buf, size, "cancelled, killed after %s grace", grace);
