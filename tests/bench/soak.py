@@ -361,9 +361,12 @@ class Soak:
         got = None
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             t0 = time.monotonic()
+            # atb leaves SIGINT and SIGHUP alone when they were ignored on
+            # entry (nohup, a script's background job); make soak may run as
+            # one, so atb starts with the default actions.
             p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                  stdout=out if capture else subprocess.DEVNULL, stderr=err,
-                                 env=self.env)
+                                 env=self.env, preexec_fn=default_signals)
             if sc.signals:
                 for delay, sig in sc.signals:
                     now = time.monotonic() - t0
@@ -525,6 +528,12 @@ class Soak:
         print(f"  replay: python3 tests/bench/soak.py --seed {v['seed']} --iteration "
               f"{v['iteration']} -v", flush=True)
 
+
+
+def default_signals():
+    """In the child, before exec: SIGINT and SIGHUP back to their defaults."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
