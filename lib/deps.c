@@ -254,13 +254,21 @@ void atb__deps_ready(struct atb__cmd *cmd, int by_output)
 
 void atb__deps_line(struct atb__cmd *cmd, const char *line, size_t len)
 {
-    regmatch_t m;
+    char *text;
+    int match;
 
     if (cmd->ready_re == NULL || cmd->ready)
         return;
-    m.rm_so = 0;
-    m.rm_eo = (regoff_t)len;
-    if (regexec(cmd->ready_re, line, 1, &m, REG_STARTEND) == 0)
+    /* regexec wants a string: copy the line (at most ATB__LINE_MAX, and
+     * only until the command is ready). */
+    text = malloc(len + 1);
+    if (text == NULL)
+        return;
+    memcpy(text, line, len);
+    text[len] = '\0';
+    match = regexec(cmd->ready_re, text, 0, NULL, 0) == 0;
+    free(text);
+    if (match)
         atb__deps_ready(cmd, 1);
 }
 
