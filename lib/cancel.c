@@ -174,18 +174,13 @@ static int proc_stat_read(pid_t pid, struct proc_stat *st)
 {
     char path[32], buf[1024], *p, *tok, *save = NULL;
     ssize_t len;
-    int fd, field, state = 0;
+    int field, state = 0;
 
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    fd = atb__open(path, O_RDONLY, 0);
-    if (fd < 0)
-        return fd == -ENOENT ? -ESRCH : fd;
-    len = atb__read(fd, buf, sizeof(buf) - 1);
-    atb__close(&fd);
+    len = atb__read_file(path, buf, sizeof(buf));
     /* A process that is released while we read leaves nothing to read. */
     if (len <= 0)
-        return len == 0 || len == -ESRCH ? -ESRCH : (int)len;
-    buf[len] = '\0';
+        return len == 0 ? -ESRCH : (int)len;
     /* The command name may hold spaces and parentheses: fields are counted
      * from the last ')', which ends field 2. */
     p = strrchr(buf, ')');
@@ -217,18 +212,12 @@ static pid_t proc_tgid(pid_t pid)
 {
     char path[32], buf[512], *p;
     ssize_t len;
-    int fd;
 
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    fd = atb__open(path, O_RDONLY, 0);
-    if (fd < 0)
-        return fd == -ENOENT ? -ESRCH : fd;
     /* Tgid is the fourth line, well within the first 512 bytes. */
-    len = atb__read(fd, buf, sizeof(buf) - 1);
-    atb__close(&fd);
+    len = atb__read_file(path, buf, sizeof(buf));
     if (len <= 0)
-        return len == 0 || len == -ESRCH ? -ESRCH : (int)len;
-    buf[len] = '\0';
+        return len == 0 ? -ESRCH : (int)len;
     p = strstr(buf, "\nTgid:");
     if (p == NULL)
         return -EIO;

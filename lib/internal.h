@@ -19,6 +19,7 @@
 ssize_t atb__read(int fd, void *buf, size_t len);
 int atb__write_all(int fd, const void *buf, size_t len);
 int atb__open(const char *path, int flags, mode_t mode);
+ssize_t atb__read_file(const char *path, char *buf, size_t size);
 void atb__close(int *fd);
 int atb__pidfd_open(pid_t pid);
 int atb__pidfd_send_signal(int pidfd, int signo);

@@ -41,6 +41,31 @@ int atb__write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+/* Reads a small file (a /proc entry) whole into buf, NUL-terminated, up to
+ * size - 1 bytes. Returns its length, -ESRCH when it does not exist (a
+ * process that is gone), or another negative errno. */
+ssize_t atb__read_file(const char *path, char *buf, size_t size)
+{
+    size_t len = 0;
+    int fd = atb__open(path, O_RDONLY, 0);
+
+    if (fd < 0)
+        return fd == -ENOENT ? -ESRCH : fd;
+    while (len < size - 1) {
+        ssize_t n = atb__read(fd, buf + len, size - 1 - len);
+        if (n < 0) {
+            atb__close(&fd);
+            return n;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    atb__close(&fd);
+    buf[len] = '\0';
+    return (ssize_t)len;
+}
+
 int atb__open(const char *path, int flags, mode_t mode)
 {
     int fd;
@@ -111,21 +136,13 @@ static int children_scan(pid_t self, pid_t **out, size_t *n, size_t *cap)
         return -errno;
     while ((e = readdir(d)) != NULL) {
         char path[300], buf[512], *p;
-        int fd;
-        ssize_t len;
         long ppid;
 
         if (e->d_name[0] < '1' || e->d_name[0] > '9')
             continue;
         snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        fd = atb__open(path, O_RDONLY, 0);
-        if (fd < 0)
+        if (atb__read_file(path, buf, sizeof(buf)) <= 0)
             continue;
-        len = atb__read(fd, buf, sizeof(buf) - 1);
-        atb__close(&fd);
-        if (len <= 0)
-            continue;
-        buf[len] = '\0';
         /* The command name may hold spaces and parentheses: skip to the
          * last ')', then state, then ppid. */
         p = strrchr(buf, ')');
