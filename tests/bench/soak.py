@@ -284,7 +284,7 @@ class Soak:
         self.violations = []
         self.stats = {}
         shutil.rmtree(self.base, ignore_errors=True)
-        os.makedirs(self.base)
+        os.makedirs(self.base, exist_ok=True)
         self.xdg = os.path.join(self.base, "xdg")
         os.makedirs(self.xdg, mode=0o700)
         self.env = dict(os.environ, XDG_RUNTIME_DIR=self.xdg)
