@@ -37,7 +37,7 @@ int main(int argc, char **argv)
         memset(line + n, 'a' + (int)(i % 26), (size_t)plen);
         line[n + plen] = '\n';
         n += plen + 1;
-        if (len + (size_t)n > sizeof(buf)) {
+        while (len + (size_t)n > sizeof(buf)) {
             /* Write a random-sized head, keep the rest: lines get cut. */
             size_t cut = (size_t)rand() % len + 1;
             put(buf, cut);
