@@ -698,6 +698,7 @@ static int requeue_if_starved(struct atb_run *run, struct atb__cmd *cmd, int rc)
 {
     if ((rc != -EMFILE && rc != -ENFILE) || run->running == 0)
         return 0;
+    atb__output_free_cmd(cmd); /* the read ends of pipes made for it */
     cmd->res.state = ATB_STATE_QUEUED;
     cmd->res.started_s = -1;
     return 1;
