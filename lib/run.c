@@ -10,9 +10,15 @@
  * Watching children. In pidfd mode each leader has a pidfd watched by an
  * ev_io on a private loop and is reaped with waitid(P_PIDFD), so nothing
  * else in the process can steal its status; orphaned descendants (we are a
- * child subreaper) are reaped on SIGCHLD by pid, after a WNOWAIT peek tells
- * them apart from leaders. In SIGCHLD mode libev's default loop reaps every
- * child with waitpid(-1) and hands leaders to their ev_child watchers.
+ * child subreaper) are reaped by group once their leader is reaped
+ * (waitid(P_PGID)), and on SIGCHLD those in front of the first waiting
+ * leader (a WNOWAIT peek tells them apart). A command is finished when its
+ * group is gone and its output read to the end. In SIGCHLD mode libev's
+ * default loop reaps every child with waitpid(-1) and hands leaders to
+ * their ev_child watchers. The run's own bookkeeping: running counts
+ * started, unfinished commands; slots those -j counts (not services);
+ * next is the first command of the queue; nwaiting those that wait for
+ * others (deps.c); cleanup commands come after cmds[0..nmain).
  *
  * Why a group check needs the orphans reaped: kill(-pgid, 0) succeeds while
  * any member exists, zombies included, and the members left when a leader
