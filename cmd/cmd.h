@@ -20,6 +20,16 @@ int cmd_cancel(int argc, char **argv);
 int cmd_shield(int argc, char **argv);
 int cmd_run(int argc, char **argv);     /* run SPEC */
 
+/* Long options without a short form that both the modes and atb run take
+ * (their own options count up from 256). */
+enum { CMD_OPT_PREFIX = 512, CMD_OPT_COLOR, CMD_OPT_NO_PAD };
+
+/* Handles an option that sets a run setting (-j -s -g -t -o -i, --prefix,
+ * --color, --no-pad) into opts. Returns 1 when it did, 0 when opt is not
+ * one of them, -1 after a message naming the option and the bad value;
+ * who starts the message ("pool", "run"). */
+int cmd_setting(const char *who, int opt, const char *arg, struct atb_opts *opts);
+
 /* The report files of a run, opened before it starts (a bad path is a
  * usage error) and written after it. */
 struct cmd_reports {

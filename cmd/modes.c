@@ -28,8 +28,8 @@ struct mode_args {
     unsigned long line_no;
 };
 
-enum { OPT_SEP = 256, OPT_REPORT, OPT_JUNIT, OPT_FIRST_SUCCESS, OPT_PREFIX, OPT_COLOR, OPT_NO_PAD,
-       OPT_FINALLY, OPT_PROGRESS, OPT_STDIN };
+enum { OPT_SEP = 256, OPT_REPORT, OPT_JUNIT, OPT_FIRST_SUCCESS, OPT_FINALLY, OPT_PROGRESS,
+       OPT_STDIN };
 
 static const struct option long_options[] = {
     {"shell", no_argument, NULL, 'c'},
@@ -44,10 +44,10 @@ static const struct option long_options[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"first-success", no_argument, NULL, OPT_FIRST_SUCCESS},
     {"output", required_argument, NULL, 'o'},
-    {"prefix", required_argument, NULL, OPT_PREFIX},
-    {"color", required_argument, NULL, OPT_COLOR},
-    {"colour", required_argument, NULL, OPT_COLOR},
-    {"no-pad", no_argument, NULL, OPT_NO_PAD},
+    {"prefix", required_argument, NULL, CMD_OPT_PREFIX},
+    {"color", required_argument, NULL, CMD_OPT_COLOR},
+    {"colour", required_argument, NULL, CMD_OPT_COLOR},
+    {"no-pad", no_argument, NULL, CMD_OPT_NO_PAD},
     {"input", required_argument, NULL, 'i'},
     {"finally", required_argument, NULL, OPT_FINALLY},
     {"progress", optional_argument, NULL, OPT_PROGRESS},
@@ -67,16 +67,6 @@ static void bad_option(const char *mode, char **argv, int at, int opt)
         cmd_err("%s: unknown option '%s'", mode, word);
     else
         cmd_err("%s: unknown option '-%c'", mode, optopt);
-}
-
-static int parse_duration(const char *mode, const char *opt, const char *text,
-                          double *out)
-{
-    if (atb_duration_parse(text, out) == 0)
-        return 0;
-    cmd_err("%s: %s: invalid duration '%s' (use e.g. 10, 1.5s, 250ms, 2m, 1h)", mode,
-            opt, text);
-    return -1;
 }
 
 static int parse_options(int argc, char **argv, struct mode_args *a)
@@ -107,80 +97,11 @@ static int parse_options(int argc, char **argv, struct mode_args *a)
         case 'n':
             a->names = optarg;
             break;
-        case 'j': {
-            char *end;
-            long v;
-            errno = 0;
-            v = strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || v < 0 || v > INT_MAX) {
-                cmd_err("%s: --jobs: expected a whole number (0: no limit), got '%s'",
-                        mode, optarg);
-                return -1;
-            }
-            a->opts.jobs = (unsigned)v;
-            break;
-        }
-        case 's':
-            if (atb_signal_parse(optarg, &a->opts.cancel_signal) < 0) {
-                cmd_err("%s: --signal: unknown signal '%s'", mode, optarg);
-                return -1;
-            }
-            break;
-        case 'g':
-            if (parse_duration(mode, "--grace", optarg, &a->opts.grace_s) < 0)
-                return -1;
-            break;
-        case 't':
-            if (parse_duration(mode, "--timeout", optarg, &a->opts.timeout_s) < 0)
-                return -1;
-            break;
         case OPT_REPORT:
             a->reports.json_path = optarg;
             break;
         case OPT_JUNIT:
             a->reports.junit_path = optarg;
-            break;
-        case 'o':
-            if (strcmp(optarg, "prefix") == 0)
-                a->opts.output = ATB_OUTPUT_PREFIX;
-            else if (strcmp(optarg, "group") == 0)
-                a->opts.output = ATB_OUTPUT_GROUP;
-            else if (strcmp(optarg, "inherit") == 0)
-                a->opts.output = ATB_OUTPUT_INHERIT;
-            else {
-                cmd_err("%s: --output: expected prefix, group or inherit, got '%s'", mode,
-                        optarg);
-                return -1;
-            }
-            break;
-        case OPT_PREFIX:
-            if (atb_prefix_check(optarg) < 0) {
-                cmd_err("%s: --prefix: unknown placeholder in '%s' (use {name}, {index}, "
-                        "{pid}, {time})",
-                        mode, optarg);
-                return -1;
-            }
-            a->opts.prefix = optarg;
-            break;
-        case OPT_COLOR:
-            if (strcmp(optarg, "auto") == 0)
-                a->opts.color = ATB_COLOR_AUTO;
-            else if (strcmp(optarg, "always") == 0)
-                a->opts.color = ATB_COLOR_ALWAYS;
-            else if (strcmp(optarg, "never") == 0)
-                a->opts.color = ATB_COLOR_NEVER;
-            else {
-                cmd_err("%s: --color: expected auto, always or never, got '%s'", mode,
-                        optarg);
-                return -1;
-            }
-            a->color_given = 1;
-            break;
-        case OPT_NO_PAD:
-            a->opts.no_pad = 1;
-            break;
-        case 'i':
-            a->opts.input = optarg;
             break;
         case OPT_PROGRESS:
             /* --progress: when stderr is a terminal; =always, =never. */
@@ -222,9 +143,17 @@ static int parse_options(int argc, char **argv, struct mode_args *a)
             }
             a->opts.first_success = 1;
             break;
-        default:
-            bad_option(mode, argv, optind, opt);
-            return -1;
+        default: {
+            int rc = cmd_setting(mode, opt, optarg, &a->opts);
+            if (rc < 0)
+                return -1;
+            if (rc == 0) {
+                bad_option(mode, argv, optind, opt);
+                return -1;
+            }
+            a->color_given |= opt == CMD_OPT_COLOR;
+            break;
+        }
         }
     }
     return optind;

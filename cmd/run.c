@@ -33,7 +33,7 @@ struct run_args {
     const char *spec;     /* the SPEC operand */
 };
 
-enum { OPT_REPORT = 256, OPT_JUNIT, OPT_FIRST_SUCCESS, OPT_PREFIX, OPT_COLOR, OPT_NO_PAD };
+enum { OPT_REPORT = 256, OPT_JUNIT, OPT_FIRST_SUCCESS };
 
 static const struct option long_options[] = {
     {"mode", required_argument, NULL, 'm'},
@@ -42,10 +42,10 @@ static const struct option long_options[] = {
     {"grace", required_argument, NULL, 'g'},
     {"timeout", required_argument, NULL, 't'},
     {"output", required_argument, NULL, 'o'},
-    {"prefix", required_argument, NULL, OPT_PREFIX},
-    {"color", required_argument, NULL, OPT_COLOR},
-    {"colour", required_argument, NULL, OPT_COLOR},
-    {"no-pad", no_argument, NULL, OPT_NO_PAD},
+    {"prefix", required_argument, NULL, CMD_OPT_PREFIX},
+    {"color", required_argument, NULL, CMD_OPT_COLOR},
+    {"colour", required_argument, NULL, CMD_OPT_COLOR},
+    {"no-pad", no_argument, NULL, CMD_OPT_NO_PAD},
     {"input", required_argument, NULL, 'i'},
     {"first-success", no_argument, NULL, OPT_FIRST_SUCCESS},
     {"report", required_argument, NULL, OPT_REPORT},
@@ -68,109 +68,37 @@ static void bad_option(char **argv, int at, int opt)
         cmd_err("run: unknown option '-%c'", optopt);
 }
 
-static int parse_duration(const char *opt, const char *text, double *out)
-{
-    if (atb_duration_parse(text, out) == 0)
-        return 0;
-    cmd_err("run: %s: invalid duration '%s' (use e.g. 10, 1.5s, 250ms, 2m, 1h)", opt, text);
-    return -1;
-}
-
-/* One word from a list: its index, or -1 after saying what was allowed. */
-static int parse_choice(const char *opt, const char *text, const char *const *words,
-                        size_t n, const char *list)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(text, words[i]) == 0)
-            return (int)i;
-    cmd_err("run: %s: expected %s, got '%s'", opt, list, text);
-    return -1;
-}
-
 /* Handles one option that sets a run setting. Returns 0 or -1. */
 static int parse_setting(int opt, const char *arg, struct run_args *a)
 {
-    static const char *const outputs[] = {"inherit", "prefix", "group"};
-    static const enum atb_output output_values[] = {ATB_OUTPUT_INHERIT, ATB_OUTPUT_PREFIX,
-                                                    ATB_OUTPUT_GROUP};
-    static const char *const colors[] = {"auto", "always", "never"};
-    static const enum atb_color color_values[] = {ATB_COLOR_AUTO, ATB_COLOR_ALWAYS,
-                                                  ATB_COLOR_NEVER};
-    int i;
+    static const struct {
+        int opt;
+        unsigned given;
+    } given[] = {{'j', GIVEN_JOBS},          {'s', GIVEN_SIGNAL},
+                 {'g', GIVEN_GRACE},         {'t', GIVEN_TIMEOUT},
+                 {'o', GIVEN_OUTPUT},        {CMD_OPT_PREFIX, GIVEN_PREFIX},
+                 {CMD_OPT_COLOR, GIVEN_COLOR}, {CMD_OPT_NO_PAD, GIVEN_NO_PAD},
+                 {'i', GIVEN_INPUT}};
 
-    switch (opt) {
-    case 'm':
+    if (opt == 'm') {
         if (atb_mode_parse(arg, &a->opts.mode) < 0) {
             cmd_err("run: --mode: expected pool, try-all, wait-all or race, got '%s'", arg);
             return -1;
         }
         a->given |= GIVEN_MODE;
         return 0;
-    case 'j': {
-        char *end;
-        long v;
-
-        errno = 0;
-        v = strtol(arg, &end, 10);
-        if (errno || *end || end == arg || v < 0 || v > INT_MAX) {
-            cmd_err("run: --jobs: expected a whole number (0: no limit), got '%s'", arg);
-            return -1;
-        }
-        a->opts.jobs = (unsigned)v;
-        a->given |= GIVEN_JOBS;
-        return 0;
     }
-    case 's':
-        if (atb_signal_parse(arg, &a->opts.cancel_signal) < 0) {
-            cmd_err("run: --signal: unknown signal '%s'", arg);
-            return -1;
-        }
-        a->given |= GIVEN_SIGNAL;
-        return 0;
-    case 'g':
-        a->given |= GIVEN_GRACE;
-        return parse_duration("--grace", arg, &a->opts.grace_s);
-    case 't':
-        a->given |= GIVEN_TIMEOUT;
-        return parse_duration("--timeout", arg, &a->opts.timeout_s);
-    case 'o':
-        i = parse_choice("--output", arg, outputs, 3, "prefix, group or inherit");
-        if (i < 0)
-            return -1;
-        a->opts.output = output_values[i];
-        a->given |= GIVEN_OUTPUT;
-        return 0;
-    case OPT_PREFIX:
-        if (atb_prefix_check(arg) < 0) {
-            cmd_err("run: --prefix: unknown placeholder in '%s' (use {name}, {index}, "
-                    "{pid}, {time})",
-                    arg);
-            return -1;
-        }
-        a->opts.prefix = arg;
-        a->given |= GIVEN_PREFIX;
-        return 0;
-    case OPT_COLOR:
-        i = parse_choice("--color", arg, colors, 3, "auto, always or never");
-        if (i < 0)
-            return -1;
-        a->opts.color = color_values[i];
-        a->given |= GIVEN_COLOR;
-        return 0;
-    case OPT_NO_PAD:
-        a->opts.no_pad = 1;
-        a->given |= GIVEN_NO_PAD;
-        return 0;
-    case 'i':
-        a->opts.input = arg;
-        a->given |= GIVEN_INPUT;
-        return 0;
-    case OPT_FIRST_SUCCESS:
+    if (opt == OPT_FIRST_SUCCESS) {
         a->opts.first_success = 1;
         a->given |= GIVEN_FIRST_SUCCESS;
         return 0;
     }
-    return -1;
+    if (cmd_setting("run", opt, arg, &a->opts) < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++)
+        if (given[i].opt == opt)
+            a->given |= given[i].given;
+    return 0;
 }
 
 static int parse_options(int argc, char **argv, struct run_args *a)
@@ -194,7 +122,7 @@ static int parse_options(int argc, char **argv, struct run_args *a)
             a->reports.junit_path = optarg;
             break;
         case 'm': case 'j': case 's': case 'g': case 't': case 'o': case 'i':
-        case OPT_PREFIX: case OPT_COLOR: case OPT_NO_PAD: case OPT_FIRST_SUCCESS:
+        case CMD_OPT_PREFIX: case CMD_OPT_COLOR: case CMD_OPT_NO_PAD: case OPT_FIRST_SUCCESS:
             if (parse_setting(opt, optarg, a) < 0)
                 return -1;
             break;
