@@ -38,6 +38,7 @@ struct cmd_reports {
     const char *suite;      /* JUnit testsuite name, or NULL */
     int verbose;            /* the text report on success too */
     FILE *json, *junit;
+    int json_created, junit_created; /* made by this run: removed if it fails */
 };
 
 /* Applies what the environment says (NO_COLOR, FORCE_COLOR unless
@@ -49,7 +50,9 @@ void cmd_env_opts(struct atb_opts *opts, int color_chosen);
  * to keep output for JUnit. Returns 0, or -1 after a message. */
 int cmd_reports_check(const struct cmd_reports *r, struct atb_opts *opts);
 
-/* Opens the report files. Returns 0, or -1 after a message. */
+/* Opens the report files, neither truncating one that exists (that waits
+ * for the report) nor keeping one it made when the run cannot start
+ * (cmd_reports_close removes it). Returns 0, or -1 after a message. */
 int cmd_reports_open(struct cmd_reports *r);
 void cmd_reports_close(struct cmd_reports *r);
 

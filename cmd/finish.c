@@ -4,9 +4,12 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* A command's output kept for JUnit's system-out: its last 64 KiB. */
 #define JUNIT_OUTPUT_TAIL (64 * 1024)
@@ -64,16 +67,53 @@ void cmd_env_opts(struct atb_opts *opts, int color_chosen)
         opts->watch = ATB_WATCH_SIGCHLD;
 }
 
-static int open_one(const char *opt, const char *path, FILE **out)
+/* Opens a report file without truncating it, so that a run that cannot
+ * start loses nothing: an existing file keeps its contents until there is a
+ * report to put in it (report_begin), and a file made here is removed
+ * again (cmd_reports_close). */
+static int open_one(const char *opt, const char *path, FILE **out, int *created)
 {
+    int fd;
+
     *out = NULL;
+    *created = 0;
     if (path == NULL)
         return 0;
-    *out = strcmp(path, "-") == 0 ? stdout : fopen(path, "we");
+    if (strcmp(path, "-") == 0) {
+        *out = stdout;
+        return 0;
+    }
+    do
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    while (fd < 0 && errno == EINTR);
+    if (fd >= 0) {
+        *created = 1;
+    } else if (errno == EEXIST) {
+        do
+            fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+        while (fd < 0 && errno == EINTR);
+    }
+    if (fd >= 0 && (*out = fdopen(fd, "w")) == NULL)
+        close(fd);
     if (*out == NULL) {
         cmd_err("%s: cannot open '%s': %s", opt, path, strerror(errno));
+        if (*created)
+            unlink(path);
+        *created = 0;
         return -1;
     }
+    return 0;
+}
+
+/* Empties a report file that held something before, now that the report
+ * is there to replace it. Only regular files: a pipe has nothing to cut. */
+static int report_begin(FILE *f)
+{
+    struct stat st;
+
+    if (f != stdout && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+        ftruncate(fileno(f), 0) < 0)
+        return -errno;
     return 0;
 }
 
@@ -91,21 +131,29 @@ int cmd_reports_check(const struct cmd_reports *r, struct atb_opts *opts)
 
 int cmd_reports_open(struct cmd_reports *r)
 {
-    if (open_one("--report", r->json_path, &r->json) < 0 ||
-        open_one("--junit", r->junit_path, &r->junit) < 0) {
+    if (open_one("--report", r->json_path, &r->json, &r->json_created) < 0 ||
+        open_one("--junit", r->junit_path, &r->junit, &r->junit_created) < 0) {
         cmd_reports_close(r);
         return -1;
     }
     return 0;
 }
 
+static void discard_one(FILE **f, const char *path, int *created)
+{
+    if (*f && *f != stdout) {
+        fclose(*f);
+        if (*created)
+            unlink(path);
+    }
+    *f = NULL;
+    *created = 0;
+}
+
 void cmd_reports_close(struct cmd_reports *r)
 {
-    if (r->json && r->json != stdout)
-        fclose(r->json);
-    if (r->junit && r->junit != stdout)
-        fclose(r->junit);
-    r->json = r->junit = NULL;
+    discard_one(&r->json, r->json_path, &r->json_created);
+    discard_one(&r->junit, r->junit_path, &r->junit_created);
 }
 
 /* Closes a report file (not stdout); -1 after saying why it failed. */
@@ -162,10 +210,17 @@ int cmd_finish(struct atb_run *run, const char *who, struct cmd_reports *r)
     print_start_errors(run);
     status = atb_run_exit_status(run);
     rc = 0;
-    if (r->json && close_one(r->json_path, &r->json, atb_report_json(run, r->json)) < 0)
-        rc = -1;
-    if (r->junit && close_one(r->junit_path, &r->junit, atb_junit_write(run, r->junit, &jopts)) < 0)
-        rc = -1;
+    if (r->json) {
+        int w = report_begin(r->json);
+        if (close_one(r->json_path, &r->json, w < 0 ? w : atb_report_json(run, r->json)) < 0)
+            rc = -1;
+    }
+    if (r->junit) {
+        int w = report_begin(r->junit);
+        if (close_one(r->junit_path, &r->junit,
+                      w < 0 ? w : atb_junit_write(run, r->junit, &jopts)) < 0)
+            rc = -1;
+    }
     if (r->verbose || atb_run_outcome(run) != ATB_OUTCOME_SUCCEEDED)
         atb_report_text(run, stderr, r->verbose);
     if (rc < 0 && status == 0)

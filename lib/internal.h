@@ -90,6 +90,7 @@ struct atb__stream {
     size_t mem_len, mem_cap;
     int spill_fd;           /* group mode: unlinked file for the rest, or -1 */
     int no_splice;          /* splice refused: copy through scratch */
+    int direct;             /* group mode: the command writes into spill_fd */
 };
 
 /* A place atb writes the commands' output to (its stdout or stderr). */

@@ -5,9 +5,12 @@
  *         by another command's output. A line not yet ended waits in the
  *         stream's own small buffer; one that reaches ATB__LINE_MAX is
  *         written in pieces of that size, so memory stays bounded.
- * group   everything a command writes is held back (in memory up to
- *         ATB__GROUP_MEM per command, then in an unlinked temporary file)
- *         and written in one block when the command has finished.
+ * group   everything a command writes is held back and written in one
+ *         block when the command has finished. The command writes straight
+ *         into two unlinked temporary files (stdout, stderr), so holding
+ *         costs no copy through atb; only a command whose lines atb must
+ *         see (ready_when) goes through pipes, held in memory up to
+ *         ATB__GROUP_MEM and then in such a file.
  *
  * Writes to atb's stdout and stderr block: a slow reader slows atb, which
  * then stops reading the pipes, which slows the commands. That is the
@@ -20,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/sendfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,14 +210,72 @@ void atb__output_close(struct atb_run *run)
     run->out.scratch = run->out.obuf = NULL;
 }
 
+/* Opens an unlinked temporary file in $TMPDIR (or /tmp) for group output. */
+static int spill_open(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    int fd;
+
+    if (dir == NULL || *dir == '\0')
+        dir = "/tmp";
+    fd = atb__open(dir, O_TMPFILE | O_RDWR, 0600);
+    if (fd >= 0)
+        return fd;
+    snprintf(path, sizeof(path), "%s/atb-group-XXXXXX", dir);
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    unlink(path);
+    return fd;
+}
+
+/* Group mode: gives cmd an unlinked file per stream to write into. wfd gets
+ * the child's ends (its own fds, for the caller to close; they share the
+ * file offset with ours, which is why atb only ever reads with pread and
+ * sendfile at explicit offsets). Returns 0, a negative errno when out of
+ * fds (the caller queues the command again), or 1 when no file can be made
+ * here and the pipes must do. */
+static int group_files(struct atb__cmd *cmd, int wfd[2])
+{
+    for (int i = 0; i < 2; i++) {
+        struct atb__stream *s = &cmd->out[i];
+        int err;
+
+        s->which = i;
+        s->direct = 1;
+        s->spill_fd = spill_open();
+        err = s->spill_fd;
+        if (s->spill_fd >= 0) {
+            wfd[i] = fcntl(s->spill_fd, F_DUPFD_CLOEXEC, 0);
+            err = wfd[i] < 0 ? -errno : 0;
+        }
+        if (err < 0) {
+            atb__close(&wfd[0]);
+            atb__close(&wfd[1]);
+            atb__close(&cmd->out[0].spill_fd);
+            atb__close(&cmd->out[1].spill_fd);
+            cmd->out[0].direct = cmd->out[1].direct = 0;
+            return err == -EMFILE || err == -ENFILE ? err : 1;
+        }
+    }
+    return 0;
+}
+
 /* Makes the pipes for cmd's stdout and stderr; wfd gets the write ends for
- * the child (the caller closes them once it is started). In inherit mode
- * wfd is {-1, -1} and nothing is made. */
+ * the child (the caller closes them once it is started). In group mode they
+ * are files rather than pipes (see group_files), in inherit mode wfd is
+ * {-1, -1} and nothing is made. */
 int atb__output_pipes(struct atb_run *run, struct atb__cmd *cmd, int wfd[2])
 {
     wfd[0] = wfd[1] = -1;
     if (run->out.mode == ATB_OUTPUT_INHERIT && cmd->ready_when == NULL)
         return 0;
+    if (run->out.mode == ATB_OUTPUT_GROUP && cmd->ready_when == NULL) {
+        int rc = group_files(cmd, wfd);
+        if (rc <= 0)
+            return rc;
+    }
     for (int i = 0; i < 2; i++) {
         int p[2];
 
@@ -340,26 +402,6 @@ static void frame(struct atb_run *run, struct atb__cmd *cmd, struct atb__stream 
         p = nl + 1;
         n -= len + 1;
     }
-}
-
-/* Opens an unlinked temporary file for group output past ATB__GROUP_MEM. */
-static int spill_open(void)
-{
-    const char *dir = getenv("TMPDIR");
-    char path[4096];
-    int fd;
-
-    if (dir == NULL || *dir == '\0')
-        dir = "/tmp";
-    fd = atb__open(dir, O_TMPFILE | O_RDWR, 0600);
-    if (fd >= 0)
-        return fd;
-    snprintf(path, sizeof(path), "%s/atb-group-XXXXXX", dir);
-    fd = mkostemp(path, O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    unlink(path);
-    return fd;
 }
 
 static void capture(struct atb_run *run, struct atb__cmd *cmd, struct atb__stream *s,
@@ -545,31 +587,61 @@ void atb__output_stop(struct atb_run *run, struct atb__cmd *cmd)
     }
 }
 
+/* How much of a stream's output is held in its file. */
+static off_t spill_size(const struct atb__stream *s)
+{
+    struct stat st;
+
+    if (s->spill_fd < 0 || fstat(s->spill_fd, &st) < 0)
+        return 0;
+    return st.st_size;
+}
+
 static void group_write(struct atb_run *run, struct atb__stream *s)
 {
     struct atb__dest *d = &run->out.dest[s->which];
     char last = s->mem_len ? s->mem[s->mem_len - 1] : '\n';
+    off_t size = spill_size(s), off = 0;
+    ssize_t n;
 
     dest_write(d, s->mem, s->mem_len);
-    if (s->spill_fd >= 0) {
-        off_t size = lseek(s->spill_fd, 0, SEEK_END), off = 0;
-        ssize_t n = 0;
-
-        /* The file's last byte tells whether a newline must be added. */
-        if (size > 0 && pread(s->spill_fd, &last, 1, size - 1) != 1)
-            last = '\n';
-        /* sendfile copies in the kernel; where the destination does not
-         * take it, or is full and non-blocking, read and write. */
-        while (!d->broken && off < size &&
-               (n = sendfile(d->fd, s->spill_fd, &off, (size_t)(size - off))) > 0)
-            ;
-        if (off < size && !d->broken && lseek(s->spill_fd, off, SEEK_SET) == off) {
-            while ((n = atb__read(s->spill_fd, run->out.scratch, ATB__LINE_MAX)) > 0)
-                dest_write(d, run->out.scratch, (size_t)n);
+    /* The file's last byte tells whether a newline must be added. */
+    if (size > 0 && pread(s->spill_fd, &last, 1, size - 1) != 1)
+        last = '\n';
+    /* sendfile copies in the kernel; where the destination does not take
+     * it, or is full and non-blocking, read and write. */
+    while (!d->broken && off < size &&
+           (n = sendfile(d->fd, s->spill_fd, &off, (size_t)(size - off))) > 0)
+        ;
+    while (!d->broken && off < size &&
+           (n = pread(s->spill_fd, run->out.scratch, ATB__LINE_MAX, off)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
         }
+        dest_write(d, run->out.scratch, (size_t)n);
+        off += n;
     }
     if (last != '\n')
         dest_write(d, "\n", 1);
+}
+
+/* Keeps the tail of output a command wrote straight into its file. */
+static void keep_file(struct atb_run *run, struct atb__cmd *cmd, const struct atb__stream *s)
+{
+    off_t size = spill_size(s);
+    off_t off = size > (off_t)run->opts.keep_output ? size - (off_t)run->opts.keep_output : 0;
+
+    while (off < size) {
+        ssize_t n = pread(s->spill_fd, run->out.scratch, ATB__LINE_MAX, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        keep(run, cmd, run->out.scratch, (size_t)n);
+        off += n;
+    }
 }
 
 /* Group mode: the command has finished; write its block. */
@@ -582,8 +654,15 @@ void atb__output_finish(struct atb_run *run, struct atb__cmd *cmd)
 
     if (run->out.mode != ATB_OUTPUT_GROUP)
         return;
-    if (o->mem_len == 0 && e->mem_len == 0 && o->spill_fd < 0 && e->spill_fd < 0)
+    if (o->direct && run->opts.keep_output > 0) {
+        /* Never read through a pipe: the files hold it all. */
+        keep_file(run, cmd, o);
+        keep_file(run, cmd, e);
+    }
+    if (o->mem_len == 0 && e->mem_len == 0 && spill_size(o) == 0 && spill_size(e) == 0) {
+        atb__output_free_cmd(cmd);
         return;
+    }
     if (run->out.github)
         len = snprintf(head, sizeof(head), "::group::%s\n", cmd->name);
     else if (d->color)
@@ -607,6 +686,7 @@ void atb__output_free_cmd(struct atb__cmd *cmd)
         struct atb__stream *s = &cmd->out[i];
         atb__close(&s->fd);
         atb__close(&s->spill_fd);
+        s->direct = 0;
         free(s->part);
         free(s->mem);
         s->part = s->mem = NULL;

@@ -85,6 +85,30 @@ EOF2
 	[ ! -e "$T/started" ]
 }
 
+@test "deps: a run refused at start leaves no new report file, an old one as it was" {
+	spec s.json <<EOF2
+{"commands": [
+  {"name": "a", "wait_for": ["b"], "shell": "touch $T/started"},
+  {"name": "b", "wait_for": ["a"], "shell": "touch $T/started"}
+]}
+EOF2
+	# Longer than the report that will replace it, so a leftover tail shows.
+	{ head -c 100000 /dev/zero | tr '\0' x; echo "old report"; } >"$T/old.json"
+	cp "$T/old.json" "$T/old.copy"
+	run atb run --report "$T/new.json" --junit "$T/old.json" "$T/s.json"
+	assert_failure 125
+	assert_output --partial 'dependency cycle'
+	[ ! -e "$T/new.json" ]
+	[ ! -e "$T/started" ]
+	cmp "$T/old.json" "$T/old.copy"
+	# A run that starts replaces the old file whole.
+	run atb run --junit "$T/old.json" - <<<'{"commands": [{"name": "x", "argv": ["true"]}]}'
+	assert_success
+	run grep -c 'old report' "$T/old.json"
+	assert_output 0
+	xmllint --noout "$T/old.json"
+}
+
 @test "deps: sets makes a latch other processes see in the run's scope" {
 	spec s.json <<EOF2
 {"commands": [

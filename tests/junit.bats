@@ -150,3 +150,20 @@ valid() {
 	[ ! -e "$T/j.xml" ]
 	[ ! -e "$T/started" ]
 }
+
+@test "junit: system-out holds the last 64 KiB a command wrote, in group and prefix modes" {
+	local mode status=0
+	for mode in group prefix; do
+		atb pool -o "$mode" --junit "j-$mode.xml" -n big,small -- \
+			sh -c 'head -c 100000 /dev/zero | tr "\0" y; echo; echo tail-out; echo tail-err >&2' -- echo small \
+			>/dev/null 2>&1 || status=$?
+		assert_equal "$status" 0
+		valid "j-$mode.xml"
+		assert_equal "$(junit_get "j-$mode.xml" 'case("small").find("system-out").text')" "small"
+		assert_equal "$(junit_get "j-$mode.xml" 'len(case("big").find("system-out").text.encode())')" 65536
+		assert_equal "$(junit_get "j-$mode.xml" '"tail-out" in case("big").find("system-out").text.split("\n")[-3:]')" "True"
+	done
+	# Group mode holds stdout and stderr apart: stderr's tail comes last
+	# (in prefix mode it may come anywhere the reads put it).
+	assert_equal "$(junit_get j-group.xml 'case("big").find("system-out").text[-18:]')" $'tail-out\ntail-err'
+}

@@ -18,6 +18,25 @@ load helpers/common
 	assert_output '60'
 }
 
+@test "out of fds in group mode: commands wait for others to finish, all run" {
+	# Two files and a pidfd a command.
+	local args=() i
+	for i in $(seq 60); do
+		args+=(sh -c "echo \$\$ >>$PIDS/w; echo out-$i; sleep 0.1" --)
+	done
+	args+=(true)
+	run bash -c 'ulimit -n 64 && exec "$0" "$@" >"$T/out"' "$ATB" pool -o group --report "$T/r.json" -- "${args[@]}"
+	assert_success
+	run report_get "$T/r.json" 'sorted(set(c["state"] for c in r["commands"]))'
+	assert_output '["succeeded"]'
+	run wc -l <"$PIDS/w"
+	assert_output '60'
+	run grep -c '^out-' "$T/out"
+	assert_output '60'
+	run grep -c '^==> sh' "$T/out"
+	assert_output '60'
+}
+
 @test "out of fds with nothing running: a clear error, exit 125, nothing left" {
 	run bash -c 'ulimit -n 7 && exec "$0" "$@"' "$ATB" pool -- sleep 1000 -- sleep 1000
 	assert_failure 125

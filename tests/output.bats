@@ -121,6 +121,53 @@ PY
 	assert_output 'end'
 }
 
+@test "group: commands write straight into unlinked files in TMPDIR, none left" {
+	mkdir "$T/tmp"
+	TMPDIR=$T/tmp run --separate-stderr atb pool -o group -n a,b -- \
+		sh -c 'readlink /proc/$$/fd/1; readlink /proc/$$/fd/2 >&2' -- true
+	assert_success
+	assert_line --index 1 --regexp "^$T/tmp/.* \(deleted\)\$"
+	[[ "$stderr" =~ ^"$T"/tmp/.*\ \(deleted\)$ ]]
+	run ls -A "$T/tmp"
+	assert_output ''
+}
+
+@test "group: without a usable TMPDIR, output still comes in blocks" {
+	TMPDIR=$T/missing run --separate-stderr atb pool -o group -n a,b -- \
+		sh -c 'echo a1; echo e1 >&2; echo a2' -- sh -c 'echo b1'
+	assert_success
+	[[ "$output" == *$'==> a <==\na1\na2'* ]]
+	[[ "$output" == *$'==> b <==\nb1'* ]]
+	assert_equal "$stderr" "e1"
+}
+
+@test "group: a command with ready_when is read through a pipe, its block whole" {
+	# 2 MiB after the ready line: held in memory, then spilled to a file.
+	cat >"$T/s.json" <<-EOF
+	{"output": "group", "commands": [
+	  {"name": "gen", "ready_when": "^up\$",
+	   "shell": "echo booting; echo up; head -c 2097152 /dev/zero | tr '\\\\0' z; echo; echo end"},
+	  {"name": "client", "wait_for": ["gen"], "shell": "echo done"}
+	]}
+	EOF
+	atb run "$T/s.json" >"$T/out"
+	run python3 -c '
+import sys
+blocks = open(sys.argv[1]).read().split("==> ")
+print(sorted(b[:40] + "|" + b[-10:] + "|" + str(len(b)) for b in blocks if b))' "$T/out"
+	assert_output "['client <==\ndone\n| <==\ndone\n|16', 'gen <==\nbooting\nup\nzzzzzzzzzzzzzzzzzzzzz|zzzzz\nend\n|2097176']"
+}
+
+@test "group: a process that leaves the group with stdout does not hang atb" {
+	mkfifo "$T/f"
+	run atb pool -o group -g 0.5s -n daemon,other -- \
+		sh -c 'setsid sh -c "echo \$\$ >>$PIDS/d; echo >$T/f; exec sleep 1000" & cat "$T/f" >/dev/null; echo started' -- true
+	assert_success
+	assert_output "$(printf '==> daemon <==\nstarted')"
+	run pid_alive "$(cat "$PIDS/d")"
+	assert_failure
+}
+
 @test "output of a cancelled command is all there, before the report" {
 	mkfifo "$T/f"
 	run atb pool -n victim,bad -- \

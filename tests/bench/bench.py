@@ -374,7 +374,7 @@ class Bench:
                                       "--tag", self.gen, ":::"] + [str(size)] * 4))
         if self.conc:
             cmds.append(("concurrently", [self.conc] + [shlex.join(g)] * 4))
-        r = self.hyperfine("output", cmds, runs=4, warmup=1)
+        r = self.hyperfine("output", cmds, runs=8, warmup=1)
         if "atb-prefix" not in r:
             return
         fc = r["floor-cat"]["median"]

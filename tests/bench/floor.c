@@ -5,10 +5,10 @@
  *       (default and 0: no limit) and waits for them. -p: each child's
  *       stdout goes through a pipe that floor copies to its own stdout, as
  *       cat(1) would (the floor for any mode that reads the output). -g:
- *       the same, but each child's output is held in an unlinked file in
- *       $TMPDIR (default /tmp) and copied out when it ends, the least that
- *       holding output back in a file costs (the floor for atb's group mode
- *       once its memory budget is spent).
+ *       each child writes straight into an unlinked file in $TMPDIR
+ *       (default /tmp), sent to floor's stdout when the child ends: the
+ *       least that holding output back in a file costs (the floor for
+ *       atb's group mode).
  *   floor failfast [-n N] [-f] -- CMD [ARG...] -- FAILCMD [ARG...]
  *       Starts N copies of CMD, then FAILCMD; on the first child that fails
  *       SIGKILLs every process group it started, then reaps every
@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -105,17 +106,15 @@ static int spill_open(void)
     return fd;
 }
 
-/* -p: every child writes into a pipe of its own; copy them all to stdout.
- * -g (hold): into a file per child, copied to stdout when the child ends. */
-static int run_piped(char *const argv[], long n, int hold)
+/* -p: every child writes into a pipe of its own; copy them all to stdout. */
+static int run_piped(char *const argv[], long n)
 {
     static char buf[128 * 1024];
     struct pollfd *pfd = calloc((size_t)n, sizeof(*pfd));
-    int *spill = calloc((size_t)n, sizeof(*spill));
     long open = n;
     int first = 0;
 
-    if (pfd == NULL || spill == NULL)
+    if (pfd == NULL)
         die("calloc", ENOMEM);
     for (long i = 0; i < n; i++) {
         int p[2];
@@ -125,7 +124,6 @@ static int run_piped(char *const argv[], long n, int hold)
         close(p[1]);
         pfd[i].fd = p[0];
         pfd[i].events = POLLIN;
-        spill[i] = hold ? spill_open() : -1;
     }
     while (open > 0) {
         if (poll(pfd, (nfds_t)n, -1) < 0) {
@@ -139,17 +137,11 @@ static int run_piped(char *const argv[], long n, int hold)
                 continue;
             r = read(pfd[i].fd, buf, sizeof(buf));
             if (r > 0) {
-                write_all(hold ? spill[i] : 1, buf, (size_t)r);
+                write_all(1, buf, (size_t)r);
             } else if (r == 0 || errno != EINTR) {
                 close(pfd[i].fd);
                 pfd[i].fd = -1;
                 open--;
-                if (hold) {
-                    lseek(spill[i], 0, SEEK_SET);
-                    while ((r = read(spill[i], buf, sizeof(buf))) > 0)
-                        write_all(1, buf, (size_t)r);
-                    close(spill[i]);
-                }
             }
         }
     }
@@ -164,6 +156,52 @@ static int run_piped(char *const argv[], long n, int hold)
             first = status_code(st);
     }
     free(pfd);
+    return first;
+}
+
+/* -g: every child writes straight into an unlinked file of its own, which
+ * is sent to stdout (sendfile) when the child has ended. */
+static int run_held(char *const argv[], long n)
+{
+    pid_t *pids = calloc((size_t)n, sizeof(*pids));
+    int *spill = calloc((size_t)n, sizeof(*spill));
+    long left = n;
+    int first = 0;
+
+    if (pids == NULL || spill == NULL)
+        die("calloc", ENOMEM);
+    for (long i = 0; i < n; i++) {
+        spill[i] = spill_open();
+        pids[i] = spawn(argv, spill[i]);
+    }
+    while (left > 0) {
+        struct stat st;
+        off_t off = 0;
+        pid_t pid;
+        int ws;
+        long i;
+
+        pid = waitpid(-1, &ws, 0);
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            die("waitpid", errno);
+        }
+        for (i = 0; i < n && pids[i] != pid; i++)
+            ;
+        if (i == n)
+            continue;
+        left--;
+        if (first == 0 && status_code(ws) != 0)
+            first = status_code(ws);
+        if (fstat(spill[i], &st) < 0)
+            die("fstat", errno);
+        while (off < st.st_size)
+            if (sendfile(1, spill[i], &off, (size_t)(st.st_size - off)) <= 0 && errno != EINTR)
+                die("sendfile", errno);
+        close(spill[i]);
+    }
+    free(pids);
     free(spill);
     return first;
 }
@@ -271,7 +309,7 @@ int main(int argc, char **argv)
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
 
     if (strcmp(verb, "run") == 0)
-        return piped ? run_piped(argv, n, hold) : run(argv, n, jobs);
+        return hold ? run_held(argv, n) : piped ? run_piped(argv, n) : run(argv, n, jobs);
     if (strcmp(verb, "failfast") == 0) {
         int k;
         for (k = 0; k < argc && strcmp(argv[k], "--") != 0; k++)
