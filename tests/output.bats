@@ -179,6 +179,18 @@ print(sorted(b[:40] + "|" + b[-10:] + "|" + str(len(b)) for b in blocks if b))' 
 	assert_line --partial 'atb: pool failed'
 }
 
+@test "group: a cancelled command's output is all there, before the report" {
+	mkfifo "$T/f"
+	run atb pool -o group -n victim,bad -- \
+		sh -c 'for i in 1 2 3; do echo "last words $i"; done; echo >"$T/f"; exec sleep 1000' \
+		-- sh -c 'cat "$T/f" >/dev/null; exit 4'
+	assert_failure 4
+	assert_line --index 0 '==> victim <=='
+	assert_line --index 1 'last words 1'
+	assert_line --index 3 'last words 3'
+	assert_line --partial 'atb: pool failed'
+}
+
 @test "a grandchild that keeps the pipe open does not hang atb" {
 	# The background process leaves the group with setsid and keeps stdout;
 	# the leader exits only once it has.

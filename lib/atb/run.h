@@ -225,8 +225,9 @@ int atb_run_winner(const struct atb_run *run);
 double atb_run_duration(const struct atb_run *run);
 
 /* The last opts.keep_output bytes command i wrote (stdout and stderr in the
- * order they were read), with their length in *len; NULL when none were
- * kept. Owned by the run. */
+ * order they were read; in group mode, where a command writes into files,
+ * its stdout followed by its stderr), with their length in *len; NULL when
+ * none were kept. Owned by the run. */
 const char *atb_run_output(const struct atb_run *run, size_t i, size_t *len);
 
 /* Frees the run; safe on NULL. */

@@ -2,9 +2,11 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -164,5 +166,42 @@ TEST(timeout_cancels)
     ASSERT_EQ(atb_run_exit_status(run), 124);
     ASSERT_EQ(atb_run_outcome(run), ATB_OUTCOME_TIMED_OUT);
     ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_CANCELLED);
+    atb_run_free(run);
+}
+
+/* Group mode: commands write into files; what is kept for reports is the
+ * tail of stdout followed by stderr, and a command's block is its own. */
+TEST(group_keeps_stdout_then_stderr)
+{
+    struct atb_opts o;
+    struct atb_run *run;
+    const char *kept;
+    size_t len = 0;
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC), saved[2];
+
+    ASSERT(null >= 0);
+    atb_opts_init(&o);
+    o.output = ATB_OUTPUT_GROUP;
+    o.keep_output = 8;
+    ASSERT_EQ(atb_run_new(&run, &o), 0);
+    add_sh(run, "a", "printf 1234567890; printf abc >&2");
+    add_sh(run, "b", "true");
+    /* The blocks go to our stdout and stderr: not into the TAP stream. */
+    saved[0] = dup(1);
+    saved[1] = dup(2);
+    ASSERT(saved[0] >= 0 && saved[1] >= 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    ASSERT_EQ(atb_run_exec(run), 0);
+    dup2(saved[0], 1);
+    dup2(saved[1], 2);
+    close(saved[0]);
+    close(saved[1]);
+    close(null);
+    kept = atb_run_output(run, 0, &len);
+    ASSERT(kept != NULL);
+    ASSERT_EQ(len, 8);
+    ASSERT(memcmp(kept, "67890abc", 8) == 0);
+    ASSERT(atb_run_output(run, 1, &len) == NULL);
     atb_run_free(run);
 }
