@@ -88,7 +88,7 @@ struct atb__stream {
     size_t part_len, part_cap;
     char *mem;              /* group mode: output held back */
     size_t mem_len, mem_cap;
-    int spill_fd;           /* group mode: unlinked file for the rest, or -1 */
+    int spill_fd;           /* group mode: unlinked file holding output, or -1 */
     int no_splice;          /* splice refused: copy through scratch */
     int direct;             /* group mode: the command writes into spill_fd */
 };
