@@ -50,11 +50,12 @@ void cmd_env_opts(struct atb_opts *opts, int color_chosen);
  * to keep output for JUnit. Returns 0, or -1 after a message. */
 int cmd_reports_check(const struct cmd_reports *r, struct atb_opts *opts);
 
-/* Opens the report files, neither truncating one that exists (that waits
- * for the report) nor keeping one it made when the run cannot start
- * (cmd_reports_close removes it). Returns 0, or -1 after a message. */
+/* Opens the report files without truncating one that exists (that waits
+ * for the report). Returns 0, or -1 after a message. */
 int cmd_reports_open(struct cmd_reports *r);
-void cmd_reports_close(struct cmd_reports *r);
+/* Closes them unwritten when the run cannot take place: an existing file
+ * keeps its contents, one that cmd_reports_open made is removed. */
+void cmd_reports_discard(struct cmd_reports *r);
 
 /* Runs run to its end, prints what went wrong, writes the reports, and
  * returns the exit status; if a signal interrupted the run, dies of it. */

@@ -70,7 +70,7 @@ void cmd_env_opts(struct atb_opts *opts, int color_chosen)
 /* Opens a report file without truncating it, so that a run that cannot
  * start loses nothing: an existing file keeps its contents until there is a
  * report to put in it (report_begin), and a file made here is removed
- * again (cmd_reports_close). */
+ * again (cmd_reports_discard). */
 static int open_one(const char *opt, const char *path, FILE **out, int *created)
 {
     int fd;
@@ -133,7 +133,7 @@ int cmd_reports_open(struct cmd_reports *r)
 {
     if (open_one("--report", r->json_path, &r->json, &r->json_created) < 0 ||
         open_one("--junit", r->junit_path, &r->junit, &r->junit_created) < 0) {
-        cmd_reports_close(r);
+        cmd_reports_discard(r);
         return -1;
     }
     return 0;
@@ -150,7 +150,7 @@ static void discard_one(FILE **f, const char *path, int *created)
     *created = 0;
 }
 
-void cmd_reports_close(struct cmd_reports *r)
+void cmd_reports_discard(struct cmd_reports *r)
 {
     discard_one(&r->json, r->json_path, &r->json_created);
     discard_one(&r->junit, r->junit_path, &r->junit_created);
@@ -203,7 +203,7 @@ int cmd_finish(struct atb_run *run, const char *who, struct cmd_reports *r)
             cmd_err("%s: %s", who, atb_run_error(run));
         else
             cmd_err("%s: %s", who, atb_strerror(rc));
-        cmd_reports_close(r);
+        cmd_reports_discard(r);
         return EXIT_ATB;
     }
     jopts.ctx = run;
