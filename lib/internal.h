@@ -186,6 +186,7 @@ struct atb_run {
     ev_timer timeout_w;
     ev_timer shield_w;       /* opts.shield_wait_s after an interrupt */
     char *latch_dir;         /* owned; the private latch scope, or NULL */
+    int latch_lock;          /* owned; flock on latch_dir, or -1 */
     char **base_env;         /* owned vector (borrowed strings): environ plus
                                 ATB_LATCH_DIR, or NULL to use environ */
     char *base_env_latch;    /* owned "ATB_LATCH_DIR=..." */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -16,6 +17,10 @@
 
 /* How deep atb_latch_scope_close() goes into folders children left. */
 #define SCOPE_DEPTH_MAX 32
+/* A run folder unlocked and unchanged this long is a killed run's. */
+#define SCOPE_STALE_S 60
+/* Stale run folders removed at most by one sweep, to bound its time. */
+#define SCOPE_SWEEP_MAX 64
 /* Tries at a fresh temporary name before giving up on setting a latch. */
 #define TMP_TRIES 8
 
@@ -334,13 +339,14 @@ int atb_latch_state(const char *path)
     return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 }
 
-int atb_latch_scope_open(char **dir, struct atb_latch_error *err)
+int atb_latch_scope_open(char **dir, int *lock, struct atb_latch_error *err)
 {
     char *base = NULL, *path = NULL;
     size_t check_from;
-    int rc;
+    int rc, fd = -1;
 
     *dir = NULL;
+    *lock = -1;
     clear_error(err);
     rc = base_dir(&base, &check_from);
     if (rc < 0)
@@ -360,7 +366,23 @@ int atb_latch_scope_open(char **dir, struct atb_latch_error *err)
         fail_on(err, base, NULL);
         goto out;
     }
+    /* The lock says the folder is in use, for atb_latch_scope_sweep() in
+     * other runs; it goes when this process does, however it ends. */
+    fd = atb__open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+    if (fd >= 0) {
+        while ((rc = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
+            ;
+        rc = rc < 0 ? -errno : 0;
+    } else {
+        rc = fd;
+    }
+    if (rc < 0) {
+        atb__close(&fd);
+        rmdir(path);
+        goto out;
+    }
     *dir = path;
+    *lock = fd;
     path = NULL;
 out:
     free(path);
@@ -468,4 +490,58 @@ int atb_latch_scope_close(const char *dir)
             rc = -ENOTEMPTY;
     }
     return rc;
+}
+
+/* Looks at one entry of the scope folders' parent: a run folder that is no
+ * longer locked and has not changed for SCOPE_STALE_S belonged to a run
+ * that was killed before it could remove it. Returns 1 when removed. */
+static int sweep_one(int base, const char *name, time_t now)
+{
+    struct stat st;
+    int fd, gone = 0;
+
+    if (strncmp(name, "run-", 4) != 0)
+        return 0;
+    fd = open_dir_at(base, name);
+    if (fd < 0)
+        return 0;
+    /* The age keeps a folder whose run has made it but not yet locked it
+     * out of reach; the lock, one whose run is alive, however old. */
+    if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || now - st.st_mtime < SCOPE_STALE_S ||
+        flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        atb__close(&fd);
+        return 0;
+    }
+    /* empty_dir takes fd over, and the lock with it. */
+    if (empty_dir(fd, st.st_dev, 0) == 0 && unlinkat(base, name, AT_REMOVEDIR) == 0)
+        gone = 1;
+    return gone;
+}
+
+int atb_latch_scope_sweep(void)
+{
+    char *path = NULL;
+    size_t check_from;
+    struct dirent *e;
+    DIR *d;
+    int fd, rc, removed = 0;
+    time_t now = time(NULL);
+
+    rc = base_dir(&path, &check_from);
+    if (rc < 0)
+        return rc;
+    fd = atb__open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+    free(path);
+    if (fd < 0)
+        return fd == -ENOENT ? 0 : fd;
+    d = fdopendir(fd);
+    if (d == NULL) {
+        rc = -errno;
+        atb__close(&fd);
+        return rc;
+    }
+    while (removed < SCOPE_SWEEP_MAX && (e = readdir(d)) != NULL)
+        removed += sweep_one(dirfd(d), e->d_name, now);
+    closedir(d);
+    return removed;
 }

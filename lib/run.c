@@ -103,6 +103,7 @@ int atb_run_new(struct atb_run **out, const struct atb_opts *opts)
     if (run == NULL)
         return -ENOMEM;
     run->bases.owned = 1;
+    run->latch_lock = -1;
     if (opts != NULL)
         run->opts = *opts;
     else
@@ -1135,7 +1136,7 @@ static int latch_scope_open(struct atb_run *run)
 
     if (!run->opts.latch_scope)
         return 0;
-    rc = atb_latch_scope_open(&run->latch_dir, NULL);
+    rc = atb_latch_scope_open(&run->latch_dir, &run->latch_lock, NULL);
     if (rc < 0)
         return rc;
     run->base_env_latch = malloc(strlen(run->latch_dir) + sizeof("ATB_LATCH_DIR="));
@@ -1157,8 +1158,13 @@ static int latch_scope_open(struct atb_run *run)
 
 static void latch_scope_close(struct atb_run *run)
 {
-    if (run->latch_dir)
+    if (run->latch_dir) {
         atb_latch_scope_close(run->latch_dir);
+        atb__close(&run->latch_lock);
+        /* Runs that were killed left their folders; the next run to end
+         * normally removes them. */
+        atb_latch_scope_sweep();
+    }
     free(run->latch_dir);
     free(run->base_env);
     free(run->base_env_latch);

@@ -410,6 +410,32 @@ os.execv(sys.argv[1], sys.argv[1:])' "$ATB" latch wait-unset --any x a >"$T/w.ou
 	assert_equal "$status" 0
 }
 
+@test "a run removes the scope folders of killed runs, never a live run's" {
+	mkdir -m 0700 "$T/xdg"
+	unset ATB_LATCH_DIR
+	export XDG_RUNTIME_DIR=$T/xdg
+	mkfifo "$T/f1" "$T/f2"
+	# Two runs, each reporting its private folder; the first is SIGKILLed,
+	# which leaves its folder behind, the second stays alive.
+	"$ATB" pool -o inherit -- sh -c "echo \$\$ >>$PIDS/c1; echo \$ATB_LATCH_DIR >$T/f1; exec sleep 1000" &
+	local killed=$!
+	rec atb1 "$killed"
+	"$ATB" pool -o inherit -- sh -c "echo \$\$ >>$PIDS/c2; echo \$ATB_LATCH_DIR >$T/f2; exec sleep 1000" &
+	rec atb2 $!
+	local dead live
+	read -r -t 20 dead <"$T/f1"
+	read -r -t 20 live <"$T/f2"
+	[ -d "$dead" ] && [ -d "$live" ] && [ "$dead" != "$live" ]
+	kill -KILL "$killed"
+	wait "$killed" || true
+	[ -d "$dead" ]
+	touch -d '2 hours ago' "$dead" "$live"
+	run atb pool -- true -- true
+	assert_success
+	[ ! -e "$dead" ]
+	[ -d "$live" ]
+}
+
 @test "bare names live in /tmp/atb-UID/latch without either variable" {
 	local name="bats-latch-$$-$RANDOM" dir="/tmp/atb-$(id -u)/latch"
 	unset ATB_LATCH_DIR

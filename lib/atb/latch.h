@@ -74,9 +74,12 @@ int atb_latch_state(const char *path);
  * default latch folder ($XDG_RUNTIME_DIR/atb/run-XXXXXX, else
  * /tmp/atb-EUID/run-XXXXXX; $ATB_LATCH_DIR is not consulted). *dir is
  * malloc'd; the caller frees it and later calls atb_latch_scope_close().
- * Returns 0, ATB_ELATCHDIR (err says which folder and why) or a negative
- * errno. */
-int atb_latch_scope_open(char **dir, struct atb_latch_error *err);
+ * *lock is a close-on-exec fd holding a flock(2) on the folder, which marks
+ * it in use for atb_latch_scope_sweep(); the caller closes it after
+ * atb_latch_scope_close(), and the kernel drops it if the process is
+ * killed. Returns 0, ATB_ELATCHDIR (err says which folder and why) or a
+ * negative errno. */
+int atb_latch_scope_open(char **dir, int *lock, struct atb_latch_error *err);
 
 /* Removes a scope folder and everything in it, whatever children left there:
  * files and symlinks are unlinked, never followed; subfolders are entered
@@ -85,6 +88,12 @@ int atb_latch_scope_open(char **dir, struct atb_latch_error *err);
  * first negative errno met (removal goes on past errors; -ENOENT when dir
  * does not exist). Call it once the run's processes are gone. */
 int atb_latch_scope_close(const char *dir);
+
+/* Removes the run folders that runs killed before they could clean up left
+ * next to the scope folders: those owned by this user, not locked, and not
+ * changed for a minute (a folder just made is not locked yet). At most 64
+ * in one call. Returns how many were removed, or a negative errno. */
+int atb_latch_scope_sweep(void);
 
 /* How to wait. Fill with atb_latch_wait_opts_init(), then change fields. */
 struct atb_latch_wait_opts {

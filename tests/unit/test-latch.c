@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -398,13 +399,16 @@ TEST(scope_open_close)
 {
     struct atb_latch_error err;
     char *a, *b, prefix[512];
+    int la, lb;
 
     tmp_make();
     setenv("XDG_RUNTIME_DIR", tmp, 1);
     /* ATB_LATCH_DIR does not move scopes: they always go in atb's base. */
     setenv("ATB_LATCH_DIR", join(tmp, "elsewhere"), 1);
-    ASSERT_EQ(atb_latch_scope_open(&a, &err), 0);
-    ASSERT_EQ(atb_latch_scope_open(&b, &err), 0);
+    ASSERT_EQ(atb_latch_scope_open(&a, &la, &err), 0);
+    ASSERT_EQ(atb_latch_scope_open(&b, &lb, &err), 0);
+    ASSERT(la >= 0 && lb >= 0 && la != lb);
+    ASSERT(fcntl(la, F_GETFD) & FD_CLOEXEC);
     ASSERT(strcmp(a, b) != 0);
     snprintf(prefix, sizeof(prefix), "%s/atb/run-", tmp);
     ASSERT(strncmp(a, prefix, strlen(prefix)) == 0);
@@ -420,14 +424,76 @@ TEST(scope_open_close)
     ASSERT_EQ(atb_latch_scope_close(b), 0);
     ASSERT(!exists(b));
     ASSERT_EQ(atb_latch_scope_close(a), -ENOENT);
+    close(la);
+    close(lb);
     free(a);
     free(b);
 
     /* An unsafe base is refused, and says which folder. */
     ASSERT_EQ(chmod(join(tmp, "atb"), 0775), 0);
-    ASSERT_EQ(atb_latch_scope_open(&a, &err), ATB_ELATCHDIR);
+    ASSERT_EQ(atb_latch_scope_open(&a, &la, &err), ATB_ELATCHDIR);
     ASSERT(a == NULL);
+    ASSERT_EQ(la, -1);
     ASSERT_STR_EQ(err.path, join(tmp, "atb"));
+    tmp_remove();
+}
+
+/* Sets a folder's modification time hours back: how a killed run's folder
+ * looks a while later. */
+static void age(const char *path)
+{
+    struct timespec t[2] = {{time(NULL) - 7200, 0}, {time(NULL) - 7200, 0}};
+    ASSERT_EQ(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+TEST(scope_sweep_removes_only_killed_runs_folders)
+{
+    struct atb_latch_error err;
+    char *mine;
+    const char *base, *stale, *young, *held, *other;
+    int lock, hold;
+
+    tmp_make();
+    setenv("XDG_RUNTIME_DIR", tmp, 1);
+    ASSERT_EQ(atb_latch_scope_open(&mine, &lock, &err), 0);
+    base = join(tmp, "atb");
+    /* A killed run's folder, with latches and a subfolder in it. */
+    stale = join(base, "run-stale1");
+    ASSERT_EQ(mkdir(stale, 0700), 0);
+    write_file(join(stale, "db-up"), "x");
+    ASSERT_EQ(mkdir(join(stale, "sub"), 0700), 0);
+    age(stale);
+    /* Unlocked but just made: its run may not have locked it yet. */
+    young = join(base, "run-young1");
+    ASSERT_EQ(mkdir(young, 0700), 0);
+    /* Old but locked: its run is alive. */
+    held = join(base, "run-held1");
+    ASSERT_EQ(mkdir(held, 0700), 0);
+    hold = open(held, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT(hold >= 0);
+    ASSERT_EQ(flock(hold, LOCK_EX), 0);
+    age(held);
+    /* Not a run folder at all. */
+    other = join(base, "shared");
+    ASSERT_EQ(mkdir(other, 0700), 0);
+    age(other);
+    /* Our own folder, aged: our lock keeps it. */
+    age(mine);
+
+    ASSERT_EQ(atb_latch_scope_sweep(), 1);
+    ASSERT(!exists(stale));
+    ASSERT(exists(young));
+    ASSERT(exists(held));
+    ASSERT(exists(other));
+    ASSERT(exists(mine));
+
+    /* Once its run is gone, the held folder goes too. */
+    close(hold);
+    ASSERT_EQ(atb_latch_scope_sweep(), 1);
+    ASSERT(!exists(held));
+    ASSERT_EQ(atb_latch_scope_close(mine), 0);
+    close(lock);
+    free(mine);
     tmp_remove();
 }
 
@@ -436,13 +502,15 @@ TEST(scope_close_whatever_children_left)
     struct atb_latch_error err;
     char *scope, deep[4096];
     const char *outside;
+    int lock;
 
     tmp_make();
     setenv("XDG_RUNTIME_DIR", tmp, 1);
     outside = join(tmp, "outside");
     ASSERT_EQ(mkdir(outside, 0700), 0);
     write_file(join(outside, "keep"), "keep");
-    ASSERT_EQ(atb_latch_scope_open(&scope, &err), 0);
+    ASSERT_EQ(atb_latch_scope_open(&scope, &lock, &err), 0);
+    close(lock);
 
     write_file(join(scope, "plain"), "x");
     write_file(join(scope, ".hidden"), "x");
@@ -464,7 +532,8 @@ TEST(scope_close_whatever_children_left)
     free(scope);
 
     /* Deeper than atb goes: it says so and leaves the folder. */
-    ASSERT_EQ(atb_latch_scope_open(&scope, &err), 0);
+    ASSERT_EQ(atb_latch_scope_open(&scope, &lock, &err), 0);
+    close(lock);
     snprintf(deep, sizeof(deep), "%s", scope);
     for (int i = 0; i < 40; i++) {
         strncat(deep, "/d", sizeof(deep) - strlen(deep) - 1);
@@ -937,10 +1006,12 @@ TEST(waiter_unset_by_scope_close)
     struct atb_latch_waiter *w;
     struct seen s = {0};
     char *paths[1], *scope;
+    int lock;
 
     tmp_make();
     setenv("XDG_RUNTIME_DIR", tmp, 1);
-    ASSERT_EQ(atb_latch_scope_open(&scope, &err), 0);
+    ASSERT_EQ(atb_latch_scope_open(&scope, &lock, &err), 0);
+    close(lock);
     paths[0] = join(scope, "l");
     ASSERT_EQ(atb_latch_set(paths[0]), 0);
     atb_latch_wait_opts_init(&opts);
