@@ -1212,6 +1212,31 @@ static void parent_signals_end(struct atb_run *run, const int *signals, size_t n
             run->interrupted = sig;
 }
 
+/* libev aborts when it cannot make its epoll fd or its signal pipe, which
+ * is no way to say that fds ran out: before the loop is made, make sure
+ * there are fds for it (epoll, eventfd, a pipe's second end should eventfd
+ * fail) and for the spawner's /dev/null, and fail cleanly if not. */
+#define RUN_FDS 4
+
+static int fds_available(int n)
+{
+    int fds[RUN_FDS], got, rc = 0;
+
+    fds[0] = atb__open("/dev/null", O_RDONLY, 0);
+    if (fds[0] < 0)
+        return fds[0];
+    for (got = 1; got < n; got++) {
+        fds[got] = fcntl(fds[0], F_DUPFD_CLOEXEC, 0);
+        if (fds[got] < 0) {
+            rc = -errno;
+            break;
+        }
+    }
+    while (got > 0)
+        atb__close(&fds[--got]);
+    return rc;
+}
+
 static int loop_open(struct atb_run *run)
 {
     int fd;
@@ -1257,30 +1282,18 @@ int atb_run_exec(struct atb_run *run)
         rc = latch_scope_open(run);
     if (rc == 0)
         rc = atb__deps_resolve(run);
+    if (rc == 0)
+        rc = fds_available(RUN_FDS);
+    if (rc == 0)
+        rc = loop_open(run);
     if (rc < 0) {
         atb__output_close(run);
         latch_scope_close(run);
         return rc;
     }
-    rc = loop_open(run);
-    if (rc < 0)
-        return rc;
     rc = atb__spawner_init(&run->sp);
     if (rc < 0)
         goto out_loop;
-    /* libev aborts when it cannot make its signal pipe: make sure the fds
-     * for it are there, and fail cleanly if not. */
-    {
-        int a = fcntl(run->sp.devnull, F_DUPFD_CLOEXEC, 0);
-        int b = a < 0 ? -1 : fcntl(run->sp.devnull, F_DUPFD_CLOEXEC, 0);
-        rc = b < 0 ? -errno : 0;
-        atb__close(&a);
-        atb__close(&b);
-        if (rc < 0) {
-            atb__spawner_close(&run->sp);
-            goto out_loop;
-        }
-    }
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     if (run->opts.handle_signals) {
         for (size_t i = 0; i < ATB__ARRAY_SIZE(parent_signals); i++) {

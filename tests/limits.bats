@@ -42,3 +42,18 @@ load helpers/common
 	assert_failure 125
 	assert_output --partial 'Too many open files'
 }
+
+@test "out of fds at any point of start-up: 125 or a run, never an abort" {
+	# An inherited fd shifts where the limit bites: before the event loop,
+	# inside it (libev aborts when its signal pipe fails), or at a spawn.
+	local n st
+	for n in 6 7 8 9 10 11 12; do
+		st=0
+		bash -c 'exec 3</dev/null; ulimit -n "$1" && shift && exec "$@"' _ "$n" \
+			"$ATB" pool -- true -- true >"$T/out" 2>&1 || st=$?
+		if [ "$st" -ne 0 ] && [ "$st" -ne 125 ]; then
+			echo "ulimit -n $n: status $st: $(cat "$T/out")"
+			return 1
+		fi
+	done
+}
