@@ -22,6 +22,12 @@ int atb__open(const char *path, int flags, mode_t mode);
 ssize_t atb__read_file(const char *path, char *buf, size_t size);
 void atb__close(int *fd);
 int atb__pidfd_open(pid_t pid);
+/* libev aborts when it cannot make its epoll fd or its signal pipe, which is
+ * no way to say that fds ran out: before making a loop, check that n fds can
+ * be had (ATB__LOOP_FDS for the loop: epoll, eventfd, and a pipe's second
+ * end should eventfd fail). Returns 0 or a negative errno (-EMFILE). */
+#define ATB__LOOP_FDS 3
+int atb__fds_available(int n);
 int atb__pidfd_send_signal(int pidfd, int signo);
 double atb__now(void);
 double atb__wall_now(void);

@@ -417,6 +417,9 @@ int atb_latch_wait(char *const *paths, size_t n, const struct atb_latch_wait_opt
         *signo = 0;
     /* A private loop: nothing here may reap children or disturb the
      * caller's loops. ev_loop_new() never takes SIGCHLD. */
+    rc = atb__fds_available(ATB__LOOP_FDS);
+    if (rc < 0)
+        return rc;
     call.loop = ev_loop_new(EVFLAG_AUTO);
     if (call.loop == NULL)
         return -ENOMEM;

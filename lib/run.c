@@ -1212,30 +1212,9 @@ static void parent_signals_end(struct atb_run *run, const int *signals, size_t n
             run->interrupted = sig;
 }
 
-/* libev aborts when it cannot make its epoll fd or its signal pipe, which
- * is no way to say that fds ran out: before the loop is made, make sure
- * there are fds for it (epoll, eventfd, a pipe's second end should eventfd
- * fail) and for the spawner's /dev/null, and fail cleanly if not. */
-#define RUN_FDS 4
-
-static int fds_available(int n)
-{
-    int fds[RUN_FDS], got, rc = 0;
-
-    fds[0] = atb__open("/dev/null", O_RDONLY, 0);
-    if (fds[0] < 0)
-        return fds[0];
-    for (got = 1; got < n; got++) {
-        fds[got] = fcntl(fds[0], F_DUPFD_CLOEXEC, 0);
-        if (fds[got] < 0) {
-            rc = -errno;
-            break;
-        }
-    }
-    while (got > 0)
-        atb__close(&fds[--got]);
-    return rc;
-}
+/* Fds the run needs before it can say that fds ran out: the event loop's
+ * (see atb__fds_available) and the spawner's /dev/null. */
+#define RUN_FDS (ATB__LOOP_FDS + 1)
 
 static int loop_open(struct atb_run *run)
 {
@@ -1283,7 +1262,7 @@ int atb_run_exec(struct atb_run *run)
     if (rc == 0)
         rc = atb__deps_resolve(run);
     if (rc == 0)
-        rc = fds_available(RUN_FDS);
+        rc = atb__fds_available(RUN_FDS);
     if (rc == 0)
         rc = loop_open(run);
     if (rc < 0) {

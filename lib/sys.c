@@ -224,3 +224,24 @@ out:
     atb__close(&fd);
     return rc;
 }
+
+int atb__fds_available(int n)
+{
+    int fds[16], got, rc = 0;
+
+    if (n > (int)ATB__ARRAY_SIZE(fds))
+        return -EINVAL;
+    fds[0] = atb__open("/dev/null", O_RDONLY, 0);
+    if (fds[0] < 0)
+        return fds[0];
+    for (got = 1; got < n; got++) {
+        fds[got] = fcntl(fds[0], F_DUPFD_CLOEXEC, 0);
+        if (fds[got] < 0) {
+            rc = -errno;
+            break;
+        }
+    }
+    while (got > 0)
+        atb__close(&fds[--got]);
+    return rc;
+}

@@ -565,3 +565,20 @@ os.execv(sys.argv[1], sys.argv[1:])' "$ATB" latch wait-unset --any x a >"$T/w.ou
 	ratb latch status -- -t
 	assert_equal "$status" 0
 }
+
+@test "wait-set out of fds: 125 with the reason, never an abort" {
+	# From too few fds for the loader (127, not atb's) up to enough.
+	local n st reached=0
+	for n in 4 5 6 7 8 9 10; do
+		st=0
+		bash -c 'exec 3</dev/null; ulimit -n "$1" && shift && exec "$@"' _ "$n" \
+			"$ATB" latch wait-set -t 0.1s never >"$T/out" 2>&1 || st=$?
+		[ "$st" -eq 127 ] && continue
+		if [ "$st" -ne 124 ] && ! { [ "$st" -eq 125 ] && grep -q 'Too many open files' "$T/out"; }; then
+			echo "ulimit -n $n: status $st: $(cat "$T/out")"
+			return 1
+		fi
+		reached=$((reached + 1))
+	done
+	[ "$reached" -ge 3 ]
+}
