@@ -102,10 +102,8 @@ int atb__deps_resolve(struct atb_run *run)
             cmd->ready_re = malloc(sizeof(*cmd->ready_re));
             if (cmd->ready_re == NULL)
                 return -ENOMEM;
-            rc = regcomp(cmd->ready_re, cmd->ready_when, REG_EXTENDED | REG_NOSUB);
-            if (rc != 0) {
-                char why[128];
-                regerror(rc, cmd->ready_re, why, sizeof(why));
+            char why[128];
+            if (atb__regex_compile(cmd->ready_re, cmd->ready_when, why, sizeof(why)) < 0) {
                 free(cmd->ready_re);
                 cmd->ready_re = NULL;
                 snprintf(run->error, sizeof(run->error), "%s: ready_when: %s", cmd->name, why);

@@ -237,6 +237,11 @@ void atb__output_progress_end(struct atb_run *run);
 void atb__output_free_cmd(struct atb__cmd *cmd);
 void atb__cmd_maybe_finish(struct atb__cmd *cmd);
 
+/* regex.c: compiles a ready_when pattern (POSIX extended, no subexpression
+ * reports), refusing one too large once compiled. Returns 0, or -1 with the
+ * reason in why. */
+int atb__regex_compile(regex_t *re, const char *pattern, char *why, size_t size);
+
 /* deps.c: readiness and dependencies between commands. */
 int atb__deps_resolve(struct atb_run *run);
 int atb__deps_met(const struct atb__cmd *cmd);

@@ -542,15 +542,12 @@ static int latch_key(struct walk *w, int id, const cJSON *v, struct atb_cmd *cmd
     switch (id) {
     case C_READY_WHEN: {
         regex_t re;
+        char why[128];
         rc = get_text(w, v, "regular expression", &text);
         if (rc < 0)
             return rc;
-        rc = regcomp(&re, text, REG_EXTENDED | REG_NOSUB);
-        if (rc != 0) {
-            char why[128];
-            regerror(rc, &re, why, sizeof(why));
-            return fail(w, "not a valid extended regular expression: %s", why);
-        }
+        if (atb__regex_compile(&re, text, why, sizeof(why)) < 0)
+            return fail(w, "not a usable extended regular expression: %s", why);
         regfree(&re);
         cmd->ready_when = text;
         return 0;

@@ -317,7 +317,12 @@ state() {
 	spec s.json <<<'{"commands": [{"shell": "touch started", "ready_timeout": "soon"}]}'
 	rejected 's.json: commands[0].ready_timeout: invalid duration '\''soon'\'' (use e.g. "10", "1.5s", "250ms", "2m", "1h")'
 	spec s.json <<<'{"commands": [{"shell": "touch started", "ready_when": "(open"}]}'
-	rejected 's.json: commands[0].ready_when: not a valid extended regular expression: Unmatched ( or \('
+	rejected 's.json: commands[0].ready_when: not a usable extended regular expression: Unmatched ( or \('
+	# Gigabytes or minutes once compiled (the fuzzer found such): refused first.
+	spec s.json <<<'{"commands": [{"shell": "touch started", "ready_when": "x++++++++++++++++++++++++++++++++++++++++"}]}'
+	rejected 's.json: commands[0].ready_when: not a usable extended regular expression: repetition operators in a row (such as a** or a+?) are undefined in POSIX; use one'
+	spec s.json <<<'{"commands": [{"shell": "touch started", "ready_when": "((a*)*){1000}"}]}'
+	rejected 's.json: commands[0].ready_when: not a usable extended regular expression: too large once compiled (repetitions multiply within each other); simplify it'
 	spec s.json <<<'{"commands": [{"shell": "touch started", "sets": "x y"}]}'
 	rejected "s.json: commands[0].sets: invalid latch name (letters, digits, '.', '_', '-'; at most 128; not starting with '.')"
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "atb.h"
+#include "internal.h"
 
 static struct atb_run *new_run(enum atb_mode mode)
 {
@@ -113,6 +114,63 @@ TEST(unknown_dependency_and_bad_regex_are_refused)
     add(run, &a);
     ASSERT_EQ(atb_run_exec(run), ATB_EREGEX);
     atb_run_free(run);
+
+    /* Too large once compiled: refused before regcomp sees it. */
+    run = new_run(ATB_MODE_POOL);
+    a.ready_when = "(x{100}){100}";
+    add(run, &a);
+    ASSERT_EQ(atb_run_exec(run), ATB_EREGEX);
+    ASSERT(strstr(atb_run_error(run), "a: ready_when: too large once compiled") != NULL);
+    atb_run_free(run);
+}
+
+/* What the size bound lets through and what it stops, without ever
+ * compiling a pattern that would take more than a few MiB. */
+TEST(regex_size_bound)
+{
+    static const char *const fine[] = {
+        "^listening on [0-9]+$",
+        "ready to accept connections",
+        "[0-9]{1,3}(\\.[0-9]{1,3}){3}",
+        "(a|b|c)+[[:alpha:]]*\\)?",
+        "[]a-z]{2,5}x{100}",
+        "(((a*)*)*){100}",
+        "(ab*)+(cd+)*",
+    };
+    static const char *const huge[] = {
+        "(a{100}){100}",
+        "(((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+",
+        "(x|y{5000}){3}",
+        "a{32767}",
+        "((a*)*){1000}",
+        "(a{999}[",                             /* then an error: too late */
+    };
+    static const char *const stacked[] = {
+        "a++", "a**", "a+?", "x{2}{3}", "(a)*+",
+        "`+++++++++++++++++++++/+++++++++++++[+", /* the fuzzer's */
+    };
+    char why[128], big[1300];
+    regex_t re;
+
+    for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+        if (atb__regex_compile(&re, fine[i], why, sizeof(why)) != 0)
+            unit_fail(__FILE__, __LINE__, "refused '%s': %s", fine[i], why);
+        regfree(&re);
+    }
+    for (size_t i = 0; i < sizeof(huge) / sizeof(huge[0]); i++) {
+        ASSERT_EQ(atb__regex_compile(&re, huge[i], why, sizeof(why)), -1);
+        if (strstr(why, "too large") == NULL)
+            unit_fail(__FILE__, __LINE__, "'%s': %s", huge[i], why);
+    }
+    for (size_t i = 0; i < sizeof(stacked) / sizeof(stacked[0]); i++) {
+        ASSERT_EQ(atb__regex_compile(&re, stacked[i], why, sizeof(why)), -1);
+        if (strstr(why, "in a row") == NULL)
+            unit_fail(__FILE__, __LINE__, "'%s': %s", stacked[i], why);
+    }
+    /* A long pattern is many nodes too. */
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    ASSERT_EQ(atb__regex_compile(&re, big, why, sizeof(why)), -1);
 }
 
 TEST(wait_all_dependency_failure_leaves_dependents_not_started)
