@@ -164,6 +164,13 @@ static unsigned long long regex_size(const char *p, const char **why)
             f->last = 1;
             break;
         case '\\':
+            /* glibc takes \1 to \9 as back-references even here, and
+             * matching with them can take exponential time on a long line. */
+            if (p[i + 1] >= '1' && p[i + 1] <= '9') {
+                *why = "back-references (\\1 to \\9) are not part of POSIX extended "
+                       "expressions";
+                return 0;
+            }
             len = p[i + 1] != '\0' ? 2 : 1;
             f->total = cap(f->total + f->last);
             f->last = 1;

@@ -167,6 +167,8 @@ TEST(regex_size_bound)
         if (strstr(why, "in a row") == NULL)
             unit_fail(__FILE__, __LINE__, "'%s': %s", stacked[i], why);
     }
+    ASSERT_EQ(atb__regex_compile(&re, "(a+)\\1", why, sizeof(why)), -1);
+    ASSERT(strstr(why, "back-references") != NULL);
     /* A long pattern is many nodes too. */
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
