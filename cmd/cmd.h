@@ -30,6 +30,20 @@ enum { CMD_OPT_PREFIX = 512, CMD_OPT_COLOR, CMD_OPT_NO_PAD };
  * who starts the message ("pool", "run"). */
 int cmd_setting(const char *who, int opt, const char *arg, struct atb_opts *opts);
 
+/* The getopt_long entries of the options cmd_setting() handles, for the
+ * option tables of the modes and of atb run. */
+#define CMD_SETTING_OPTIONS                                                  \
+    {"jobs", required_argument, NULL, 'j'},                                  \
+        {"signal", required_argument, NULL, 's'},                            \
+        {"grace", required_argument, NULL, 'g'},                             \
+        {"timeout", required_argument, NULL, 't'},                           \
+        {"output", required_argument, NULL, 'o'},                            \
+        {"prefix", required_argument, NULL, CMD_OPT_PREFIX},                \
+        {"color", required_argument, NULL, CMD_OPT_COLOR},                   \
+        {"colour", required_argument, NULL, CMD_OPT_COLOR},                  \
+        {"no-pad", no_argument, NULL, CMD_OPT_NO_PAD},                       \
+        {"input", required_argument, NULL, 'i'}
+
 /* The report files of a run, opened before it starts (a bad path is a
  * usage error) and written after it. */
 struct cmd_reports {

@@ -37,20 +37,11 @@ enum { OPT_REPORT = 256, OPT_JUNIT, OPT_FIRST_SUCCESS };
 
 static const struct option long_options[] = {
     {"mode", required_argument, NULL, 'm'},
-    {"jobs", required_argument, NULL, 'j'},
-    {"signal", required_argument, NULL, 's'},
-    {"grace", required_argument, NULL, 'g'},
-    {"timeout", required_argument, NULL, 't'},
-    {"output", required_argument, NULL, 'o'},
-    {"prefix", required_argument, NULL, CMD_OPT_PREFIX},
-    {"color", required_argument, NULL, CMD_OPT_COLOR},
-    {"colour", required_argument, NULL, CMD_OPT_COLOR},
-    {"no-pad", no_argument, NULL, CMD_OPT_NO_PAD},
-    {"input", required_argument, NULL, 'i'},
-    {"first-success", no_argument, NULL, OPT_FIRST_SUCCESS},
+    CMD_SETTING_OPTIONS,
     {"report", required_argument, NULL, OPT_REPORT},
     {"junit", required_argument, NULL, OPT_JUNIT},
     {"verbose", no_argument, NULL, 'v'},
+    {"first-success", no_argument, NULL, OPT_FIRST_SUCCESS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
