@@ -230,7 +230,6 @@ int cmd_cancel(int argc, char **argv)
     struct atb_cancel_opts opts;
     struct atb_cancel_target *targets;
     struct cancel_cli cli = {&opts, 0};
-    const char *env = getenv("ATB_NO_PIDFD");
     size_t n = 0;
     int rc, status = 0;
 
@@ -246,7 +245,7 @@ int cmd_cancel(int argc, char **argv)
         free(targets);
         return rc > 0 ? 0 : EXIT_ATB;
     }
-    opts.no_pidfd = env != NULL && *env != '\0' && strcmp(env, "0") != 0;
+    opts.no_pidfd = cmd_no_pidfd();
     opts.event_cb = on_event;
     opts.data = &cli;
 

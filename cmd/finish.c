@@ -1,6 +1,7 @@
-/* What atb pool and atb run share around a run: the environment's say on
- * the options, the report files, and the end: messages, reports, and the
- * exit status (or death by the signal that interrupted the run). */
+/* What atb pool and atb run share around a run: what the environment and
+ * the terminal say (colours, group markers, the status line), the report
+ * files, and the end: messages, reports, and the exit status (or death by
+ * the signal that interrupted the run). */
 #include "cmd.h"
 
 #include <errno.h>
@@ -46,25 +47,62 @@ static int env_set(const char *name)
     return v != NULL && *v != '\0';
 }
 
-void cmd_env_opts(struct atb_opts *opts, int color_chosen)
+/* Colours for a stream the spec and the options left on auto: unless an
+ * option chose auto, NO_COLOR turns them off and FORCE_COLOR (not "0")
+ * on; else a terminal has them. */
+static void resolve_color(struct atb_run *run, int stream, int chosen)
 {
-    const char *force = getenv("FORCE_COLOR");
+    enum atb_color c = ATB_COLOR_NEVER;
 
-    /* NO_COLOR turns colors off, FORCE_COLOR (not "0") on, unless an option
-     * or the spec chose. */
-    if (!color_chosen) {
-        if (env_set("NO_COLOR"))
-            opts->color = ATB_COLOR_NEVER;
-        else if (env_set("FORCE_COLOR") && strcmp(force, "0") != 0)
-            opts->color = ATB_COLOR_ALWAYS;
-    }
+    if (atb_run_get_color(run, stream) != ATB_COLOR_AUTO)
+        return;
+    if (!chosen && env_set("NO_COLOR"))
+        c = ATB_COLOR_NEVER;
+    else if (!chosen && env_set("FORCE_COLOR") && strcmp(getenv("FORCE_COLOR"), "0") != 0)
+        c = ATB_COLOR_ALWAYS;
+    else if (isatty(stream))
+        c = ATB_COLOR_ALWAYS;
+    atb_run_set_color(run, stream, c);
+}
+
+int cmd_present(struct atb_run *run, struct cmd_view *view)
+{
+    int rc = 0;
+
+    resolve_color(run, 1, view->color_chosen);
+    resolve_color(run, 2, view->color_chosen);
     /* GitHub Actions folds group mode's blocks. */
-    opts->group_markers = env_set("GITHUB_ACTIONS") && strcmp(getenv("GITHUB_ACTIONS"), "true") == 0;
+    if (env_set("GITHUB_ACTIONS") && strcmp(getenv("GITHUB_ACTIONS"), "true") == 0)
+        rc = atb_run_set_group_header(run, "::group::{name}\n", "::endgroup::\n");
     /* A run nested in another shares its latch scope on purpose. */
-    opts->latch_scope = !env_set("ATB_LATCH_DIR");
-    opts->handle_signals = 1;
-    if (env_set("ATB_NO_PIDFD") && strcmp(getenv("ATB_NO_PIDFD"), "0") != 0)
-        opts->watch = ATB_WATCH_SIGCHLD;
+    if (rc == 0)
+        rc = atb_run_set_latch_scope(run, !env_set("ATB_LATCH_DIR"));
+    if (rc == 0)
+        rc = atb_run_set_catch_signals(run, 1);
+    if (rc == 0 && cmd_no_pidfd())
+        rc = atb_run_set_watch(run, ATB_WATCH_SIGCHLD);
+    /* A status line can be kept clear of output only if the output goes
+     * through atb. */
+    if (view->progress_asked && atb_run_get_output(run) == ATB_OUTPUT_INHERIT) {
+        cmd_err("%s: --progress needs the output to go through atb (-o prefix or group)",
+                view->who);
+        return -1;
+    }
+    if (rc == 0 && view->progress) {
+        if (atb_run_get_output(run) == ATB_OUTPUT_AUTO)
+            rc = atb_run_set_output(run, ATB_OUTPUT_PREFIX);
+        if (rc == 0)
+            rc = atb_run_set_tick(run, 0.1);
+    }
+    view->run = run;
+    view->t0 = cmd_now();
+    if (rc == 0)
+        rc = atb_run_on_event(run, cmd_progress_event, view);
+    if (rc < 0) {
+        cmd_err("%s: %s", view->who, atb_strerror(rc));
+        return -1;
+    }
+    return 0;
 }
 
 /* Opens a report file without truncating it, so that a run that cannot
@@ -117,15 +155,15 @@ static int report_begin(FILE *f)
     return 0;
 }
 
-int cmd_reports_check(const struct cmd_reports *r, struct atb_opts *opts)
+int cmd_reports_check(const struct cmd_reports *r, struct atb_run *run)
 {
     if (r->json_path && r->junit_path && strcmp(r->json_path, "-") == 0 &&
         strcmp(r->junit_path, "-") == 0) {
         cmd_err("--report and --junit cannot both write to stdout");
         return -1;
     }
-    if (r->junit_path)
-        opts->keep_output = JUNIT_OUTPUT_TAIL;
+    if (r->junit_path && atb_run_set_keep_output(run, JUNIT_OUTPUT_TAIL) < 0)
+        return -1;
     return 0;
 }
 
@@ -171,58 +209,67 @@ static int close_one(const char *path, FILE **f, int write_rc)
     return rc;
 }
 
-static const char *junit_output(void *ctx, size_t i, size_t *len)
+static void print_start_error(const struct atb_result *res, void *ctx)
 {
-    return atb_run_output(ctx, i, len);
+    const char *what = res->start_error == -ENOENT ? "command not found"
+                                                   : atb_strerror(res->start_error);
+
+    (void)ctx;
+    if (res->start_error == 0)
+        return;
+    if (strcmp(res->name, res->argv[0]) == 0)
+        cmd_err("%s: %s", res->name, what);
+    else
+        cmd_err("%s: %s: %s", res->name, res->argv[0], what);
 }
 
-static void print_start_errors(const struct atb_run *run)
+/* The run could not take place: why, as a person would want it said. */
+static void start_failed(struct atb_run *run, const char *who, int rc)
 {
-    for (size_t i = 0; i < atb_run_count(run); i++) {
-        const struct atb_result *res = atb_run_result(run, i);
-        const char *what = res->start_error == -ENOENT ? "command not found"
-                                                       : atb_strerror(res->start_error);
-        if (res->start_error == 0)
-            continue;
-        if (strcmp(res->name, res->argv[0]) == 0)
-            cmd_err("%s: %s", res->name, what);
-        else
-            cmd_err("%s: %s: %s", res->name, res->argv[0], what);
-    }
+    const struct atb_error *e = atb_run_error(run);
+
+    if (rc == ATB_ENONAME && e->key && strcmp(e->key, "input") == 0)
+        cmd_err("%s: input: no command is named '%s'", who, atb_run_get_input(run));
+    else if ((rc == ATB_EDEPS || rc == ATB_EREGEX || rc == ATB_ECLEANUP ||
+              rc == ATB_ELATCHNAME) && e->code == rc)
+        cmd_err("%s: %s", who, e->text);
+    else
+        cmd_err("%s: %s", who, atb_strerror(rc));
 }
 
-int cmd_finish(struct atb_run *run, const char *who, struct cmd_reports *r)
+static int write_reports(struct atb_run *run, struct cmd_reports *r)
 {
-    struct atb_junit_opts jopts = {r->suite, junit_output, NULL};
-    int rc = atb_run_exec(run), status, sig;
+    int rc = 0;
 
-    if (rc < 0) {
-        if (rc == ATB_ENONAME)
-            cmd_err("%s: input: no command is named '%s'", who, atb_run_opts(run)->input);
-        else if (rc == ATB_EDEPS || rc == ATB_EREGEX)
-            cmd_err("%s: %s", who, atb_run_error(run));
-        else
-            cmd_err("%s: %s", who, atb_strerror(rc));
-        cmd_reports_discard(r);
-        return EXIT_ATB;
-    }
-    jopts.ctx = run;
-    print_start_errors(run);
-    status = atb_run_exit_status(run);
-    rc = 0;
     if (r->json) {
         int w = report_begin(r->json);
-        if (close_one(r->json_path, &r->json, w < 0 ? w : atb_report_json(run, r->json)) < 0)
+        if (close_one(r->json_path, &r->json, w < 0 ? w : cmd_report_json(run, r->json)) < 0)
             rc = -1;
     }
     if (r->junit) {
         int w = report_begin(r->junit);
         if (close_one(r->junit_path, &r->junit,
-                      w < 0 ? w : atb_junit_write(run, r->junit, &jopts)) < 0)
+                      w < 0 ? w : cmd_report_junit(run, r->suite, r->junit)) < 0)
             rc = -1;
     }
+    return rc;
+}
+
+int cmd_finish(struct atb_run *run, struct cmd_view *view, struct cmd_reports *r)
+{
+    int rc = atb_run_exec(run), status, sig;
+
+    cmd_progress_clear(view);
+    if (rc < 0) {
+        start_failed(run, view->who, rc);
+        cmd_reports_discard(r);
+        return EXIT_ATB;
+    }
+    cmd_each_result(run, print_start_error, NULL);
+    status = cmd_run_status(run);
+    rc = write_reports(run, r);
     if (r->verbose || atb_run_outcome(run) != ATB_OUTCOME_SUCCEEDED)
-        atb_report_text(run, stderr, r->verbose);
+        cmd_report_text(run, r->label, stderr, r->verbose);
     if (rc < 0 && status == 0)
         status = EXIT_ATB;
     sig = atb_run_signal(run);
@@ -231,7 +278,7 @@ int cmd_finish(struct atb_run *run, const char *who, struct cmd_reports *r)
     if (sig) {
         /* Die of the same signal, so the shell that started us sees it
          * (and stops a script, as it would for any Ctrl-C). The library
-         * has put the default action back. */
+         * has put the action we had back. */
         fflush(NULL);
         cmd_reraise(sig);
     }

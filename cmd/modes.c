@@ -1,11 +1,9 @@
 /* atb pool | try-all | wait-all | race: options and argv groups in, a run
- * description to the library, reports and an exit status out. */
+ * to the library, reports and an exit status out. */
 #include "cmd.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,19 +11,19 @@
 #define MAX_FINALLY 64
 
 struct mode_args {
-    struct atb_opts opts;
+    enum atb_mode mode;
+    struct cmd_settings settings; /* -j -s -g -t -o -i --prefix --color --no-pad */
     int shell;
     const char *sep;
     char *names;        /* -n, split in place */
     struct cmd_reports reports; /* --report, --junit, -v */
-    int color_given;    /* --color was given: it beats NO_COLOR, FORCE_COLOR */
     const char *finally[MAX_FINALLY]; /* --finally cleanup commands */
     size_t nfinally;
+    int first_success;
     int feed;           /* --stdin */
+    int progress;       /* --progress asks for the status line here */
     int progress_given; /* --progress other than =never */
-    char **tmpl;        /* --stdin with a template: the words after options */
-    int tmpl_argc;
-    unsigned long line_no;
+    struct cmd_feed fed;
 };
 
 enum { OPT_SEP = 256, OPT_REPORT, OPT_JUNIT, OPT_FIRST_SUCCESS, OPT_FINALLY, OPT_PROGRESS,
@@ -47,17 +45,83 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* Names the option getopt just stumbled on, as the user wrote it. */
-static void bad_option(const char *mode, char **argv, int at, int opt)
+/* --progress: when stderr is a terminal; =always, =never. */
+static int progress_option(const char *mode, const char *arg, struct mode_args *a)
 {
-    const char *word = argv[at - 1];
+    a->progress_given = arg == NULL || strcmp(arg, "never") != 0;
+    if (arg == NULL || strcmp(arg, "auto") == 0)
+        a->progress = isatty(2);
+    else if (strcmp(arg, "always") == 0)
+        a->progress = 1;
+    else if (strcmp(arg, "never") == 0)
+        a->progress = 0;
+    else {
+        cmd_err("%s: --progress: expected auto, always or never, got '%s'", mode, arg);
+        return -1;
+    }
+    return 0;
+}
 
-    if (opt == ':')
-        cmd_err("%s: option '%s' needs a value", mode, word);
-    else if (strncmp(word, "--", 2) == 0)
-        cmd_err("%s: unknown option '%s'", mode, word);
-    else
-        cmd_err("%s: unknown option '-%c'", mode, optopt);
+static int finally_option(const char *mode, const char *arg, struct mode_args *a)
+{
+    if (arg[strspn(arg, " \t\n")] == '\0') {
+        cmd_err("%s: --finally: the command is empty", mode);
+        return -1;
+    }
+    if (a->nfinally == MAX_FINALLY) {
+        cmd_err("%s: --finally: at most %d cleanup commands", mode, MAX_FINALLY);
+        return -1;
+    }
+    a->finally[a->nfinally++] = arg;
+    return 0;
+}
+
+/* The options of the modes themselves; -1 after a message. */
+static int mode_option(const char *mode, int opt, const char *arg, struct mode_args *a)
+{
+    switch (opt) {
+    case 'v':
+        a->reports.verbose = 1;
+        return 0;
+    case 'c':
+        a->shell = 1;
+        return 0;
+    case OPT_SEP:
+        if (arg[0] == '\0') {
+            cmd_err("%s: --sep: the separator cannot be empty", mode);
+            return -1;
+        }
+        a->sep = arg;
+        return 0;
+    case 'n':
+        a->names = (char *)arg;
+        return 0;
+    case OPT_REPORT:
+        a->reports.json_path = arg;
+        return 0;
+    case OPT_JUNIT:
+        a->reports.junit_path = arg;
+        return 0;
+    case OPT_PROGRESS:
+        return progress_option(mode, arg, a);
+    case OPT_STDIN:
+        if (a->mode == ATB_MODE_RACE) {
+            cmd_err("%s: --stdin is for pool, try-all and wait-all", mode);
+            return -1;
+        }
+        a->feed = 1;
+        return 0;
+    case OPT_FINALLY:
+        return finally_option(mode, arg, a);
+    case OPT_FIRST_SUCCESS:
+        if (a->mode != ATB_MODE_RACE) {
+            cmd_err("%s: --first-success is an option of race only", mode);
+            return -1;
+        }
+        a->first_success = 1;
+        return 0;
+    }
+    return 1;
 }
 
 static int parse_options(int argc, char **argv, struct mode_args *a)
@@ -68,293 +132,141 @@ static int parse_options(int argc, char **argv, struct mode_args *a)
     opterr = 0;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "+:hvcn:j:s:g:t:o:i:", long_options, NULL)) != -1) {
-        switch (opt) {
-        case 'h':
+        int rc;
+
+        if (opt == 'h') {
             cmd_help(mode, stdout);
             exit(0);
-        case 'v':
-            a->reports.verbose = 1;
-            break;
-        case 'c':
-            a->shell = 1;
-            break;
-        case OPT_SEP:
-            if (optarg[0] == '\0') {
-                cmd_err("%s: --sep: the separator cannot be empty", mode);
-                return -1;
-            }
-            a->sep = optarg;
-            break;
-        case 'n':
-            a->names = optarg;
-            break;
-        case OPT_REPORT:
-            a->reports.json_path = optarg;
-            break;
-        case OPT_JUNIT:
-            a->reports.junit_path = optarg;
-            break;
-        case OPT_PROGRESS:
-            /* --progress: when stderr is a terminal; =always, =never. */
-            a->progress_given = optarg == NULL || strcmp(optarg, "never") != 0;
-            if (optarg == NULL || strcmp(optarg, "auto") == 0)
-                a->opts.progress = isatty(2);
-            else if (strcmp(optarg, "always") == 0)
-                a->opts.progress = 1;
-            else if (strcmp(optarg, "never") == 0)
-                a->opts.progress = 0;
-            else {
-                cmd_err("%s: --progress: expected auto, always or never, got '%s'", mode,
-                        optarg);
-                return -1;
-            }
-            break;
-        case OPT_STDIN:
-            if (a->opts.mode == ATB_MODE_RACE) {
-                cmd_err("%s: --stdin is for pool, try-all and wait-all", mode);
-                return -1;
-            }
-            a->feed = 1;
-            break;
-        case OPT_FINALLY:
-            if (optarg[strspn(optarg, " \t\n")] == '\0') {
-                cmd_err("%s: --finally: the command is empty", mode);
-                return -1;
-            }
-            if (a->nfinally == MAX_FINALLY) {
-                cmd_err("%s: --finally: at most %d cleanup commands", mode, MAX_FINALLY);
-                return -1;
-            }
-            a->finally[a->nfinally++] = optarg;
-            break;
-        case OPT_FIRST_SUCCESS:
-            if (a->opts.mode != ATB_MODE_RACE) {
-                cmd_err("%s: --first-success is an option of race only", mode);
-                return -1;
-            }
-            a->opts.first_success = 1;
-            break;
-        default: {
-            int rc = cmd_setting(mode, opt, optarg, &a->opts);
-            if (rc < 0)
-                return -1;
+        }
+        rc = mode_option(mode, opt, optarg, a);
+        if (rc > 0) {
+            rc = cmd_setting(mode, opt, optarg, &a->settings);
             if (rc == 0) {
-                bad_option(mode, argv, optind, opt);
+                cmd_bad_option(mode, argv, optind, opt);
                 return -1;
             }
-            a->color_given |= opt == CMD_OPT_COLOR;
-            break;
         }
-        }
+        if (rc < 0)
+            return -1;
     }
     return optind;
 }
 
-/* Replaces every "{}" in word by line into a malloc'd string. */
-static char *substitute(const char *word, const char *line, size_t len)
+/* Splits what follows the options into commands. Returns 0 with *ngroups
+ * set, or -1 after a message. */
+static int split(struct mode_args *a, int argc, char **argv, struct atb_argv_group *groups,
+                 size_t *ngroups)
 {
-    size_t n = 0, size;
-    char *out, *o;
+    const char *mode = atb_mode_name(a->mode);
 
-    for (const char *p = strstr(word, "{}"); p; p = strstr(p + 2, "{}"))
-        n++;
-    size = strlen(word) - 2 * n + n * len + 1;
-    out = o = malloc(size);
-    if (out == NULL)
-        return NULL;
-    for (const char *p = word; *p;) {
-        if (p[0] == '{' && p[1] == '}') {
-            memcpy(o, line, len);
-            o += len;
-            p += 2;
-        } else {
-            *o++ = *p++;
-        }
+    *ngroups = 0;
+    if (!a->shell) {
+        if (atb_argv_split(argc, argv, a->sep, groups, ngroups) == 0)
+            return 0;
+        cmd_err("%s: empty command: '%s' must separate non-empty commands", mode, a->sep);
+        return -1;
     }
-    *o = '\0';
-    return out;
+    /* Each argument is one whole command; separators between them are
+     * allowed and skipped. */
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], a->sep) == 0)
+            continue;
+        groups[*ngroups].argv = argv + i;
+        groups[*ngroups].argc = 1;
+        (*ngroups)++;
+    }
+    if (*ngroups == 0) {
+        cmd_err("%s: no command given", mode);
+        return -1;
+    }
+    return 0;
 }
 
-/* --stdin: one line, one command. With a template the line is an argument
- * for each {}; otherwise a line starting with '{' is a JSON command object
- * (as in a spec) and any other line a shell command. */
-static int feed_line(struct atb_run *run, const char *line, size_t len, void *data)
+/* -n a,b,c: strsep keeps empty fields, which must be an error, not
+ * skipped. */
+static int split_names(struct mode_args *a, size_t ngroups, char **list, size_t *nnames)
 {
-    struct mode_args *a = data;
-    struct atb_cmd c = {NULL, NULL, NULL};
-    char *text = NULL, **words = NULL;
-    int rc = 0;
+    const char *mode = atb_mode_name(a->mode);
+    char *rest = a->names, *tok;
 
-    a->line_no++;
-    if (len > 0 && line[len - 1] == '\r')
-        len--;
-    if (memchr(line, '\0', len) != NULL) {
-        cmd_err("stdin:%lu: a command line cannot hold a NUL byte", a->line_no);
-        return -EINVAL;
+    *nnames = 0;
+    while (rest != NULL && (tok = strsep(&rest, ",")) != NULL) {
+        if (*nnames >= ngroups) {
+            cmd_err("%s: --names: more names than commands (%zu)", mode, ngroups);
+            return -1;
+        }
+        list[(*nnames)++] = tok;
     }
-    if (a->tmpl) {
-        words = calloc((size_t)a->tmpl_argc + 1, sizeof(*words));
-        if (words == NULL)
-            return -ENOMEM;
-        for (int i = 0; i < a->tmpl_argc && rc == 0; i++)
-            if ((words[i] = substitute(a->tmpl[i], line, len)) == NULL)
-                rc = -ENOMEM;
+    for (size_t i = 0; i < *nnames; i++) {
+        if (list[i][0] == '\0') {
+            cmd_err("%s: --names: name %zu is empty", mode, i + 1);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Adds one argv group (or shell line) as a command named name. */
+static int add_group(struct atb_run *run, struct mode_args *a, size_t i,
+                     const struct atb_argv_group *g, const char *name)
+{
+    const char *mode = atb_mode_name(a->mode);
+    struct atb_cmd c = ATB_CMD_INIT;
+    char *words[g->argc + 1];
+    int err;
+
+    c.name = name;
+    if (a->shell) {
+        c.shell = g->argv[0];
+        if (c.shell[strspn(c.shell, " \t\n")] == '\0') {
+            cmd_err("%s: command %zu is empty", mode, i + 1);
+            return -1;
+        }
+    } else {
+        memcpy(words, g->argv, (size_t)g->argc * sizeof(char *));
+        words[g->argc] = NULL;
         c.argv = words;
-        if (rc == 0)
-            rc = atb_run_add(run, &c);
-        for (int i = 0; i < a->tmpl_argc; i++)
-            free(words[i]);
-        free(words);
-        return rc < 0 ? rc : 0;
     }
-    while (len > 0 && (*line == ' ' || *line == '\t')) {
-        line++;
-        len--;
+    err = atb_run_add(run, &c);
+    if (err == ATB_EDUPNAME) {
+        cmd_err("%s: --names: duplicate name '%s'", mode, c.name);
+        return -1;
     }
-    if (len == 0)
-        return 0;
-    if (*line == '{') {
-        /* A JSON command object, as in a spec's "commands". */
-        struct atb_spec *spec = NULL;
-        struct atb_spec_error err;
-        char origin[48];
-
-        snprintf(origin, sizeof(origin), "stdin:%lu", a->line_no);
-        rc = atb_spec_parse_cmd(line, len, origin, NULL, &spec, &err);
-        if (rc < 0) {
-            cmd_err("%s", err.text);
-            return rc;
-        }
-        if (atb_spec_cmd(spec, 0)->ready_when || atb_spec_cmd(spec, 0)->sets ||
-            atb_spec_cmd(spec, 0)->wait_for) {
-            /* Dependencies are worked out before a run starts. */
-            cmd_err("%s: ready_when, sets and wait_for belong in a spec (atb run), not in "
-                    "--stdin",
-                    origin);
-            atb_spec_free(spec);
-            return -EINVAL;
-        }
-        if (atb_spec_count(spec) != 1) {
-            cmd_err("%s: expected one command object", origin);
-            atb_spec_free(spec);
-            return -EINVAL;
-        }
-        rc = atb_run_add(run, atb_spec_cmd(spec, 0));
-        if (rc == -EEXIST)
-            cmd_err("%s: duplicate name '%s'", origin, atb_spec_cmd(spec, 0)->name);
-        atb_spec_free(spec);
-        return rc < 0 ? rc : 0;
+    if (err < 0) {
+        cmd_err("%s: %s", mode, atb_strerror(err));
+        return -1;
     }
-    text = strndup(line, len);
-    if (text == NULL)
-        return -ENOMEM;
-    c.shell = text;
-    rc = atb_run_add(run, &c);
-    free(text);
-    return rc < 0 ? rc : 0;
+    return 0;
 }
 
-/* Adds the commands that follow the options to the run. */
+/* Adds the commands that follow the options, then the cleanup ones. */
 static int add_commands(struct atb_run *run, struct mode_args *a, int argc, char **argv)
 {
-    const char *mode = atb_mode_name(atb_run_opts(run)->mode);
     struct atb_argv_group *groups = NULL;
     size_t ngroups = 0, nnames = 0;
     char **name_list = NULL;
     int rc = -1;
 
-    if (a->feed) {
-        /* Commands come from stdin; what follows the options, if anything,
-         * is the template. */
-        if (a->names || a->opts.input) {
-            cmd_err("%s: --stdin takes neither --names nor --input", mode);
-            return -1;
-        }
-        if (argc > 0 && a->shell) {
-            cmd_err("%s: --stdin: a template is run directly; drop -c", mode);
-            return -1;
-        }
-        a->tmpl = argc > 0 ? argv : NULL;
-        a->tmpl_argc = argc;
-        argc = 0;
-    } else if (argc == 0) {
-        cmd_err("%s: no command given (try 'atb %s --help')", mode, mode);
-        return -1;
-    }
     groups = calloc((size_t)argc + 1, sizeof(*groups));
     name_list = calloc((size_t)argc + 1, sizeof(*name_list));
     if (groups == NULL || name_list == NULL) {
-        cmd_err("%s: %s", mode, strerror(ENOMEM));
+        cmd_err("%s: %s", atb_mode_name(a->mode), strerror(ENOMEM));
         goto out;
     }
-    if (a->feed) {
-        ngroups = 0;
-    } else if (a->shell) {
-        /* Each argument is one whole command; separators between them are
-         * allowed and skipped. */
-        for (int i = 0; i < argc; i++) {
-            if (strcmp(argv[i], a->sep) == 0)
-                continue;
-            groups[ngroups].argv = argv + i;
-            groups[ngroups].argc = 1;
-            ngroups++;
-        }
-        if (ngroups == 0) {
-            cmd_err("%s: no command given", mode);
-            goto out;
-        }
-    } else if (atb_argv_split(argc, argv, a->sep, groups, &ngroups) < 0) {
-        cmd_err("%s: empty command: '%s' must separate non-empty commands", mode, a->sep);
+    if (!a->feed && (split(a, argc, argv, groups, &ngroups) < 0 ||
+                     split_names(a, ngroups, name_list, &nnames) < 0))
         goto out;
-    }
-    if (a->names) {
-        /* strsep keeps empty fields, which must be an error, not skipped. */
-        char *rest = a->names, *tok;
-
-        while ((tok = strsep(&rest, ",")) != NULL) {
-            if (nnames >= ngroups) {
-                cmd_err("%s: --names: more names than commands (%zu)", mode, ngroups);
-                goto out;
-            }
-            name_list[nnames++] = tok;
-        }
-    }
-    for (size_t i = 0; i < ngroups; i++) {
-        struct atb_cmd c = {NULL, NULL, NULL};
-        char *words[groups[i].argc + 1];
-
-        c.name = i < nnames ? name_list[i] : NULL;
-        if (c.name && c.name[0] == '\0') {
-            cmd_err("%s: --names: name %zu is empty", mode, i + 1);
+    for (size_t i = 0; i < ngroups; i++)
+        if (add_group(run, a, i, &groups[i], i < nnames ? name_list[i] : NULL) < 0)
             goto out;
-        }
-        if (a->shell) {
-            c.shell = groups[i].argv[0];
-            if (c.shell[strspn(c.shell, " \t\n")] == '\0') {
-                cmd_err("%s: command %zu is empty", mode, i + 1);
-                goto out;
-            }
-        } else {
-            memcpy(words, groups[i].argv, (size_t)groups[i].argc * sizeof(char *));
-            words[groups[i].argc] = NULL;
-            c.argv = words;
-        }
-        int err = atb_run_add(run, &c);
-        if (err == -EEXIST) {
-            cmd_err("%s: --names: duplicate name '%s'", mode, c.name);
-            goto out;
-        }
-        if (err < 0) {
-            cmd_err("%s: %s", mode, atb_strerror(err));
-            goto out;
-        }
-    }
     for (size_t i = 0; i < a->nfinally; i++) {
-        struct atb_cmd c = {NULL, NULL, a->finally[i]};
+        struct atb_cmd c = ATB_CMD_INIT;
+        int err;
+
+        c.shell = a->finally[i];
         c.cleanup = 1;
-        int err = atb_run_add(run, &c);
-        if (err < 0) {
-            cmd_err("%s: %s", mode, atb_strerror(err));
+        if ((err = atb_run_add(run, &c)) < 0) {
+            cmd_err("%s: %s", atb_mode_name(a->mode), atb_strerror(err));
             goto out;
         }
     }
@@ -365,43 +277,84 @@ out:
     return rc;
 }
 
+/* --stdin: commands come from stdin; what follows the options, if
+ * anything, is the template. Returns 0, or -1 after a message. */
+static int feed_setup(struct atb_run *run, struct mode_args *a, int *argc, char **argv)
+{
+    const char *mode = atb_mode_name(a->mode);
+
+    if (!a->feed) {
+        if (*argc > 0)
+            return 0;
+        cmd_err("%s: no command given (try 'atb %s --help')", mode, mode);
+        return -1;
+    }
+    if (a->names || cmd_settings_has(&a->settings, 'i')) {
+        cmd_err("%s: --stdin takes neither --names nor --input", mode);
+        return -1;
+    }
+    if (*argc > 0 && a->shell) {
+        cmd_err("%s: --stdin: a template is run directly; drop -c", mode);
+        return -1;
+    }
+    a->fed.tmpl = *argc > 0 ? argv : NULL;
+    a->fed.tmpl_argc = *argc;
+    *argc = 0;
+    if (atb_run_set_feed(run, 0, cmd_feed_line, &a->fed) < 0) {
+        cmd_err("%s: %s", mode, atb_strerror(-EINVAL));
+        return -1;
+    }
+    return 0;
+}
+
+/* The run as the options describe it. Returns 0, or -1 after a message. */
+static int configure(struct atb_run *run, struct mode_args *a, struct cmd_view *view)
+{
+    int rc = atb_run_set_mode(run, a->mode);
+
+    if (rc == 0)
+        rc = atb_run_set_first_success(run, a->first_success);
+    if (rc == 0)
+        rc = cmd_settings_apply(&a->settings, run);
+    if (rc < 0) {
+        cmd_err("%s: %s", view->who, atb_strerror(rc));
+        return -1;
+    }
+    return cmd_present(run, view);
+}
+
 int cmd_modes(int argc, char **argv)
 {
     struct mode_args a;
+    struct cmd_view view;
     struct atb_run *run = NULL;
     int first, rc, status = EXIT_ATB;
 
     cmd_block_signals();
     memset(&a, 0, sizeof(a));
-    atb_opts_init(&a.opts);
-    atb_mode_parse(argv[0], &a.opts.mode);
+    memset(&view, 0, sizeof(view));
+    atb_mode_parse(argv[0], &a.mode);
     a.sep = "--";
     first = parse_options(argc, argv, &a);
     if (first < 0)
         return EXIT_ATB;
-    cmd_env_opts(&a.opts, a.color_given);
-    if (a.progress_given && a.opts.output == ATB_OUTPUT_INHERIT) {
-        cmd_err("%s: --progress needs the output to go through atb (-o prefix or group)",
-                argv[0]);
-        return EXIT_ATB;
-    }
-    if (a.feed) {
-        a.opts.feed_fd = 0;
-        a.opts.feed_line = feed_line;
-        a.opts.feed_data = &a;
-    }
-    if (cmd_reports_check(&a.reports, &a.opts) < 0)
-        return EXIT_ATB;
-    rc = atb_run_new(&run, &a.opts);
+    argc -= first;
+    argv += first;
+    view.who = argv[-first];
+    view.progress = a.progress;
+    view.progress_asked = a.progress_given;
+    view.color_chosen = cmd_settings_has(&a.settings, CMD_OPT_COLOR);
+    rc = atb_run_new(&run);
     if (rc < 0) {
-        cmd_err("%s: %s", argv[0], atb_strerror(rc));
+        cmd_err("%s: %s", view.who, atb_strerror(rc));
         return EXIT_ATB;
     }
     /* Everything is checked before the report files are opened (and
      * truncated), and they before anything starts. */
-    if (add_commands(run, &a, argc - first, argv + first) == 0 &&
+    if (configure(run, &a, &view) == 0 && cmd_reports_check(&a.reports, run) == 0 &&
+        feed_setup(run, &a, &argc, argv) == 0 && add_commands(run, &a, argc, argv) == 0 &&
         cmd_reports_open(&a.reports) == 0)
-        status = cmd_finish(run, argv[0], &a.reports);
+        status = cmd_finish(run, &view, &a.reports);
     atb_run_free(run);
     return status;
 }

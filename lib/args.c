@@ -1,5 +1,5 @@
-/* args: the pieces of argument handling that any front end needs: splitting
- * argv into command groups, and the default name of a command. */
+/* args: splitting an argv into command groups, for any front end that takes
+ * several commands in one argument list. */
 #include "internal.h"
 
 #include <errno.h>
@@ -26,37 +26,4 @@ int atb_argv_split(int argc, char *const argv[], const char *sep,
     }
     *ngroups = n;
     return 0;
-}
-
-size_t atb_name_default(const char *program, int shell, char *buf, size_t size)
-{
-    const char *start = program, *end, *slash;
-    size_t len;
-
-    /* For a shell command, the program is its first word. */
-    if (shell) {
-        while (*start == ' ' || *start == '\t' || *start == '\n')
-            start++;
-        for (end = start; *end && *end != ' ' && *end != '\t' && *end != '\n'; end++)
-            ;
-    } else {
-        end = start + strlen(start);
-    }
-    /* Its basename: "./bin/test" -> "test"; "dir/" keeps "dir". */
-    while (end > start + 1 && end[-1] == '/')
-        end--;
-    for (slash = end; slash > start && slash[-1] != '/'; slash--)
-        ;
-    start = slash;
-    len = (size_t)(end - start);
-    if (len == 0) {
-        start = "cmd";
-        len = 3;
-    }
-    if (size > 0) {
-        size_t copy = len < size - 1 ? len : size - 1;
-        memcpy(buf, start, copy);
-        buf[copy] = '\0';
-    }
-    return len;
 }

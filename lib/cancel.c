@@ -75,13 +75,6 @@ struct ctx {
     double t0;   /* when the first signal went out */
 };
 
-/* What atb needs from /proc/PID/stat. */
-struct proc_stat {
-    int exited; /* a zombie (or dead): it has exited */
-    pid_t pgrp;
-    unsigned long long start_time;
-};
-
 void atb_cancel_opts_init(struct atb_cancel_opts *opts)
 {
     memset(opts, 0, sizeof(*opts));
@@ -147,64 +140,6 @@ int atb_cancel_pidfile_read(const char *path, pid_t *pid)
     return rc;
 }
 
-/* True when a zombie thread-group leader still has live threads: the
- * leader's /proc entry shows Z once its own thread has ended, while the
- * process goes on. A true zombie lists only itself under task/. */
-static int zombie_has_threads(pid_t pid)
-{
-    char path[32];
-    struct dirent *e;
-    DIR *d;
-    int n = 0;
-
-    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-    d = opendir(path);
-    if (d == NULL)
-        return 0;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n > 1;
-}
-
-/* Reads /proc/PID/stat. Returns 0, -ESRCH when there is no such process (or
- * /proc hides it from us), or another negative errno. */
-static int proc_stat_read(pid_t pid, struct proc_stat *st)
-{
-    char path[32], buf[1024], *p, *tok, *save = NULL;
-    ssize_t len;
-    int field, state = 0;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    len = atb__read_file(path, buf, sizeof(buf));
-    /* A process that is released while we read leaves nothing to read. */
-    if (len <= 0)
-        return len == 0 ? -ESRCH : (int)len;
-    /* The command name may hold spaces and parentheses: fields are counted
-     * from the last ')', which ends field 2. */
-    p = strrchr(buf, ')');
-    if (p == NULL)
-        return -EIO;
-    field = 3;
-    for (tok = strtok_r(p + 1, " \n", &save); tok != NULL;
-         tok = strtok_r(NULL, " \n", &save), field++) {
-        if (field == 3)
-            state = tok[0];
-        else if (field == 5)
-            st->pgrp = (pid_t)strtol(tok, NULL, 10);
-        else if (field == 22) {
-            st->start_time = strtoull(tok, NULL, 10);
-            break;
-        }
-    }
-    if (field != 22)
-        return -EIO;
-    st->exited = state == 'X' || state == 'x' ||
-                 (state == 'Z' && !zombie_has_threads(pid));
-    return 0;
-}
-
 /* Returns the thread group (process) id of pid from /proc/PID/status, or a
  * negative errno. It differs from pid for a thread other than the main
  * one: /proc answers for those too, though they are not processes. */
@@ -222,17 +157,6 @@ static pid_t proc_tgid(pid_t pid)
     if (p == NULL)
         return -EIO;
     return (pid_t)strtol(p + 6, NULL, 10);
-}
-
-static int pidfd_exited(int pidfd)
-{
-    struct pollfd p = {.fd = pidfd, .events = POLLIN};
-    int r;
-
-    do
-        r = poll(&p, 1, 0);
-    while (r < 0 && errno == EINTR);
-    return r > 0;
 }
 
 /* Returns 0 when pidfds work here, else the negative errno that says why
@@ -283,7 +207,7 @@ static void finish_gone(struct ctx *c, struct slot *s)
 static int slot_open(struct ctx *c, struct slot *s)
 {
     struct atb_cancel_target *t = s->t;
-    struct proc_stat st;
+    struct atb__proc_stat st;
     int r;
 
     if (c->use_pidfd) {
@@ -311,11 +235,11 @@ static int slot_open(struct ctx *c, struct slot *s)
             }
             t->pgid = pgid;
         }
-        if (pidfd_exited(s->pidfd))
+        if (atb__pidfd_exited(s->pidfd))
             finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
         return 0;
     }
-    r = proc_stat_read(t->pid, &st);
+    r = atb__proc_stat(t->pid, &st);
     if (r == -ESRCH) {
         /* No /proc entry: gone, or hidden from us (hidepid). kill(pid, 0)
          * tells them apart; a hidden process has no start time to check,
@@ -357,19 +281,19 @@ static int slot_open(struct ctx *c, struct slot *s)
 /* True while the target itself is alive: the same process atb opened. */
 static int target_alive(struct ctx *c, struct slot *s, pid_t *pgrp)
 {
-    struct proc_stat st;
+    struct atb__proc_stat st;
 
     if (c->use_pidfd) {
-        if (s->pidfd < 0 || pidfd_exited(s->pidfd))
+        if (s->pidfd < 0 || atb__pidfd_exited(s->pidfd))
             return 0;
         if (pgrp != NULL) {
             *pgrp = getpgid(s->t->pid);
             /* Alive after the lookup too: the answer was about it. */
-            return *pgrp > 0 && !pidfd_exited(s->pidfd);
+            return *pgrp > 0 && !atb__pidfd_exited(s->pidfd);
         }
         return 1;
     }
-    if (proc_stat_read(s->t->pid, &st) < 0 || st.exited ||
+    if (atb__proc_stat(s->t->pid, &st) < 0 || st.exited ||
         st.start_time != s->start_time)
         return 0;
     if (pgrp != NULL)
@@ -388,12 +312,12 @@ static int group_has_live_member(pid_t pgid)
     if (d == NULL)
         return 1;
     while (!found && (e = readdir(d)) != NULL) {
-        struct proc_stat st;
+        struct atb__proc_stat st;
         pid_t pid;
 
         if (atb_cancel_pid_parse(e->d_name, &pid) < 0)
             continue;
-        found = proc_stat_read(pid, &st) == 0 && st.pgrp == pgid && !st.exited;
+        found = atb__proc_stat(pid, &st) == 0 && st.pgrp == pgid && !st.exited;
     }
     closedir(d);
     return found;

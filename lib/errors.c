@@ -1,4 +1,4 @@
-/* errors: text for atb's error codes. */
+/* errors: text for atb's error codes, and the version of the library. */
 #include "atb.h"
 
 #include <string.h>
@@ -20,6 +20,10 @@ const char *atb_strerror(int err)
         return "invalid regular expression";
     case ATB_ESPEC:
         return "invalid spec";
+    case ATB_ECLEANUP:
+        return "not allowed in a cleanup command";
+    case ATB_EDUPNAME:
+        return "duplicate name";
     case ATB_ECWD:
         return "working directory missing or not a directory";
     case ATB_ENONAME:
@@ -34,4 +38,14 @@ const char *atb_strerror(int err)
         return "timed out";
     }
     return strerror(err < 0 ? -err : err);
+}
+
+unsigned atb_version(void)
+{
+    return ATB_VERSION_HEX;
+}
+
+const char *atb_version_string(void)
+{
+    return ATB_VERSION;
 }

@@ -385,11 +385,10 @@ static void wait_done(struct atb_latch_waiter *w, int status, int index, void *d
     ev_break(call->loop, EVBREAK_ALL);
 }
 
-static void wait_signal(struct ev_loop *loop, ev_signal *s, int revents)
+static void wait_signal(int signo, void *data)
 {
-    struct wait_call *call = s->data;
+    struct wait_call *call = data;
 
-    (void)revents;
     /* A wait that ended in this same loop iteration stands. */
     if (call->done)
         return;
@@ -397,19 +396,17 @@ static void wait_signal(struct ev_loop *loop, ev_signal *s, int revents)
     call->done = 1;
     call->status = -EINTR;
     call->index = -1;
-    call->signo = s->signum;
-    ev_break(loop, EVBREAK_ALL);
+    call->signo = signo;
+    ev_break(call->loop, EVBREAK_ALL);
 }
 
 int atb_latch_wait(char *const *paths, size_t n, const struct atb_latch_wait_opts *opts,
                    int *index, int *signo)
 {
     static const int stop_signals[] = {SIGINT, SIGTERM};
-    struct sigaction old[ATB__ARRAY_SIZE(stop_signals)];
-    ev_signal sigw[ATB__ARRAY_SIZE(stop_signals)];
-    int caught[ATB__ARRAY_SIZE(stop_signals)] = {0};
     struct wait_call call = {.index = -1};
-    int rc;
+    struct atb__catch sig;
+    int rc, catching = 0;
 
     if (index != NULL)
         *index = -1;
@@ -426,16 +423,11 @@ int atb_latch_wait(char *const *paths, size_t n, const struct atb_latch_wait_opt
     rc = atb_latch_waiter_new(&call.w, call.loop, paths, n, opts, wait_done, &call);
     if (rc < 0)
         goto out;
-    for (size_t i = 0; opts->handle_signals && i < ATB__ARRAY_SIZE(stop_signals); i++) {
-        /* A signal ignored on entry stays ignored, as a shell does for a
-         * background job: whoever started us chose that. */
-        if (sigaction(stop_signals[i], NULL, &old[i]) < 0 || old[i].sa_handler == SIG_IGN)
-            continue;
-        ev_signal_init(&sigw[i], wait_signal, stop_signals[i]);
-        sigw[i].data = &call;
-        ev_signal_start(call.loop, &sigw[i]);
-        caught[i] = 1;
-    }
+    /* A signal ignored on entry stays ignored, as a shell does for a
+     * background job: whoever started us chose that. */
+    if (opts->handle_signals)
+        catching = atb__catch_start(&sig, call.loop, stop_signals, 2, 3u, wait_signal,
+                                    &call) == 0;
     rc = atb_latch_waiter_start(call.w);
     if (rc < 0)
         goto out;
@@ -448,14 +440,8 @@ int atb_latch_wait(char *const *paths, size_t n, const struct atb_latch_wait_opt
     if (signo != NULL)
         *signo = call.signo;
 out:
-    for (size_t i = 0; i < ATB__ARRAY_SIZE(stop_signals); i++) {
-        if (!caught[i])
-            continue;
-        /* libev sets SIG_DFL when its last watcher for a signal stops; put
-         * back what the caller had. */
-        ev_signal_stop(call.loop, &sigw[i]);
-        sigaction(stop_signals[i], &old[i], NULL);
-    }
+    if (catching)
+        (void)atb__catch_stop(&sig, 0);
     atb_latch_waiter_free(call.w);
     ev_loop_destroy(call.loop);
     return rc;

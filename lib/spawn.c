@@ -26,7 +26,7 @@ extern char **environ;
 #include <sys/stat.h>
 #include <unistd.h>
 
-int atb__spawner_init(struct atb__spawner *sp)
+int atb__spawner_init(struct atb__spawner *sp, int raise_nofile)
 {
     sigset_t set;
     int rc;
@@ -50,9 +50,10 @@ int atb__spawner_init(struct atb__spawner *sp)
         return rc;
     }
     /* Many concurrent children need many fds (a pidfd each, and pipes):
-     * raise our soft limit to the hard one, and lower it again around each
-     * spawn so children get the limit atb itself was given. */
-    if (getrlimit(RLIMIT_NOFILE, &sp->nofile) == 0 &&
+     * when the process is ours to change (atb_run_exec()), raise our soft
+     * limit to the hard one, and lower it again around each spawn so
+     * children get the limit the process was given. */
+    if (raise_nofile && getrlimit(RLIMIT_NOFILE, &sp->nofile) == 0 &&
         sp->nofile.rlim_cur < sp->nofile.rlim_max) {
         struct rlimit raised = {sp->nofile.rlim_max, sp->nofile.rlim_max};
         if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
@@ -110,7 +111,7 @@ static int path_search(const char *name, const char *path, char *buf, size_t siz
 }
 
 /* Starts argv as ctx says: environment, working directory, stdin (-1:
- * /dev/null, 0: atb's own), stdout and stderr (-1: atb's own). On success
+ * /dev/null), stdout and stderr (an fd already in place is left alone). On success
  * stores the pid; the child leads a new process group whose id is that
  * pid. On failure returns a negative errno (-ENOENT: program not found;
  * ATB_ECWD: no such working directory) and no process is left behind. */
@@ -146,9 +147,9 @@ int atb__spawn(struct atb__spawner *sp, char *const argv[],
     if (ctx->in_fd != 0)
         rc = posix_spawn_file_actions_adddup2(&fa, ctx->in_fd < 0 ? sp->devnull : ctx->in_fd,
                                               0);
-    if (rc == 0 && ctx->out_fd >= 0)
+    if (rc == 0 && ctx->out_fd >= 0 && ctx->out_fd != 1)
         rc = posix_spawn_file_actions_adddup2(&fa, ctx->out_fd, 1);
-    if (rc == 0 && ctx->err_fd >= 0)
+    if (rc == 0 && ctx->err_fd >= 0 && ctx->err_fd != 2)
         rc = posix_spawn_file_actions_adddup2(&fa, ctx->err_fd, 2);
     if (rc == 0 && ctx->cwd != NULL)
         rc = posix_spawn_file_actions_addchdir_np(&fa, ctx->cwd);

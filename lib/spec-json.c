@@ -420,3 +420,85 @@ int atb__json_check(const char *text, size_t len, struct atb__json_error *err)
     memcpy(err->message, s.msg, sizeof(err->message));
     return -1;
 }
+
+static const unsigned char *skip_space(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+static const unsigned char *skip_string(const unsigned char *p, const unsigned char *end)
+{
+    for (p++; p < end && *p != '"'; p++)
+        if (*p == '\\')
+            p++;
+    return p < end ? p + 1 : end;
+}
+
+/* Skips one value of valid JSON text, nested ones and all. */
+static const unsigned char *skip_one(const unsigned char *p, const unsigned char *end)
+{
+    int depth = 0;
+
+    for (;;) {
+        p = skip_space(p, end);
+        if (p >= end)
+            return end;
+        if (*p == '"') {
+            p = skip_string(p, end);
+        } else if (*p == '{' || *p == '[') {
+            depth++;
+            p++;
+            continue;
+        } else if (*p == '}' || *p == ']') {
+            depth--;
+            p++;
+        } else if (*p == ',' || *p == ':') {
+            p++;
+            continue;
+        } else {
+            while (p < end && strchr(",]} \t\r\n", *p) == NULL)
+                p++;
+        }
+        if (depth <= 0)
+            return p;
+    }
+}
+
+int atb__json_locate(const char *text, size_t len, const size_t *path, int n, int at_key,
+                     size_t *line, size_t *col)
+{
+    const unsigned char *start = (const unsigned char *)text, *end = start + len;
+    const unsigned char *p = start, *key = NULL;
+
+    if (has_bom(p, end))
+        p += 3;
+    for (int i = 0; i < n; i++) {
+        int object;
+
+        p = skip_space(p, end);
+        if (p >= end || (*p != '{' && *p != '['))
+            return -1;
+        object = *p++ == '{';
+        for (size_t k = 0;; k++) {
+            p = skip_space(p, end);
+            if (p >= end || *p == '}' || *p == ']')
+                return -1;
+            key = NULL;
+            if (object) {
+                key = p;
+                p = skip_space(skip_string(p, end), end);
+                p = skip_space(p + 1, end); /* past the ':' */
+            }
+            if (k == path[i])
+                break;
+            p = skip_space(skip_one(p, end), end);
+            if (p < end && *p == ',')
+                p++;
+        }
+    }
+    p = skip_space(p, end);
+    position(start, at_key && key ? key : p, line, col);
+    return 0;
+}

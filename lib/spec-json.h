@@ -20,6 +20,13 @@ struct atb__json_error {
  * filled in: where, and what was expected there. */
 int atb__json_check(const char *text, size_t len, struct atb__json_error *err);
 
+/* Where a value of valid JSON text is: path[i] is the ordinal of a member
+ * (objects) or an element (arrays) on the way down. Stores the line and
+ * column (1-based, in characters) of the value, or with at_key of its
+ * member's key. Returns 0, or -1 when the path is not in the text. */
+int atb__json_locate(const char *text, size_t len, const size_t *path, int n, int at_key,
+                     size_t *line, size_t *col);
+
 /* The length of the valid UTF-8 sequence at p (shortest form, no surrogates,
  * at most U+10FFFF), storing its code point in *cp when cp is not NULL; 0
  * when the bytes at p are not one. */

@@ -4,9 +4,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,6 +101,17 @@ int atb__pidfd_open(pid_t pid)
 #endif
 }
 
+int atb__pidfd_exited(int pidfd)
+{
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    int r;
+
+    do
+        r = poll(&p, 1, 0);
+    while (r < 0 && errno == EINTR);
+    return r > 0;
+}
+
 int atb__pidfd_send_signal(int pidfd, int signo)
 {
 #ifdef SYS_pidfd_send_signal
@@ -135,18 +149,13 @@ static int children_scan(pid_t self, pid_t **out, size_t *n, size_t *cap)
     if (d == NULL)
         return -errno;
     while ((e = readdir(d)) != NULL) {
-        char path[300], buf[512], *p;
-        long ppid;
+        struct atb__proc_stat st;
+        pid_t pid;
 
         if (e->d_name[0] < '1' || e->d_name[0] > '9')
             continue;
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        if (atb__read_file(path, buf, sizeof(buf)) <= 0)
-            continue;
-        /* The command name may hold spaces and parentheses: skip to the
-         * last ')', then state, then ppid. */
-        p = strrchr(buf, ')');
-        if (p == NULL || sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid != self)
+        pid = (pid_t)atol(e->d_name);
+        if (atb__proc_stat(pid, &st) < 0 || st.ppid != self)
             continue;
         if (*n == *cap) {
             size_t ncap = *cap ? *cap * 2 : 16;
@@ -158,7 +167,7 @@ static int children_scan(pid_t self, pid_t **out, size_t *n, size_t *cap)
             *out = np;
             *cap = ncap;
         }
-        (*out)[(*n)++] = (pid_t)atol(e->d_name);
+        (*out)[(*n)++] = pid;
     }
     closedir(d);
     return 0;
@@ -244,4 +253,116 @@ int atb__fds_available(int n)
     while (got > 0)
         atb__close(&fds[--got]);
     return rc;
+}
+
+/* True when a zombie thread-group leader still has live threads: the
+ * leader's /proc entry shows Z once its own thread has ended, while the
+ * process goes on. A true zombie lists only itself under task/. */
+static int zombie_has_threads(pid_t pid)
+{
+    char path[32];
+    struct dirent *e;
+    DIR *d;
+    int n = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    d = opendir(path);
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n > 1;
+}
+
+int atb__proc_stat(pid_t pid, struct atb__proc_stat *st)
+{
+    char path[32], buf[1024], *p, *tok, *save = NULL;
+    ssize_t len;
+    int field, state = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    len = atb__read_file(path, buf, sizeof(buf));
+    /* A process that is released while we read leaves nothing to read. */
+    if (len <= 0)
+        return len == 0 ? -ESRCH : (int)len;
+    /* The command name may hold spaces and parentheses: fields are counted
+     * from the last ')', which ends field 2. */
+    p = strrchr(buf, ')');
+    if (p == NULL)
+        return -EIO;
+    field = 3;
+    for (tok = strtok_r(p + 1, " \n", &save); tok != NULL;
+         tok = strtok_r(NULL, " \n", &save), field++) {
+        if (field == 3)
+            state = tok[0];
+        else if (field == 4)
+            st->ppid = (pid_t)strtol(tok, NULL, 10);
+        else if (field == 5)
+            st->pgrp = (pid_t)strtol(tok, NULL, 10);
+        else if (field == 22) {
+            st->start_time = strtoull(tok, NULL, 10);
+            break;
+        }
+    }
+    if (field != 22)
+        return -EIO;
+    st->exited = state == 'X' || state == 'x' || (state == 'Z' && !zombie_has_threads(pid));
+    return 0;
+}
+
+int atb__read_all(int fd, size_t max, char **text, size_t *len)
+{
+    size_t cap = 64 * 1024, n = 0;
+    struct stat st;
+    char *buf;
+    int rc = 0;
+
+    *text = NULL;
+    *len = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        if ((uintmax_t)st.st_size > max)
+            return -EFBIG;
+        cap = (size_t)st.st_size + 1; /* +1: the read that finds the end */
+    }
+    buf = malloc(cap + 1);
+    if (buf == NULL)
+        return -ENOMEM;
+    for (;;) {
+        ssize_t got;
+
+        if (n == cap) {
+            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            char *nbuf;
+
+            if (cap > max) {
+                rc = -EFBIG;
+                break;
+            }
+            nbuf = realloc(buf, ncap + 1);
+            if (nbuf == NULL) {
+                rc = -ENOMEM;
+                break;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        got = atb__read(fd, buf + n, cap - n);
+        if (got < 0) {
+            rc = (int)got;
+            break;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return 0;
 }

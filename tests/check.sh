@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every suite (unit tests, bats in both child-watch modes, man page lint,
-# fuzz smoke when available) and ends with one line: check: N passed, M failed.
+# libatb installed and embedded, fuzz smoke when available) and ends with one
+# line: check: N passed, M failed.
 set -u
 BUILD=${1:-build}
 ATB=$(realpath "$BUILD/atb")
@@ -64,6 +65,10 @@ man_lint() {
 	return $rc
 }
 suite "man pages" 60 man_lint
+
+# libatb installed with DESTDIR and embedded by a program built through
+# pkg-config, shared and static.
+suite "embed" 300 bash tests/embed/embed.sh "$BUILD"
 
 if [ -f tests/fuzz/fuzz.sh ]; then
 	suite "fuzz smoke" 300 bash tests/fuzz/fuzz.sh smoke

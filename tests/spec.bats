@@ -189,32 +189,32 @@ state() {
 
 @test "spec error: the top level must be an object" {
 	spec s.json <<<'[{"shell": "touch started"}]'
-	rejected "s.json: expected an object at the top level, got an array"
+	rejected "s.json:1:1: expected an object at the top level, got an array"
 }
 
 @test "spec error: commands missing, empty or not commands" {
 	spec s.json <<<'{"mode": "pool"}'
-	rejected "s.json: missing key 'commands' (a non-empty array of commands)"
+	rejected "s.json:1:1: missing key 'commands' (a non-empty array of commands)"
 	spec s.json <<<'{"commands": []}'
-	rejected "s.json: commands: expected a non-empty array of commands, got an empty array"
+	rejected "s.json:1:14: commands: expected a non-empty array of commands, got an empty array"
 	spec s.json <<<'{"commands": [{"shell": "touch started"}, "make test"]}'
-	rejected "s.json: commands[1]: expected a command (an object with argv or shell), got a string"
+	rejected "s.json:1:43: commands[1]: expected a command (an object with argv or shell), got a string"
 }
 
 @test "spec error: unknown keys are listed with the allowed ones" {
 	spec s.json <<<'{"commands": [{"shell": "touch started", "nmae": "x"}]}'
-	rejected "s.json: commands[0].nmae: unknown key; did you mean 'name'? allowed keys: name, argv, shell, env, clear_env, cwd, timeout, service, shield, ready_when, ready_timeout, sets, wait_for"
+	rejected "s.json:1:42: commands[0].nmae: unknown key; did you mean 'name'? allowed keys: name, argv, shell, env, clear_env, cwd, timeout, service, shield, ready_when, ready_timeout, sets, wait_for"
 	spec s.json <<<'{"job": 2, "commands": [{"shell": "touch started"}]}'
-	rejected "s.json: job: unknown key; did you mean 'jobs'? allowed keys: mode, jobs, grace, signal, timeout, output, prefix, color, no_pad, first_success, input, commands, cleanup"
+	rejected "s.json:1:2: job: unknown key; did you mean 'jobs'? allowed keys: mode, jobs, grace, signal, timeout, output, prefix, color, no_pad, first_success, input, commands, cleanup"
 }
 
 @test "spec error: a key given twice in one object" {
 	spec s.json <<<'{"commands": [{"shell": "touch started", "shell": "true"}]}'
-	rejected "s.json: commands[0].shell: duplicate key (given twice in one object)"
+	rejected "s.json:1:42: commands[0].shell: duplicate key (given twice in one object)"
 	spec s.json <<<'{"mode": "pool", "mode": "race", "commands": [{"shell": "touch started"}]}'
-	rejected "s.json: mode: duplicate key (given twice in one object)"
+	rejected "s.json:1:18: mode: duplicate key (given twice in one object)"
 	spec s.json <<<'{"commands": [{"shell": "touch started", "env": {"A": "1", "A": "2"}}]}'
-	rejected "s.json: commands[0].env.A: duplicate key (given twice in one object)"
+	rejected "s.json:1:60: commands[0].env.A: duplicate key (given twice in one object)"
 }
 
 @test "spec error: duplicate names name both places" {
@@ -225,19 +225,19 @@ state() {
 	  {"name": "unit", "argv": ["true"]}
 	]}
 	EOF
-	rejected "s.json: commands[2].name: duplicate name 'unit' (also at commands[0].name)"
+	rejected "s.json:4:12: commands[2].name: duplicate name 'unit' (also at commands[0].name)"
 	spec s.json <<-'EOF'
 	{"commands": [{"name": "down", "shell": "touch started"}],
 	 "cleanup": [{"name": "down", "shell": "true"}]}
 	EOF
-	rejected "s.json: cleanup[0].name: duplicate name 'down' (also at commands[0].name)"
+	rejected "s.json:2:23: cleanup[0].name: duplicate name 'down' (also at commands[0].name)"
 }
 
 @test "spec error: both or neither of argv and shell" {
 	spec s.json <<<'{"commands": [{"argv": ["touch", "started"], "shell": "touch started"}]}'
-	rejected "s.json: commands[0]: has both argv and shell; give exactly one"
+	rejected "s.json:1:15: commands[0]: has both argv and shell; give exactly one"
 	spec s.json <<<'{"commands": [{"shell": "touch started"}, {"name": "x"}]}'
-	rejected "s.json: commands[1]: needs argv (an array of strings) or shell (a command line)"
+	rejected "s.json:1:43: commands[1]: needs argv (an array of strings) or shell (a command line)"
 }
 
 @test "spec error: wrong types name their JSON path" {
@@ -248,58 +248,58 @@ state() {
 	  {"argv": "make test"}
 	]}
 	EOF
-	rejected "s.json: commands[2].argv: expected a non-empty array of strings, got a string"
+	rejected "s.json:4:12: commands[2].argv: expected a non-empty array of strings, got a string"
 	spec s.json <<<'{"commands": [{"argv": ["touch", 1]}]}'
-	rejected "s.json: commands[0].argv[1]: expected a string, got a number"
+	rejected "s.json:1:34: commands[0].argv[1]: expected a string, got a number"
 	spec s.json <<<'{"commands": [{"argv": []}]}'
-	rejected "s.json: commands[0].argv: expected a non-empty array of strings, got an empty array"
+	rejected "s.json:1:24: commands[0].argv: expected a non-empty array of strings, got an empty array"
 	spec s.json <<<'{"commands": [{"shell": "touch started", "env": {"CI": 1}}]}'
-	rejected "s.json: commands[0].env.CI: expected a string, or null to unset, got a number"
+	rejected "s.json:1:56: commands[0].env.CI: expected a string, or null to unset, got a number"
 	spec s.json <<<'{"commands": [{"shell": "touch started", "service": "yes"}]}'
-	rejected "s.json: commands[0].service: expected true or false, got a string"
+	rejected "s.json:1:53: commands[0].service: expected true or false, got a string"
 	spec s.json <<<'{"commands": [{"shell": "touch started", "cwd": ""}]}'
-	rejected "s.json: commands[0].cwd: expected a folder path (a non-empty string), got an empty string"
+	rejected "s.json:1:49: commands[0].cwd: expected a folder path (a non-empty string), got an empty string"
 	spec s.json <<<'{"commands": [{"shell": "touch started", "name": 7}]}'
-	rejected "s.json: commands[0].name: expected a name (a non-empty string), got a number"
+	rejected "s.json:1:50: commands[0].name: expected a name (a non-empty string), got a number"
 }
 
 @test "spec error: bad durations" {
 	spec s.json <<<'{"timeout": "5 parsecs", "commands": [{"shell": "touch started"}]}'
-	rejected 's.json: timeout: invalid duration '\''5 parsecs'\'' (use e.g. "10", "1.5s", "250ms", "2m", "1h")'
+	rejected 's.json:1:13: timeout: invalid duration '\''5 parsecs'\'' (use e.g. "10", "1.5s", "250ms", "2m", "1h")'
 	spec s.json <<<'{"grace": -1, "commands": [{"shell": "touch started"}]}'
-	rejected "s.json: grace: expected a duration of 0 seconds or more, got -1"
+	rejected "s.json:1:11: grace: expected a duration of 0 seconds or more, got -1"
 	spec s.json <<<'{"commands": [{"shell": "touch started", "timeout": [5]}]}'
-	rejected 's.json: commands[0].timeout: expected a duration such as "5s", got an array'
+	rejected 's.json:1:53: commands[0].timeout: expected a duration such as "5s", got an array'
 }
 
 @test "spec error: bad signal names" {
 	spec s.json <<<'{"signal": "SIGNOPE", "commands": [{"shell": "touch started"}]}'
-	rejected "s.json: signal: unknown signal 'SIGNOPE'"
+	rejected "s.json:1:12: signal: unknown signal 'SIGNOPE'"
 	spec s.json <<<'{"signal": 99, "commands": [{"shell": "touch started"}]}'
-	rejected "s.json: signal: unknown signal 99"
+	rejected "s.json:1:12: signal: unknown signal 99"
 }
 
 @test "spec error: negative or fractional jobs" {
 	spec s.json <<<'{"jobs": -1, "commands": [{"shell": "touch started"}]}'
-	rejected "s.json: jobs: expected a whole number from 0 (no limit) to 2147483647, got -1"
+	rejected "s.json:1:10: jobs: expected a whole number from 0 (no limit) to 2147483647, got -1"
 	spec s.json <<<'{"jobs": 1.5, "commands": [{"shell": "touch started"}]}'
-	rejected "s.json: jobs: expected a whole number from 0 (no limit) to 2147483647, got 1.5"
+	rejected "s.json:1:10: jobs: expected a whole number from 0 (no limit) to 2147483647, got 1.5"
 }
 
 @test "spec error: unknown mode, output, color, prefix placeholder" {
 	spec s.json <<<'{"mode": "all", "commands": [{"shell": "touch started"}]}'
-	rejected "s.json: mode: unknown mode 'all' (use pool, try-all, wait-all or race)"
+	rejected "s.json:1:10: mode: unknown mode 'all' (use pool, try-all, wait-all or race)"
 	spec s.json <<<'{"output": "tee", "commands": [{"shell": "touch started"}]}'
-	rejected "s.json: output: unknown output 'tee' (use inherit, prefix or group)"
+	rejected "s.json:1:12: output: unknown output 'tee' (use inherit, prefix or group)"
 	spec s.json <<<'{"color": "yes", "commands": [{"shell": "touch started"}]}'
-	rejected "s.json: color: unknown color 'yes' (use auto, always or never)"
+	rejected "s.json:1:11: color: unknown color 'yes' (use auto, always or never)"
 	spec s.json <<<'{"prefix": "{host} ", "commands": [{"shell": "touch started"}]}'
-	rejected "s.json: prefix: unknown placeholder in '{host} ' (use {name}, {index}, {pid}, {time})"
+	rejected "s.json:1:12: prefix: unknown placeholder in '{host} ' (use {name}, {index}, {pid}, {time})"
 }
 
 @test "spec error: first_success outside race" {
 	spec s.json <<<'{"first_success": true, "commands": [{"shell": "touch started"}]}'
-	rejected "s.json: first_success: only valid with mode race"
+	rejected "s.json:1:19: first_success: only valid with mode race"
 	spec s.json <<<'{"mode": "race", "first_success": true, "commands": [{"shell": "touch started"}]}'
 	rejected "run: s.json: first_success needs mode race (--mode pool)" --mode pool s.json
 }
@@ -311,30 +311,30 @@ state() {
 	  {"shell": "true", "wait_for": ["db"]}
 	]}
 	EOF
-	rejected "s.json: commands[1].wait_for[0]: 'db' is neither a command's name nor a latch that a command sets"
+	rejected "s.json:3:34: commands[1].wait_for[0]: 'db' is neither a command's name nor a latch that a command sets"
 	spec s.json <<<'{"commands": [{"shell": "touch started", "wait_for": "db"}]}'
-	rejected "s.json: commands[0].wait_for: expected a non-empty array of command or latch names, got a string"
+	rejected "s.json:1:54: commands[0].wait_for: expected a non-empty array of command or latch names, got a string"
 	spec s.json <<<'{"commands": [{"shell": "touch started", "ready_timeout": "soon"}]}'
-	rejected 's.json: commands[0].ready_timeout: invalid duration '\''soon'\'' (use e.g. "10", "1.5s", "250ms", "2m", "1h")'
+	rejected 's.json:1:59: commands[0].ready_timeout: invalid duration '\''soon'\'' (use e.g. "10", "1.5s", "250ms", "2m", "1h")'
 	spec s.json <<<'{"commands": [{"shell": "touch started", "ready_when": "(open"}]}'
-	rejected 's.json: commands[0].ready_when: not a usable extended regular expression: Unmatched ( or \('
+	rejected 's.json:1:56: commands[0].ready_when: not a usable extended regular expression: Unmatched ( or \('
 	# Gigabytes or minutes once compiled (the fuzzer found such): refused first.
 	spec s.json <<<'{"commands": [{"shell": "touch started", "ready_when": "x++++++++++++++++++++++++++++++++++++++++"}]}'
-	rejected 's.json: commands[0].ready_when: not a usable extended regular expression: repetition operators in a row (such as a** or a+?) are undefined in POSIX; use one'
+	rejected 's.json:1:56: commands[0].ready_when: not a usable extended regular expression: repetition operators in a row (such as a** or a+?) are undefined in POSIX; use one'
 	spec s.json <<<'{"commands": [{"shell": "touch started", "ready_when": "((a*)*){1000}"}]}'
-	rejected 's.json: commands[0].ready_when: not a usable extended regular expression: too large once compiled (repetitions multiply within each other); simplify it'
+	rejected 's.json:1:56: commands[0].ready_when: not a usable extended regular expression: too large once compiled (repetitions multiply within each other); simplify it'
 	spec s.json <<<'{"commands": [{"shell": "touch started", "sets": "x y"}]}'
-	rejected "s.json: commands[0].sets: invalid latch name (letters, digits, '.', '_', '-'; at most 128; not starting with '.')"
+	rejected "s.json:1:50: commands[0].sets: invalid latch name (letters, digits, '.', '_', '-'; at most 128; not starting with '.')"
 }
 
 @test "spec error: service and shield are not for cleanup commands" {
 	spec s.json <<<'{"commands": [{"shell": "touch started"}], "cleanup": [{"shell": "true", "service": true}]}'
-	rejected "s.json: cleanup[0].service: not allowed in a cleanup command"
+	rejected "s.json:1:85: cleanup[0].service: not allowed in a cleanup command"
 }
 
 @test "spec error: user text in messages is escaped" {
 	spec s.json <<<'{"mode": "\u001b[31mred", "commands": [{"shell": "touch started"}]}'
-	rejected "s.json: mode: unknown mode '\\x1b[31mred' (use pool, try-all, wait-all or race)"
+	rejected "s.json:1:10: mode: unknown mode '\\x1b[31mred' (use pool, try-all, wait-all or race)"
 }
 
 # --- the command line ---
@@ -434,7 +434,7 @@ state() {
 	assert_equal "$status" 0
 	assert_equal "$(cat "$T/out")" piped-in
 	spec s.json <<<'{"input": "nobody", "commands": [{"shell": "touch started"}]}'
-	rejected "s.json: input: no command is named 'nobody'"
+	rejected "s.json:1:11: input: no command is named 'nobody'"
 }
 
 @test "settings: color from the spec beats NO_COLOR; an option beats the spec" {

@@ -10,6 +10,10 @@
 
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum atb_cancel_state {
     ATB_CANCEL_PENDING,     /* not decided: atb_cancel_run() stopped early */
     ATB_CANCEL_NOT_RUNNING, /* had exited (or never existed) before any signal */
@@ -88,5 +92,9 @@ int atb_cancel_pidfile_read(const char *path, pid_t *pid);
  * work (no memory, no fds). Blocks; calls opts->event_cb as it goes. */
 int atb_cancel_run(struct atb_cancel_target *targets, size_t n,
                    const struct atb_cancel_opts *opts);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -16,6 +16,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct ev_loop;
 
 /* The longest bare latch name, and the longest path atb keeps for one. */
@@ -152,5 +156,9 @@ void atb_latch_waiter_free(struct atb_latch_waiter *w);
  * so the caller can re-raise it. */
 int atb_latch_wait(char *const *paths, size_t n, const struct atb_latch_wait_opts *opts,
                    int *index, int *signo);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,9 +1,20 @@
 /* atb/run.h: a run is a set of commands started and awaited as one unit
  * under one of the four modes. Included by atb.h; do not include directly.
  *
- * Life of a run: atb_run_new(), atb_run_add() once per command,
- * atb_run_exec() (blocks until every command and every process it started
- * has ended), then read the results and write reports, atb_run_free().
+ * Life of a run: atb_run_new(), setters, atb_run_add() once per command,
+ * then either atb_run_start() on the caller's libev loop (returns at once;
+ * the done callback says when everything has ended) or atb_run_exec()
+ * (a private loop, blocks until the end). Then read the results by id and
+ * atb_run_free().
+ *
+ * Embedded on the caller's loop, a run installs no signal handler, changes
+ * no signal mask, disposition, resource limit or subreaper flag, and never
+ * waits for, signals or kills a process that is not its own: its commands'
+ * leaders and their process groups. On libev's default loop its children's
+ * statuses come from ev_child watchers (libev reaps every child there; the
+ * caller's own ev_child watchers keep working); on any other loop from
+ * pidfds (Linux 5.3 and later), so nothing else in the process can take
+ * them. Two runs can share a loop.
  */
 #ifndef ATB_RUN_H
 #define ATB_RUN_H
@@ -11,7 +22,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct atb_run;
+struct ev_loop;
+struct atb_error;
 
 enum atb_mode {
     ATB_MODE_POOL,     /* first failure cancels the rest */
@@ -20,105 +37,182 @@ enum atb_mode {
     ATB_MODE_RACE      /* the first to end wins, the rest are cancelled */
 };
 
-/* How children are watched: pidfds with io watchers on a private loop, or
- * SIGCHLD with libev child watchers on the default loop. AUTO tries pidfds
- * and falls back when pidfd_open() fails with ENOSYS. */
+/* How children are watched (see the top of this file). AUTO picks by loop:
+ * child watchers on the default loop, pidfds elsewhere; atb_run_exec() uses
+ * a private loop with pidfds, or the default loop where pidfd_open() fails
+ * (ENOSYS, or EPERM under an old seccomp filter). */
 enum atb_watch { ATB_WATCH_AUTO, ATB_WATCH_PIDFD, ATB_WATCH_SIGCHLD };
 
-/* Where the commands' output goes. AUTO: inherit for one command, prefix
- * for two or more. */
-enum atb_output { ATB_OUTPUT_AUTO, ATB_OUTPUT_INHERIT, ATB_OUTPUT_PREFIX, ATB_OUTPUT_GROUP };
+/* Where the commands' output goes.
+ *   AUTO     inherit for a run of one command, else prefix;
+ *   INHERIT  the commands write to the output fds themselves;
+ *   PREFIX   every line is written with its command's prefix;
+ *   GROUP    each command's output is written as one block once it ended;
+ *   EVENTS   every line goes to the event callback (ATB_EVENT_OUTPUT) and
+ *            nothing is written. */
+enum atb_output { ATB_OUTPUT_AUTO, ATB_OUTPUT_INHERIT, ATB_OUTPUT_PREFIX, ATB_OUTPUT_GROUP,
+                  ATB_OUTPUT_EVENTS };
+
+/* Colours in prefixes and group headers. AUTO (the default) is the
+ * caller's to resolve: the library colours a stream only when told ALWAYS,
+ * and never looks at terminals itself. */
 enum atb_color { ATB_COLOR_AUTO, ATB_COLOR_ALWAYS, ATB_COLOR_NEVER };
 
-struct atb_opts {
-    enum atb_mode mode;
-    unsigned jobs;      /* at most this many running at once; 0: no limit */
-    int cancel_signal;  /* first signal of a cancel (default SIGTERM) */
-    double grace_s;     /* then SIGKILL after this long (default 5) */
-    double timeout_s;   /* deadline for the whole run; 0: none */
-    int first_success;  /* race: only a success wins */
-    /* Non-zero: while atb_run_exec() runs, SIGINT, SIGTERM and SIGHUP are
-     * caught (process-wide handlers) and cancel the run with that signal; a
-     * second one kills at once. SIGINT and SIGHUP that were ignored on entry
-     * (nohup, background jobs) are left alone; a blocked mask is lifted for
-     * the run. A signal counts as a second one only 0.1 s after the first
-     * (one cancel can arrive twice at once). The handlers are reset to
-     * SIG_DFL and the mask restored when atb_run_exec() returns. */
-    int handle_signals;
-    enum atb_watch watch;
-    enum atb_output output;
-    const char *prefix;   /* prefix format (borrowed); NULL: "[{name}] " */
-    enum atb_color color;
-    int no_pad;           /* do not pad prefixes to a common width */
-    int group_markers;    /* group mode: GitHub Actions ::group:: blocks */
-    const char *input;    /* the command (by name) that gets atb's stdin */
-    /* Once the run is interrupted, shielded commands are cancelled after
-     * this long, as a second interrupt would; 0: they are waited for. */
-    double shield_wait_s;
-    /* Non-zero: the run makes a private latch folder, exports it to every
-     * command as ATB_LATCH_DIR, and removes it at the end (see atb-latch(1)).
-     * The caller decides; atb leaves it off when ATB_LATCH_DIR is already
-     * set, so nested runs share their parent's scope. */
-    int latch_scope;
-    /* Non-zero: a status line on stderr (running, done, failed, queued,
-     * elapsed, ETA), redrawn at most 10 times a second and cleared around
-     * the commands' output. Needs output through atb (not inherit); the
-     * caller decides whether stderr is a terminal. */
-    int progress;
-    /* Keep the last keep_output bytes of each command's output (prefix and
-     * group modes), for atb_run_output(): a JUnit report's system-out. */
-    size_t keep_output;
-    const char *label;    /* the report's name for the run; NULL: the mode */
-    /* Commands that arrive while the run goes on (atb pool --stdin): when
-     * feed_line is set, lines are read from feed_fd as they come and
-     * feed_line is called with each (without its newline); it may call
-     * atb_run_add() to start a command soon. A negative return stops the
-     * run as atb's own error (status 125). The run ends at end of file once
-     * every command has ended. Reading pauses while commands wait for a
-     * slot, and commands that succeeded are counted, then freed (so
-     * memory stays flat): they are not among the results. */
-    /* Called (when set) each time handle_signals catches a signal, with the
-     * number of such signals so far; for a person at a terminal to be told
-     * what happens next. */
-    void (*on_signal)(struct atb_run *run, int signo, int count, void *data);
-    void *signal_data;
-    int feed_fd;
-    int (*feed_line)(struct atb_run *run, const char *line, size_t len, void *data);
-    void *feed_data;
-};
-
-/* After atb_run_exec() failed with ATB_EDEPS or ATB_EREGEX: what is wrong,
- * naming the commands ("cycle: app -> db -> app"). Owned by the run. */
-const char *atb_run_error(const struct atb_run *run);
-
-/* Checks a prefix format: 0, or ATB_EPREFIX for an unknown placeholder. */
-int atb_prefix_check(const char *format);
-
-/* Fills opts with the defaults. */
-void atb_opts_init(struct atb_opts *opts);
-
-/* Returns "pool", "try-all", "wait-all" or "race". */
+/* Returns "pool", "try-all", "wait-all" or "race"; parses one (0, or
+ * ATB_EMODE). */
 const char *atb_mode_name(enum atb_mode mode);
-
-/* Parses a mode name. Returns 0, or ATB_EMODE. */
 int atb_mode_parse(const char *text, enum atb_mode *mode);
 
-/* A command to add to a run. atb_run_add() copies everything it points to.
- * Exactly one of argv and shell is set; every other field may be left 0. */
+/* The same for outputs ("inherit", "prefix", "group", "events"; AUTO has no
+ * name) and colours ("auto", "always", "never"). Parsers return 0 or
+ * -EINVAL. */
+const char *atb_output_name(enum atb_output output);
+int atb_output_parse(const char *text, enum atb_output *output);
+const char *atb_color_name(enum atb_color color);
+int atb_color_parse(const char *text, enum atb_color *color);
+
+/* Checks a prefix format: 0, or ATB_EPREFIX for an unknown placeholder
+ * (known: {name}, {index}, {pid}, {time}). */
+int atb_prefix_check(const char *format);
+
+/* Creates an empty run with the defaults: pool, no -j limit, SIGTERM then
+ * SIGKILL after 5 s, no deadline, output AUTO to fds 1 and 2, no colour.
+ * The caller owns *out and frees it with atb_run_free(). Returns 0 or
+ * -ENOMEM. */
+int atb_run_new(struct atb_run **out);
+
+/* Frees the run and everything it owns; safe on NULL. A started run must
+ * have ended (its done callback called) first. */
+void atb_run_free(struct atb_run *run);
+
+/* Settings. Each may be called only before the run starts (ATB_ESTATE
+ * after) and returns 0, -EINVAL for a value out of range, or the code
+ * named. Strings are copied. */
+int atb_run_set_mode(struct atb_run *run, enum atb_mode mode);
+/* race: only a success wins (default: whoever ends first). */
+int atb_run_set_first_success(struct atb_run *run, int on);
+/* At most jobs commands at once (services and the cleanup phase aside:
+ * see atb-spec(5)); 0: no limit. */
+int atb_run_set_jobs(struct atb_run *run, unsigned jobs);
+/* A cancel sends signo (1..64) to each command's process group, then
+ * SIGKILL after grace_s (>= 0). */
+int atb_run_set_cancel(struct atb_run *run, int signo, double grace_s);
+/* The deadline of the main commands, from the start; 0: none. When it
+ * passes the run is cancelled and its outcome is ATB_OUTCOME_TIMED_OUT. */
+int atb_run_set_timeout(struct atb_run *run, double seconds);
+int atb_run_set_output(struct atb_run *run, enum atb_output output);
+/* Where output goes (defaults 1 and 2); the fds stay the caller's and must
+ * stay open until the run has ended. */
+int atb_run_set_output_fds(struct atb_run *run, int out_fd, int err_fd);
+/* The prefix format (NULL: "[{name}] "); ATB_EPREFIX for an unknown
+ * placeholder. */
+int atb_run_set_prefix(struct atb_run *run, const char *format);
+/* Prefixes are padded to a common width (the default) unless on is 0. */
+int atb_run_set_pad(struct atb_run *run, int on);
+/* stream: 1 (stdout), 2 (stderr), or 0 for both. */
+int atb_run_set_color(struct atb_run *run, int stream, enum atb_color color);
+/* Group mode: the lines around each block; "{name}" in them is the
+ * command's name. NULL, NULL: "==> {name} <==" before, nothing after. Each
+ * should end with a newline. */
+int atb_run_set_group_header(struct atb_run *run, const char *before, const char *after);
+/* The command named name (when it is added, or by the time the run
+ * starts: ATB_ENONAME otherwise) reads fd as its stdin; every other
+ * command reads /dev/null. name NULL: none does. */
+int atb_run_set_input(struct atb_run *run, const char *name, int fd);
+/* Once the run is cancelled from outside (atb_run_cancel(), or a caught
+ * signal), shielded commands are cancelled after this long, as a second
+ * cancel would; 0 (the default): they are waited for. */
+int atb_run_set_shield_wait(struct atb_run *run, double seconds);
+/* on: the run makes a private latch folder, exports it to every command as
+ * ATB_LATCH_DIR, and removes it at the end (see atb-latch(1)). */
+int atb_run_set_latch_scope(struct atb_run *run, int on);
+/* Keep the last bytes of each command's output (prefix, group and events
+ * modes) for atb_run_output(); 0: none. */
+int atb_run_set_keep_output(struct atb_run *run, size_t bytes);
+/* ATB_EVENT_TICK every interval_s (> 0) while the run goes on; 0: never. */
+int atb_run_set_tick(struct atb_run *run, double interval_s);
+int atb_run_set_watch(struct atb_run *run, enum atb_watch watch);
+/* atb_run_exec() only (atb_run_start() refuses a run with it set, -EINVAL):
+ * while it runs, SIGINT, SIGTERM and SIGHUP are caught and cancel the run
+ * as atb_run_cancel() does; see atb_run_exec(). */
+int atb_run_set_catch_signals(struct atb_run *run, int on);
+
+/* Getters of the settings above. */
+enum atb_mode atb_run_get_mode(const struct atb_run *run);
+int atb_run_get_first_success(const struct atb_run *run);
+unsigned atb_run_get_jobs(const struct atb_run *run);
+int atb_run_get_cancel_signal(const struct atb_run *run);
+double atb_run_get_grace(const struct atb_run *run);
+double atb_run_get_timeout(const struct atb_run *run);
+enum atb_output atb_run_get_output(const struct atb_run *run);
+enum atb_color atb_run_get_color(const struct atb_run *run, int stream);
+const char *atb_run_get_input(const struct atb_run *run); /* owned by the run, or NULL */
+
+/* What happens during a run, as it happens. */
+enum atb_event_kind {
+    ATB_EVENT_STARTED = 1, /* id's process started (result: pid, started_s) */
+    ATB_EVENT_READY,       /* id became ready (ready_when matched, or it
+                              exited 0) */
+    ATB_EVENT_CANCELLED,   /* id was sent signo to cancel it */
+    ATB_EVENT_ENDED,       /* id has its result: its leader ended, it could not
+                              start, or it will never start */
+    ATB_EVENT_FINISHED,    /* nothing of id is left: its process group is gone
+                              and its output read; once per id, after ENDED */
+    ATB_EVENT_OUTPUT,      /* output EVENTS: a line of id's stream (1 or 2),
+                              without its newline, in data and len (lines over
+                              64 KiB come in pieces) */
+    ATB_EVENT_WRITING,     /* the run is about to write commands' output to the
+                              output fds: a caller drawing on the same terminal
+                              clears its line now */
+    ATB_EVENT_SIGNAL,      /* atb_run_exec() caught signo, the count-th so far */
+    ATB_EVENT_TICK         /* atb_run_set_tick()'s interval passed */
+};
+
+struct atb_event {
+    enum atb_event_kind kind;
+    int id;           /* the command, or -1 */
+    int signo, count; /* CANCELLED, SIGNAL */
+    int stream;       /* OUTPUT: 1 stdout, 2 stderr */
+    const char *data; /* OUTPUT: the line (not NUL-terminated) */
+    size_t len;
+};
+
+/* Called for every event; the event is valid during the call only. The
+ * callback may read results and counts and call atb_run_add() and
+ * atb_run_cancel(); it must not free the run. */
+typedef void (*atb_event_cb)(struct atb_run *run, const struct atb_event *ev, void *data);
+int atb_run_on_event(struct atb_run *run, atb_event_cb cb, void *data);
+
+/* Commands that arrive while the run goes on: lines are read from fd (the
+ * caller's, made non-blocking is not needed) as they come and cb is
+ * called with each, without its newline; it may call atb_run_add(). A
+ * negative return stops the run as atb's own failure (atb_run_failure()).
+ * The run ends at end of file once every command has ended. Reading pauses
+ * while commands wait for a slot, and commands that succeeded are counted,
+ * then freed, so memory stays flat: their ids are then unknown to
+ * atb_run_result() and atb_run_unlisted() counts them. Lines longer than
+ * 64 KiB stop the run with -E2BIG. */
+typedef int (*atb_feed_cb)(struct atb_run *run, const char *line, size_t len, void *data);
+int atb_run_set_feed(struct atb_run *run, int fd, atb_feed_cb cb, void *data);
+
+/* A command to add to a run. Fill it from ATB_CMD_INIT, then set what is
+ * needed; atb_run_add() copies everything it points to. Exactly one of argv
+ * and shell is set. */
 struct atb_cmd {
+    size_t size;        /* sizeof(struct atb_cmd), set by ATB_CMD_INIT */
     const char *name;   /* unique within the run; NULL: a default name */
     char *const *argv;  /* NULL-terminated; argv[0] is searched in PATH */
     const char *shell;  /* a command line for /bin/sh -c */
     /* NULL-terminated changes to the environment: "NAME=VALUE" sets NAME,
-     * a bare "NAME" unsets it. Applied to atb's environment, or to an
-     * empty one when clear_env is set. */
+     * a bare "NAME" unsets it. Applied to the process's environment, or to
+     * an empty one when clear_env is set. */
     char *const *env;
     int clear_env;
-    const char *cwd;    /* working directory (as given; NULL: atb's own) */
+    const char *cwd;    /* working directory (as given; NULL: the process's) */
     double timeout_s;   /* this command's own time limit; 0: none */
     int service;        /* runs alongside; cancelled once the others end */
-    int shield;         /* never cancelled by the run (only killed by a
-                           second interrupt) */
+    int shield;         /* never cancelled by the run (only by a second
+                           cancel, or atb_run_set_shield_wait()) */
     int cleanup;        /* runs after all other commands have ended */
     /* Readiness and dependencies (see atb-spec(5)). A command is ready when
      * a line of its output matches ready_when (a POSIX extended regex), or
@@ -131,6 +225,151 @@ struct atb_cmd {
     const char *sets;
     char *const *wait_for;  /* NULL-terminated, or NULL */
 };
+
+#define ATB_CMD_INIT {.size = sizeof(struct atb_cmd)}
+
+/* Adds a command (copied). Before the start any number may be added; while
+ * the run goes on, only main commands that neither wait for others nor set
+ * latches (from an event or feed callback, or from the caller's own
+ * watchers). A command without a name gets its default name (see
+ * atb_name_default()) when the run starts, made unique with "#2", "#3"...
+ * Returns the command's id: 0 for the first command added, then 1, 2...,
+ * stable for the life of the run. Errors: -EINVAL for an empty or
+ * malformed command (or cmd->size 0: not from ATB_CMD_INIT), ATB_EDUPNAME
+ * when the name is taken, ATB_ESTATE after the run ended, -ENOMEM. */
+int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd);
+
+/* The one validator: names every unnamed command, then checks every rule
+ * that involves the commands (unique names, the input command, what cleanup
+ * commands may have, ready_when, sets, wait_for, cycles). Returns 0, or the
+ * first problem's code with err (may be NULL) filled: which command, which
+ * key, what. atb_run_start() and atb_run_exec() call it; call it yourself
+ * to learn of problems before starting anything. Add every command first. */
+int atb_run_check(struct atb_run *run, struct atb_error *err);
+
+/* Called once, when every command and every process in their groups has
+ * ended, from inside the loop. The run may be freed from here. */
+typedef void (*atb_run_done_cb)(struct atb_run *run, void *data);
+
+/* Starts the run on the caller's loop and returns at once; the run goes on
+ * while the caller runs the loop, and done (may be NULL) is called at its
+ * end. The loop must outlive the run. Returns 0, or a negative code with
+ * nothing started: the atb_run_check() codes (see atb_run_error()),
+ * -EINVAL (a watch mode the loop cannot have, or catch_signals set),
+ * -ENOSYS (not the default loop, and no pidfds), -EMFILE, -ENOMEM,
+ * ATB_ELATCHDIR, ATB_ESTATE (started before). */
+int atb_run_start(struct atb_run *run, struct ev_loop *loop, atb_run_done_cb done,
+                  void *data);
+
+/* Cancels a started run from outside: queued commands never start, running
+ * ones get signo (0: the run's cancel signal) and SIGKILL after the grace,
+ * shielded ones are left alone (see atb_run_set_shield_wait()). A second
+ * call kills everything that is left at once, shielded commands included
+ * (they get signo, then SIGKILL after the grace). The outcome becomes
+ * ATB_OUTCOME_INTERRUPTED with signo. Returns at once: 0, or ATB_ESTATE
+ * when the run is not going on. */
+int atb_run_cancel(struct atb_run *run, int signo);
+
+/* Runs every command to the end on a private loop and waits for all of
+ * them and their descendants. Unlike an embedded run, this call takes the
+ * process for its duration: it makes it a child subreaper (the flag's old
+ * value is put back at the end), raises the soft limit on open files to the
+ * hard one (children get the limit the process had; put back at the end),
+ * reaps orphaned descendants, and at the end kills every child of the
+ * process that was not there when it began (descendants that left their
+ * command's process group). With atb_run_set_catch_signals(), SIGINT,
+ * SIGTERM and SIGHUP are caught and unblocked while it runs (SIGINT and
+ * SIGHUP ignored on entry stay ignored): the first cancels the run with that
+ * signal, another one at least 0.1 s later kills at once; their actions and
+ * the mask are put back at the end, and one that arrived as the run ended
+ * is taken as its interruption, never lost. Returns 0 when the run took
+ * place (whatever its commands did) or a negative code as atb_run_start(). */
+int atb_run_exec(struct atb_run *run);
+
+/* After atb_run_start(), atb_run_exec() or atb_run_check() failed: what is
+ * wrong (code 0 when nothing failed). Owned by the run. */
+const struct atb_error *atb_run_error(const struct atb_run *run);
+
+/* Returns "succeeded", "failed", ... as used in reports. */
+enum atb_state {
+    ATB_STATE_QUEUED,      /* not started yet (only during the run) */
+    ATB_STATE_RUNNING,     /* started, not ended yet (only during the run) */
+    ATB_STATE_SUCCEEDED,
+    ATB_STATE_FAILED,
+    ATB_STATE_CANCELLED,   /* atb signalled it, however it then ended */
+    ATB_STATE_NOT_STARTED, /* the run was cancelled before its turn */
+    ATB_STATE_TIMED_OUT    /* its own time limit ended it */
+};
+const char *atb_state_name(enum atb_state state);
+
+enum atb_outcome {
+    ATB_OUTCOME_SUCCEEDED,
+    ATB_OUTCOME_FAILED,
+    ATB_OUTCOME_TIMED_OUT,
+    ATB_OUTCOME_INTERRUPTED /* atb_run_cancel() or a caught signal ended it */
+};
+/* Returns "succeeded", "failed", "timed_out" or "interrupted". */
+const char *atb_outcome_name(enum atb_outcome outcome);
+
+/* What happened to one command; owned by the run, valid until
+ * atb_run_free(). Never a shell status: see atb(1) for the table the atb
+ * program makes of these. */
+struct atb_result {
+    int id;
+    const char *name;
+    char *const *argv;  /* as started: a shell command is /bin/sh -c LINE */
+    enum atb_state state;
+    pid_t pid;          /* 0 when no process was started */
+    int exit_code;      /* its exit status, or -1 unless it exited */
+    int term_signal;    /* the signal that ended it, or 0 */
+    int sent_signal;    /* the graceful signal the run sent it, or 0 */
+    int killed;         /* the run sent its group SIGKILL */
+    int start_error;    /* 0, or why it could not start: a negative errno
+                           (-ENOENT: not found, -EACCES...) or ATB_ECWD */
+    const char *error;  /* what else went wrong ("service exited early",
+                           "dependency db failed"), or NULL */
+    int service;
+    int cleanup;
+    int shield;
+    double started_s;   /* since the run began; -1 when never started */
+    double duration_s;  /* 0 when never started */
+};
+
+/* How many ids have been given: results are atb_run_result(run, 0) up to
+ * atb_run_result(run, atb_run_count(run) - 1). */
+size_t atb_run_count(const struct atb_run *run);
+/* The result of command id (at any time; final once its ENDED event
+ * came), or NULL for an unknown id or one the feed freed. */
+const struct atb_result *atb_run_result(const struct atb_run *run, int id);
+/* The id of the command named name, or ATB_ENONAME. */
+int atb_run_find(const struct atb_run *run, const char *name);
+
+/* Counts while the run goes on (done: ended, not started included), owned
+ * by the run and brought up to date by each call. */
+struct atb_counts {
+    size_t queued, waiting, running, done, failed, total;
+    int cancelling;     /* the run is cancelled: what is queued never starts */
+};
+const struct atb_counts *atb_run_counts(struct atb_run *run);
+
+/* After the end. */
+enum atb_outcome atb_run_outcome(const struct atb_run *run);
+int atb_run_signal(const struct atb_run *run);      /* that interrupted it, or 0 */
+int atb_run_failure(const struct atb_run *run);     /* atb's own failure that
+                                                       stopped it (a negative code), or 0 */
+int atb_run_winner(const struct atb_run *run);      /* race: the winner's id, or -1 */
+/* The id of the first main command (cleanup: of the first cleanup
+ * command) that failed or timed out, or -1. */
+int atb_run_first_failure(const struct atb_run *run, int cleanup);
+int atb_run_killed_at_once(const struct atb_run *run); /* the second cancel's signal, or 0 */
+double atb_run_duration(const struct atb_run *run);
+size_t atb_run_unlisted(const struct atb_run *run); /* succeeded, freed by the feed */
+
+/* The last atb_run_set_keep_output() bytes command id wrote (stdout and
+ * stderr in the order they were read; in group mode, where a command
+ * writes into files, its stdout followed by its stderr), with their length
+ * in *len; NULL when none were kept. Owned by the run. */
+const char *atb_run_output(const struct atb_run *run, int id, size_t *len);
 
 /* One command's words inside a larger argv (borrowed from it). */
 struct atb_argv_group {
@@ -149,88 +388,8 @@ int atb_argv_split(int argc, char *const argv[], const char *sep,
  * the full length of the name. */
 size_t atb_name_default(const char *program, int shell, char *buf, size_t size);
 
-enum atb_state {
-    ATB_STATE_QUEUED,      /* not started yet (only during the run) */
-    ATB_STATE_RUNNING,     /* started, not ended yet (only during the run) */
-    ATB_STATE_SUCCEEDED,
-    ATB_STATE_FAILED,
-    ATB_STATE_CANCELLED,   /* atb signalled it, however it then ended */
-    ATB_STATE_NOT_STARTED, /* the run was cancelled before its turn */
-    ATB_STATE_TIMED_OUT    /* its own time limit ended it */
-};
-
-/* Returns "succeeded", "failed", ... as used in reports ("waiting" for a
- * queued command whose dependencies are not ready yet is only shown while
- * the run goes on). */
-const char *atb_state_name(enum atb_state state);
-
-enum atb_outcome {
-    ATB_OUTCOME_SUCCEEDED,
-    ATB_OUTCOME_FAILED,
-    ATB_OUTCOME_TIMED_OUT,
-    ATB_OUTCOME_INTERRUPTED /* a signal to atb cancelled the run */
-};
-
-/* Returns "succeeded", "failed", "timed_out" or "interrupted". */
-const char *atb_outcome_name(enum atb_outcome outcome);
-
-/* What happened to one command; owned by the run, valid until atb_run_free(). */
-struct atb_result {
-    const char *name;
-    char *const *argv;
-    enum atb_state state;
-    pid_t pid;          /* 0 when no process was started */
-    int exit_code;      /* -1 unless it exited */
-    int term_signal;    /* the signal that ended it, or 0 */
-    int sent_signal;    /* the graceful signal atb sent it, or 0 */
-    int killed;         /* atb sent SIGKILL after the grace period */
-    int start_error;    /* 0, or the negative errno of a failed start */
-    const char *error;  /* static text such as "service exited early", or NULL */
-    int service;        /* it was a service */
-    int cleanup;        /* it was a cleanup command */
-    double started_s;   /* since the run began; -1 when never started */
-    double duration_s;  /* 0 when never started */
-};
-
-struct atb_run;
-
-/* Creates an empty run with a copy of opts (NULL: defaults). The caller owns
- * *out and frees it with atb_run_free(). Returns 0 or -ENOMEM. */
-int atb_run_new(struct atb_run **out, const struct atb_opts *opts);
-
-/* Adds a command (copied); during a run, only from a feed_line callback.
- * A command without a name gets its default name
- * when the run starts, made unique with "#2", "#3"... Returns its index,
- * -EEXIST when the name is taken, -EINVAL for an empty command, or -ENOMEM. */
-int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd);
-
-/* Runs every command to the end under the run's mode and waits for all of
- * them and their descendants: it marks the process a child subreaper and, at
- * the end, kills any descendant still alive. Returns 0 when the run took
- * place (whatever its commands did) or a negative errno when atb itself
- * could not (no event loop, for one). Can be called once per run. */
-int atb_run_exec(struct atb_run *run);
-
-/* Results, valid after atb_run_exec(). */
-size_t atb_run_count(const struct atb_run *run);
-const struct atb_result *atb_run_result(const struct atb_run *run, size_t i);
-const struct atb_opts *atb_run_opts(const struct atb_run *run);
-enum atb_outcome atb_run_outcome(const struct atb_run *run);
-/* The status a shell would want: see the exit status table in atb(1). */
-int atb_run_exit_status(const struct atb_run *run);
-/* The signal that interrupted the run, or 0. */
-int atb_run_signal(const struct atb_run *run);
-/* The race winner's index, or -1. */
-int atb_run_winner(const struct atb_run *run);
-double atb_run_duration(const struct atb_run *run);
-
-/* The last opts.keep_output bytes command i wrote (stdout and stderr in the
- * order they were read; in group mode, where a command writes into files,
- * its stdout followed by its stderr), with their length in *len; NULL when
- * none were kept. Owned by the run. */
-const char *atb_run_output(const struct atb_run *run, size_t i, size_t *len);
-
-/* Frees the run; safe on NULL. */
-void atb_run_free(struct atb_run *run);
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,6 +1,8 @@
-/* libFuzzer target for the spec parser: any bytes in, and either a spec that
- * a run accepts whole or one ATB_ESPEC error with a clean message out. No
- * crash, leak, hang or undefined behaviour is allowed on the way.
+/* libFuzzer target for the spec: any bytes in, and either a spec that a run
+ * takes whole (applied and checked by the run's validator) or one
+ * ATB_ESPEC error with a clean message out, from the parser or from the
+ * validator. No crash, leak, hang or undefined behaviour is allowed on the
+ * way.
  *
  * Build and run with tests/fuzz/fuzz.sh (or `make fuzz`). */
 #include <stdint.h>
@@ -8,29 +10,37 @@
 #include <string.h>
 
 #include "atb.h"
-#include "atb/spec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The error must name its origin and hold no control characters (it goes to
- * a terminal) and no more than its buffer. */
-static void check_error(const struct atb_spec_error *err)
+/* The error must say what is wrong, and its message must name its origin
+ * and hold no control characters (it goes to a terminal) and no more than
+ * its buffer. */
+static void check_error(const struct atb_error *err)
 {
+    char msg[1024];
+
     if (memchr(err->text, '\0', sizeof(err->text)) == NULL ||
-        strncmp(err->text, "fuzz.json", 9) != 0 || err->message[0] == '\0')
+        memchr(err->path, '\0', sizeof(err->path)) == NULL || err->text[0] == '\0')
         abort();
-    for (const char *p = err->text; *p; p++)
+    atb_spec_message(err, "fuzz.json", msg, sizeof(msg));
+    if (strncmp(msg, "fuzz.json", 9) != 0)
+        abort();
+    for (const char *p = msg; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7F)
             abort();
     if ((err->line == 0) != (err->col == 0))
         abort();
 }
 
-/* What parsed must be what the run takes: every command has exactly one of
- * argv and shell, cleanup ones come last, and atb_run_add() agrees. */
+/* What parsed is well formed: every command has exactly one of argv and
+ * shell, cleanup ones come last; and the run takes it whole, or its
+ * validator refuses it with a spec error. */
 static void check_spec(const struct atb_spec *spec)
 {
+    struct atb_error err;
     struct atb_run *run;
+    int rc;
     size_t n = atb_spec_count(spec);
     int seen_cleanup = 0;
 
@@ -50,23 +60,27 @@ static void check_spec(const struct atb_spec *spec)
             if (**e == '\0' || **e == '=')
                 abort();
     }
-    if (atb_run_new(&run, atb_spec_opts(spec)) != 0)
+    if (atb_run_new(&run) != 0)
         abort();
-    if (atb_spec_add_to_run(spec, run) != 0)
+    rc = atb_spec_apply(spec, run, &err);
+    if (rc == 0)
+        rc = atb_spec_check(spec, run, &err);
+    if (rc == 0 && atb_run_count(run) != n)
         abort();
-    if (atb_run_count(run) != n)
+    if (rc != 0 && rc != ATB_ESPEC)
         abort();
+    if (rc != 0)
+        check_error(&err);
     atb_run_free(run);
 }
 
 /* Parses data with one of the two entry points and checks the result. */
 static void parse_and_check(const uint8_t *data, size_t size, int one_command)
 {
-    struct atb_spec_error err;
+    struct atb_error err;
     struct atb_spec *spec;
-    int rc = one_command
-                 ? atb_spec_parse_cmd((const char *)data, size, "fuzz.json", NULL, &spec, &err)
-                 : atb_spec_parse((const char *)data, size, "fuzz.json", "base", &spec, &err);
+    int rc = one_command ? atb_spec_parse_cmd((const char *)data, size, NULL, &spec, &err)
+                         : atb_spec_parse((const char *)data, size, "base", &spec, &err);
 
     if (rc == 0) {
         if (one_command && atb_spec_count(spec) != 1)

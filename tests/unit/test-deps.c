@@ -8,18 +8,18 @@
 
 #include "atb.h"
 #include "internal.h"
+#include "runs.h"
 
 static struct atb_run *new_run(enum atb_mode mode)
 {
-    struct atb_opts o;
     struct atb_run *run;
 
-    atb_opts_init(&o);
-    o.mode = mode;
-    o.grace_s = 5;
-    o.output = ATB_OUTPUT_GROUP; /* each command's output in one block */
-    o.latch_scope = 1;
-    ASSERT_EQ(atb_run_new(&run, &o), 0);
+    ASSERT_EQ(atb_run_new(&run), 0);
+    ASSERT_EQ(atb_run_set_mode(run, mode), 0);
+    ASSERT_EQ(atb_run_set_cancel(run, SIGTERM, 5), 0);
+    /* each command's output in one block */
+    ASSERT_EQ(atb_run_set_output(run, ATB_OUTPUT_GROUP), 0);
+    ASSERT_EQ(atb_run_set_latch_scope(run, 1), 0);
     return run;
 }
 
@@ -39,9 +39,9 @@ TEST(ready_when_starts_dependents_and_service_is_cancelled_after)
 {
     struct atb_run *run = new_run(ATB_MODE_POOL);
     char *waits[] = {"db", NULL};
-    struct atb_cmd db = {"db", NULL, "printf 'start'; sleep 0.1; echo 'ing up'; "
-                                     "echo 'ready to accept connections'; exec sleep 100"};
-    struct atb_cmd app = {"app", NULL, "test -f \"$ATB_LATCH_DIR/db-up\""};
+    struct atb_cmd db = CMD_SH("db", "printf 'start'; sleep 0.1; echo 'ing up'; "
+                                     "echo 'ready to accept connections'; exec sleep 100");
+    struct atb_cmd app = CMD_SH("app", "test -f \"$ATB_LATCH_DIR/db-up\"");
 
     db.service = 1;
     db.ready_when = "ready to accept";
@@ -50,7 +50,7 @@ TEST(ready_when_starts_dependents_and_service_is_cancelled_after)
     add(run, &db);
     add(run, &app);
     ASSERT_EQ(atb_run_exec(run), 0);
-    ASSERT_EQ(atb_run_exit_status(run), 0);
+    ASSERT_EQ(cmd_run_status(run), 0);
     ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_CANCELLED);
     ASSERT_EQ(atb_run_result(run, 1)->state, ATB_STATE_SUCCEEDED);
     atb_run_free(run);
@@ -58,16 +58,14 @@ TEST(ready_when_starts_dependents_and_service_is_cancelled_after)
 
 TEST(latch_set_by_ready_command_is_visible_to_dependents)
 {
-    struct atb_opts o;
     struct atb_run *run;
     char *waits[] = {"migrated", NULL};
-    struct atb_cmd mig = {"migrate", NULL, "exit 0"};
-    struct atb_cmd test = {"test", NULL, "test -f \"$ATB_LATCH_DIR/migrated\""};
+    struct atb_cmd mig = CMD_SH("migrate", "exit 0");
+    struct atb_cmd test = CMD_SH("test", "test -f \"$ATB_LATCH_DIR/migrated\"");
 
-    atb_opts_init(&o);
-    o.latch_scope = 1;
-    o.output = ATB_OUTPUT_GROUP;
-    ASSERT_EQ(atb_run_new(&run, &o), 0);
+    ASSERT_EQ(atb_run_new(&run), 0);
+    ASSERT_EQ(atb_run_set_latch_scope(run, 1), 0);
+    ASSERT_EQ(atb_run_set_output(run, ATB_OUTPUT_GROUP), 0);
     mig.sets = "migrated";
     test.wait_for = waits;
     add(run, &mig);
@@ -82,7 +80,7 @@ TEST(cycle_is_refused_before_anything_starts)
 {
     struct atb_run *run = new_run(ATB_MODE_POOL);
     char *wa[] = {"b", NULL}, *wb[] = {"c", NULL}, *wc[] = {"a", NULL};
-    struct atb_cmd a = {"a", NULL, "exit 0"}, b = {"b", NULL, "exit 0"}, c = {"c", NULL, "exit 0"};
+    struct atb_cmd a = CMD_SH("a", "exit 0"), b = CMD_SH("b", "exit 0"), c = CMD_SH("c", "exit 0");
 
     a.wait_for = wa;
     b.wait_for = wb;
@@ -91,7 +89,7 @@ TEST(cycle_is_refused_before_anything_starts)
     add(run, &b);
     add(run, &c);
     ASSERT_EQ(atb_run_exec(run), ATB_EDEPS);
-    ASSERT(strstr(atb_run_error(run), "cycle: a -> b -> c -> a") != NULL);
+    ASSERT(strstr(atb_run_error(run)->text, "cycle: a -> b -> c -> a") != NULL);
     ASSERT_EQ(atb_run_result(run, 0)->pid, 0);
     atb_run_free(run);
 }
@@ -100,12 +98,14 @@ TEST(unknown_dependency_and_bad_regex_are_refused)
 {
     struct atb_run *run = new_run(ATB_MODE_POOL);
     char *w[] = {"nobody", NULL};
-    struct atb_cmd a = {"a", NULL, "exit 0"};
+    struct atb_cmd a = CMD_SH("a", "exit 0");
 
     a.wait_for = w;
     add(run, &a);
     ASSERT_EQ(atb_run_exec(run), ATB_EDEPS);
-    ASSERT(strstr(atb_run_error(run), "wait_for 'nobody'") != NULL);
+    ASSERT_STR_EQ(atb_run_error(run)->key, "wait_for");
+    ASSERT_EQ(atb_run_error(run)->index, 0);
+    ASSERT(strstr(atb_run_error(run)->text, "'nobody'") != NULL);
     atb_run_free(run);
 
     run = new_run(ATB_MODE_POOL);
@@ -120,7 +120,9 @@ TEST(unknown_dependency_and_bad_regex_are_refused)
     a.ready_when = "(x{100}){100}";
     add(run, &a);
     ASSERT_EQ(atb_run_exec(run), ATB_EREGEX);
-    ASSERT(strstr(atb_run_error(run), "a: ready_when: too large once compiled") != NULL);
+    ASSERT_EQ(atb_run_error(run)->id, 0);
+    ASSERT_STR_EQ(atb_run_error(run)->key, "ready_when");
+    ASSERT(strstr(atb_run_error(run)->text, "too large once compiled") != NULL);
     atb_run_free(run);
 }
 
@@ -179,8 +181,8 @@ TEST(wait_all_dependency_failure_leaves_dependents_not_started)
 {
     struct atb_run *run = new_run(ATB_MODE_WAIT_ALL);
     char *wb[] = {"a", NULL}, *wc[] = {"b", NULL};
-    struct atb_cmd a = {"a", NULL, "exit 3"}, b = {"b", NULL, "exit 0"},
-                   c = {"c", NULL, "exit 0"}, d = {"d", NULL, "exit 0"};
+    struct atb_cmd a = CMD_SH("a", "exit 3"), b = CMD_SH("b", "exit 0"),
+                   c = CMD_SH("c", "exit 0"), d = CMD_SH("d", "exit 0");
 
     b.wait_for = wb;
     c.wait_for = wc;
@@ -189,7 +191,7 @@ TEST(wait_all_dependency_failure_leaves_dependents_not_started)
     add(run, &c);
     add(run, &d);
     ASSERT_EQ(atb_run_exec(run), 0);
-    ASSERT_EQ(atb_run_exit_status(run), 3);
+    ASSERT_EQ(cmd_run_status(run), 3);
     ASSERT_EQ(atb_run_result(run, 1)->state, ATB_STATE_NOT_STARTED);
     ASSERT_STR_EQ(atb_run_result(run, 1)->error, "dependency a failed");
     ASSERT_EQ(atb_run_result(run, 2)->state, ATB_STATE_NOT_STARTED);
@@ -204,10 +206,10 @@ TEST(cancel_runs_in_reverse_dependency_order)
     char *w[] = {"db", NULL};
     /* The app takes a while to stop on TERM; the db must not be signalled
      * before it has, and says so if it was. */
-    struct atb_cmd db = {"db", NULL, "echo ready; exec sleep 100"};
-    struct atb_cmd app = {"app", NULL, "trap 'sleep 0.3; exit 0' TERM; echo up; "
-                                       "while :; do sleep 0.05; done"};
-    struct atb_cmd bad = {"bad", NULL, NULL};
+    struct atb_cmd db = CMD_SH("db", "echo ready; exec sleep 100");
+    struct atb_cmd app = CMD_SH("app", "trap 'sleep 0.3; exit 0' TERM; echo up; "
+                                       "while :; do sleep 0.05; done");
+    struct atb_cmd bad = CMD_SH("bad", NULL);
     char *w2[] = {"app", NULL};
 
     db.service = 1;
@@ -220,7 +222,7 @@ TEST(cancel_runs_in_reverse_dependency_order)
     add(run, &app);
     add(run, &bad);
     ASSERT_EQ(atb_run_exec(run), 0);
-    ASSERT_EQ(atb_run_exit_status(run), 7);
+    ASSERT_EQ(cmd_run_status(run), 7);
     ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_CANCELLED);
     ASSERT_EQ(atb_run_result(run, 1)->state, ATB_STATE_CANCELLED);
     /* db ended after app had ended (app took ~0.3 s to stop). */
@@ -231,13 +233,13 @@ TEST(cancel_runs_in_reverse_dependency_order)
 TEST(ready_timeout_fails_the_command)
 {
     struct atb_run *run = new_run(ATB_MODE_POOL);
-    struct atb_cmd slow = {"slow", NULL, "echo starting; exec sleep 100"};
+    struct atb_cmd slow = CMD_SH("slow", "echo starting; exec sleep 100");
 
     slow.ready_when = "never printed";
     slow.ready_timeout_s = 0.2;
     add(run, &slow);
     ASSERT_EQ(atb_run_exec(run), 0);
     ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_TIMED_OUT);
-    ASSERT_EQ(atb_run_exit_status(run), 124);
+    ASSERT_EQ(cmd_run_status(run), 124);
     atb_run_free(run);
 }

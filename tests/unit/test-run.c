@@ -11,23 +11,22 @@
 #include <unistd.h>
 
 #include "atb.h"
+#include "runs.h"
 
 static struct atb_run *run_of(enum atb_mode mode, enum atb_watch watch, double grace)
 {
-    struct atb_opts o;
     struct atb_run *run;
 
-    atb_opts_init(&o);
-    o.mode = mode;
-    o.watch = watch;
-    o.grace_s = grace;
-    ASSERT_EQ(atb_run_new(&run, &o), 0);
+    ASSERT_EQ(atb_run_new(&run), 0);
+    ASSERT_EQ(atb_run_set_mode(run, mode), 0);
+    ASSERT_EQ(atb_run_set_watch(run, watch), 0);
+    ASSERT_EQ(atb_run_set_cancel(run, SIGTERM, grace), 0);
     return run;
 }
 
 static void add_sh(struct atb_run *run, const char *name, const char *line)
 {
-    struct atb_cmd c = {name, NULL, line};
+    struct atb_cmd c = CMD_SH(name, line);
     ASSERT(atb_run_add(run, &c) >= 0);
 }
 
@@ -39,7 +38,7 @@ static void pool_failure_cancels(enum atb_watch watch)
     add_sh(run, "tree", "sleep 100 & sleep 100");
     add_sh(run, "bad", "exit 3");
     ASSERT_EQ(atb_run_exec(run), 0);
-    ASSERT_EQ(atb_run_exit_status(run), 3);
+    ASSERT_EQ(cmd_run_status(run), 3);
     ASSERT_EQ(atb_run_outcome(run), ATB_OUTCOME_FAILED);
     ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_CANCELLED);
     ASSERT_EQ(atb_run_result(run, 0)->term_signal, SIGTERM);
@@ -107,7 +106,7 @@ TEST(wait_all_runs_everything)
     ASSERT_EQ(atb_run_result(run, 1)->state, ATB_STATE_SUCCEEDED);
     ASSERT_EQ(atb_run_result(run, 2)->state, ATB_STATE_FAILED);
     ASSERT_EQ(atb_run_result(run, 2)->term_signal, SIGSEGV);
-    ASSERT(atb_run_exit_status(run) == 2 || atb_run_exit_status(run) == 128 + SIGSEGV);
+    ASSERT(cmd_run_status(run) == 2 || cmd_run_status(run) == 128 + SIGSEGV);
     atb_run_free(run);
 }
 
@@ -115,13 +114,13 @@ TEST(race_winner_and_not_found)
 {
     struct atb_run *run = run_of(ATB_MODE_RACE, ATB_WATCH_AUTO, 5);
     char *missing[] = {"atb-no-such-program", NULL};
-    struct atb_cmd c = {NULL, missing, NULL};
+    struct atb_cmd c = CMD_ARGV(NULL, missing);
 
     add_sh(run, "slow", "exec sleep 100");
     ASSERT(atb_run_add(run, &c) >= 0);
     ASSERT_EQ(atb_run_exec(run), 0);
     ASSERT_EQ(atb_run_winner(run), 1);
-    ASSERT_EQ(atb_run_exit_status(run), 127);
+    ASSERT_EQ(cmd_run_status(run), 127);
     ASSERT_STR_EQ(atb_run_result(run, 1)->name, "atb-no-such-program");
     ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_CANCELLED);
     atb_run_free(run);
@@ -129,21 +128,19 @@ TEST(race_winner_and_not_found)
 
 TEST(jobs_limit_and_default_names)
 {
-    struct atb_opts o;
     struct atb_run *run;
     char *t[] = {"true", NULL};
-    struct atb_cmd c = {NULL, t, NULL};
-    struct atb_cmd named = {"true#2", t, NULL};
+    struct atb_cmd c = CMD_ARGV(NULL, t);
+    struct atb_cmd named = CMD_ARGV("true#2", t);
 
-    atb_opts_init(&o);
-    o.jobs = 1;
-    ASSERT_EQ(atb_run_new(&run, &o), 0);
+    ASSERT_EQ(atb_run_new(&run), 0);
+    ASSERT_EQ(atb_run_set_jobs(run, 1), 0);
     ASSERT(atb_run_add(run, &c) >= 0);
     ASSERT(atb_run_add(run, &named) >= 0);
     ASSERT(atb_run_add(run, &c) >= 0);
-    ASSERT_EQ(atb_run_add(run, &named), -EEXIST);
+    ASSERT_EQ(atb_run_add(run, &named), ATB_EDUPNAME);
     ASSERT_EQ(atb_run_exec(run), 0);
-    ASSERT_EQ(atb_run_exit_status(run), 0);
+    ASSERT_EQ(cmd_run_status(run), 0);
     ASSERT_STR_EQ(atb_run_result(run, 0)->name, "true");
     ASSERT_STR_EQ(atb_run_result(run, 1)->name, "true#2");
     ASSERT_STR_EQ(atb_run_result(run, 2)->name, "true#3");
@@ -155,15 +152,13 @@ TEST(jobs_limit_and_default_names)
 
 TEST(timeout_cancels)
 {
-    struct atb_opts o;
     struct atb_run *run;
 
-    atb_opts_init(&o);
-    o.timeout_s = 0.1;
-    ASSERT_EQ(atb_run_new(&run, &o), 0);
+    ASSERT_EQ(atb_run_new(&run), 0);
+    ASSERT_EQ(atb_run_set_timeout(run, 0.1), 0);
     add_sh(run, "slow", "exec sleep 100");
     ASSERT_EQ(atb_run_exec(run), 0);
-    ASSERT_EQ(atb_run_exit_status(run), 124);
+    ASSERT_EQ(cmd_run_status(run), 124);
     ASSERT_EQ(atb_run_outcome(run), ATB_OUTCOME_TIMED_OUT);
     ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_CANCELLED);
     atb_run_free(run);
@@ -173,17 +168,15 @@ TEST(timeout_cancels)
  * tail of stdout followed by stderr, and a command's block is its own. */
 TEST(group_keeps_stdout_then_stderr)
 {
-    struct atb_opts o;
     struct atb_run *run;
     const char *kept;
     size_t len = 0;
     int null = open("/dev/null", O_WRONLY | O_CLOEXEC), saved[2];
 
     ASSERT(null >= 0);
-    atb_opts_init(&o);
-    o.output = ATB_OUTPUT_GROUP;
-    o.keep_output = 8;
-    ASSERT_EQ(atb_run_new(&run, &o), 0);
+    ASSERT_EQ(atb_run_new(&run), 0);
+    ASSERT_EQ(atb_run_set_output(run, ATB_OUTPUT_GROUP), 0);
+    ASSERT_EQ(atb_run_set_keep_output(run, 8), 0);
     add_sh(run, "a", "printf 1234567890; printf abc >&2");
     add_sh(run, "b", "true");
     /* The blocks go to our stdout and stderr: not into the TAP stream. */

@@ -1,5 +1,5 @@
-/* junit: the JUnit XML report of a finished run, built only from the public
- * result accessors.
+/* junit: the JUnit XML report of a finished run, built from the library's
+ * public results.
  *
  * Text in the report comes from people and programs (names, argv, captured
  * output) and may hold anything. XML 1.0 cannot carry most control
@@ -8,14 +8,37 @@
  * characters are escaped, and in attributes so are tab, newline and carriage
  * return, which attribute normalisation would otherwise turn into spaces.
  */
-#include "atb.h"
-#include "atb/junit.h"
-#include "spec-json.h"
+#include "cmd.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD in UTF-8 */
+
+/* The length of the UTF-8 sequence at p, with its code point in *cp: 0 for
+ * bytes that are not one (overlong forms, surrogates and values past
+ * U+10FFFF included). */
+static size_t utf8_at(const unsigned char *p, const unsigned char *end, uint32_t *cp)
+{
+    static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
+                             : (*p & 0xF8) == 0xF0 ? 4 : 0;
+    uint32_t c;
+
+    if (n == 0 || (size_t)(end - p) < n)
+        return 0;
+    c = n == 1 ? *p : *p & (0x7F >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[i] & 0x3F);
+    }
+    if (c < least[n] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    *cp = c;
+    return n;
+}
 
 /* Whether XML 1.0 allows code point c in a document. */
 static int xml_char(uint32_t c)
@@ -32,7 +55,7 @@ static void put_escaped(FILE *out, const char *s, size_t len, int attr)
 
     while (p < end) {
         uint32_t c = 0;
-        size_t n = atb__utf8_len(p, end, &c);
+        size_t n = utf8_at(p, end, &c);
 
         if (n == 0 || !xml_char(c)) {
             fputs(REPLACEMENT, out);
@@ -125,7 +148,9 @@ static enum verdict judge(const struct atb_run *run, const struct atb_result *re
         snprintf(msg, size, "command not found");
     } else if (res->start_error != 0) {
         *type = "start";
-        snprintf(msg, size, "cannot %s: %s", res->exit_code == 126 ? "execute" : "start",
+        snprintf(msg, size, "cannot %s: %s",
+                 cmd_status_of_start(res->start_error) == EXIT_CANNOT_EXEC ? "execute"
+                                                                            : "start",
                  atb_strerror(res->start_error));
     } else if (res->term_signal > 0) {
         *type = "signal";
@@ -141,20 +166,26 @@ static enum verdict judge(const struct atb_run *run, const struct atb_result *re
     return FAILURE;
 }
 
-static void put_testcase(FILE *out, const struct atb_run *run, size_t i,
-                         const struct atb_junit_opts *opts)
+struct junit_ctx {
+    const struct atb_run *run;
+    FILE *out;
+    size_t failures, skipped;
+};
+
+static void put_testcase(const struct atb_result *res, void *data)
 {
-    const struct atb_result *res = atb_run_result(run, i);
+    struct junit_ctx *j = data;
+    FILE *out = j->out;
     const char *type = "", *text;
     char msg[192];
-    enum verdict v = judge(run, res, msg, sizeof(msg), &type);
+    enum verdict v = judge(j->run, res, msg, sizeof(msg), &type);
     size_t len = 0;
 
-    text = opts->output_cb ? opts->output_cb(opts->ctx, i, &len) : NULL;
+    text = atb_run_output(j->run, res->id, &len);
     fputs("    <testcase name=\"", out);
     put_str(out, res->name, 1);
     fprintf(out, "\" classname=\"atb.%s%s\" time=\"%.3f\"",
-            atb_mode_name(atb_run_opts(run)->mode), res->cleanup ? ".cleanup" : "",
+            atb_mode_name(atb_run_get_mode(j->run)), res->cleanup ? ".cleanup" : "",
             res->duration_s);
     if (v == PASSED && text == NULL) {
         fputs("/>\n", out);
@@ -187,34 +218,36 @@ static void put_testcase(FILE *out, const struct atb_run *run, size_t i,
     fputs("    </testcase>\n", out);
 }
 
-int atb_junit_write(const struct atb_run *run, FILE *out, const struct atb_junit_opts *opts)
+static void tally(const struct atb_result *res, void *data)
 {
-    static const struct atb_junit_opts defaults = {NULL, NULL, NULL};
-    size_t n = atb_run_count(run), failures = 0, skipped = 0;
-    const char *suite;
+    struct junit_ctx *j = data;
+    const char *type;
+    char msg[192];
+
+    switch (judge(j->run, res, msg, sizeof(msg), &type)) {
+    case FAILURE:
+        j->failures++;
+        break;
+    case SKIPPED:
+        j->skipped++;
+        break;
+    case PASSED:
+        break;
+    }
+}
+
+int cmd_report_junit(const struct atb_run *run, const char *suite, FILE *out)
+{
+    struct junit_ctx j = {run, out, 0, 0};
+    size_t n = cmd_listed(run);
     char counts[160];
 
-    if (opts == NULL)
-        opts = &defaults;
-    suite = opts->suite ? opts->suite : "atb";
-    for (size_t i = 0; i < n; i++) {
-        const char *type;
-        char msg[192];
-
-        switch (judge(run, atb_run_result(run, i), msg, sizeof(msg), &type)) {
-        case FAILURE:
-            failures++;
-            break;
-        case SKIPPED:
-            skipped++;
-            break;
-        case PASSED:
-            break;
-        }
-    }
+    if (suite == NULL)
+        suite = "atb";
+    cmd_each_result(run, tally, &j);
     snprintf(counts, sizeof(counts),
              "tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"%.3f\"", n,
-             failures, skipped, atb_run_duration(run));
+             j.failures, j.skipped, atb_run_duration(run));
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"", out);
     put_str(out, suite, 1);
     fprintf(out, "\" %s>\n  <testsuite name=\"", counts);
@@ -226,10 +259,9 @@ int atb_junit_write(const struct atb_run *run, FILE *out, const struct atb_junit
             "      <property name=\"outcome\" value=\"%s\"/>\n"
             "      <property name=\"exit_status\" value=\"%d\"/>\n"
             "    </properties>\n",
-            atb_mode_name(atb_run_opts(run)->mode),
-            atb_outcome_name(atb_run_outcome(run)), atb_run_exit_status(run));
-    for (size_t i = 0; i < n; i++)
-        put_testcase(out, run, i, opts);
+            atb_mode_name(atb_run_get_mode(run)), atb_outcome_name(atb_run_outcome(run)),
+            cmd_run_status(run));
+    cmd_each_result(run, put_testcase, &j);
     fputs("  </testsuite>\n</testsuites>\n", out);
     return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
 }

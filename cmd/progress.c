@@ -1,0 +1,85 @@
+/* progress: the status line of --progress, drawn on stderr from the run's
+ * events, as curl's tool draws its meter from libcurl's callback: redrawn
+ * at each tick (10 a second), taken off the screen before the run writes
+ * the commands' output (the next tick puts it back) and at the end. The
+ * same callback tells a person at the terminal what a caught signal will
+ * do (atb shield). */
+#include "cmd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+double cmd_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Writes all of buf to stderr; a failure (EPIPE) ends the status line. */
+static void put(struct cmd_view *v, const char *buf, size_t len)
+{
+    while (len > 0 && !v->broken) {
+        ssize_t n = write(STDERR_FILENO, buf, len);
+        if (n >= 0) {
+            buf += n;
+            len -= (size_t)n;
+        } else if (errno != EINTR && errno != EAGAIN) {
+            v->broken = 1;
+        }
+    }
+}
+
+void cmd_progress_clear(struct cmd_view *v)
+{
+    if (v->shown) {
+        put(v, "\r\033[K", 4);
+        v->shown = 0;
+    }
+}
+
+static void draw(struct cmd_view *v)
+{
+    const struct atb_counts *c = atb_run_counts(v->run);
+    double elapsed = cmd_now() - v->t0;
+    char line[256], eta[48] = "";
+    int len;
+
+    /* The remaining work at the rate seen so far. */
+    if (c->done > 0 && c->done < c->total && !c->cancelling)
+        snprintf(eta, sizeof(eta), ", ETA %.0fs",
+                 elapsed / (double)c->done * (double)(c->total - c->done));
+    len = snprintf(line, sizeof(line),
+                   "\r\033[Katb: %zu running, %zu done, %zu failed, %zu queued, %zu waiting, "
+                   "%.1fs%s",
+                   c->running, c->done, c->failed, c->queued, c->waiting, elapsed, eta);
+    if (len > 0) {
+        put(v, line, (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
+        v->shown = !v->broken;
+    }
+}
+
+void cmd_progress_event(struct atb_run *run, const struct atb_event *ev, void *data)
+{
+    struct cmd_view *v = data;
+
+    (void)run;
+    switch (ev->kind) {
+    case ATB_EVENT_WRITING:
+        cmd_progress_clear(v);
+        break;
+    case ATB_EVENT_TICK:
+        if (v->progress)
+            draw(v);
+        break;
+    case ATB_EVENT_SIGNAL:
+        if (v->on_signal)
+            v->on_signal(ev->signo, ev->count, v->signal_data);
+        break;
+    default:
+        break;
+    }
+}

@@ -1,0 +1,236 @@
+/* report: the human report and the JSON report of a finished run, written
+ * to a stream the caller owns, from the library's public results. */
+#include "cmd.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct text_ctx {
+    const struct atb_run *run;
+    FILE *out;
+    int verbose;
+    size_t width, wwidth;
+    size_t counts[ATB_STATE_TIMED_OUT + 1];
+};
+
+static void measure(const struct atb_result *res, void *data)
+{
+    struct text_ctx *t = data;
+    char what[160];
+
+    t->counts[res->state]++;
+    if (!t->verbose && res->state == ATB_STATE_SUCCEEDED)
+        return;
+    if (strlen(res->name) > t->width)
+        t->width = strlen(res->name);
+    cmd_describe(t->run, res, what, sizeof(what));
+    if (strlen(what) > t->wwidth)
+        t->wwidth = strlen(what);
+}
+
+static void line(const struct atb_result *res, void *data)
+{
+    struct text_ctx *t = data;
+    char what[160];
+
+    if (!t->verbose && res->state == ATB_STATE_SUCCEEDED)
+        return;
+    cmd_describe(t->run, res, what, sizeof(what));
+    if (res->started_s < 0)
+        fprintf(t->out, "  %-*s  %s\n", (int)t->width, res->name, what);
+    else
+        fprintf(t->out, "  %-*s  %-*s %7.2fs\n", (int)t->width, res->name, (int)t->wwidth,
+                what, res->duration_s);
+}
+
+static void headline(struct text_ctx *t, const char *label)
+{
+    static const struct {
+        enum atb_state state;
+        const char *label;
+    } order[] = {{ATB_STATE_FAILED, "failed"},
+                 {ATB_STATE_TIMED_OUT, "timed out"},
+                 {ATB_STATE_CANCELLED, "cancelled"},
+                 {ATB_STATE_NOT_STARTED, "not started"},
+                 {ATB_STATE_SUCCEEDED, "succeeded"}};
+    const struct atb_run *run = t->run;
+    size_t total = cmd_listed(run) + atb_run_unlisted(run);
+    const char *sep = "";
+    int winner = atb_run_winner(run);
+    char dur[32];
+
+    t->counts[ATB_STATE_SUCCEEDED] += atb_run_unlisted(run);
+    fprintf(t->out, "atb: %s ", label ? label : atb_mode_name(atb_run_get_mode(run)));
+    switch (atb_run_outcome(run)) {
+    case ATB_OUTCOME_INTERRUPTED:
+        fprintf(t->out, "interrupted by %s", atb_signal_name(atb_run_signal(run)));
+        break;
+    case ATB_OUTCOME_TIMED_OUT:
+        cmd_format_duration(dur, sizeof(dur), atb_run_get_timeout(run));
+        fprintf(t->out, "timed out after %s", dur);
+        break;
+    default:
+        if (winner >= 0)
+            fprintf(t->out, "won by %s (exit %d)", atb_run_result(run, winner)->name,
+                    cmd_run_status(run));
+        else
+            fprintf(t->out, "%s", atb_outcome_name(atb_run_outcome(run)));
+        break;
+    }
+    fputs(": ", t->out);
+    if (total == 0)
+        fputs("no commands", t->out);
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        if (t->counts[order[i].state] == 0)
+            continue;
+        fprintf(t->out, "%s%zu %s", sep, t->counts[order[i].state], order[i].label);
+        sep = ", ";
+    }
+    fprintf(t->out, " (of %zu, %.2fs)\n", total, atb_run_duration(run));
+}
+
+int cmd_report_text(const struct atb_run *run, const char *label, FILE *out, int verbose)
+{
+    struct text_ctx t = {run, out, verbose, 0, 20, {0}};
+
+    /* Columns as wide as the widest name and description shown. */
+    cmd_each_result(run, measure, &t);
+    headline(&t, label);
+    cmd_each_result(run, line, &t);
+    return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
+}
+
+/* Seconds rounded to the millisecond: enough for people and CI, and short. */
+static cJSON *seconds(double s)
+{
+    return cJSON_CreateNumber(round(s * 1000) / 1000);
+}
+
+static void add_signal(cJSON *o, int signo)
+{
+    const char *sig = signo ? atb_signal_name(signo) : NULL;
+    char signame[16];
+
+    if (sig == NULL && signo > 0) {
+        snprintf(signame, sizeof(signame), "SIG%d", signo);
+        sig = signame;
+    }
+    if (sig)
+        cJSON_AddStringToObject(o, "signal", sig);
+    else
+        cJSON_AddNullToObject(o, "signal");
+}
+
+static void add_error(cJSON *o, const struct atb_run *run, const struct atb_result *res)
+{
+    char what[160];
+
+    if (res->error != NULL) {
+        cJSON_AddStringToObject(o, "error", res->error);
+    } else if (res->start_error == -ENOENT) {
+        cJSON_AddStringToObject(o, "error", "command not found");
+    } else if (res->start_error != 0) {
+        cmd_describe(run, res, what, sizeof(what));
+        cJSON_AddStringToObject(o, "error", what);
+    } else {
+        cJSON_AddNullToObject(o, "error");
+    }
+}
+
+static cJSON *command_json(const struct atb_run *run, const struct atb_result *res)
+{
+    cJSON *o = cJSON_CreateObject(), *argv = cJSON_CreateArray();
+
+    if (o == NULL || argv == NULL) {
+        cJSON_Delete(o);
+        cJSON_Delete(argv);
+        return NULL;
+    }
+    cJSON_AddStringToObject(o, "name", res->name);
+    for (size_t i = 0; res->argv[i] != NULL; i++)
+        cJSON_AddItemToArray(argv, cJSON_CreateString(res->argv[i]));
+    cJSON_AddItemToObject(o, "argv", argv);
+    if (res->pid > 0)
+        cJSON_AddNumberToObject(o, "pid", res->pid);
+    else
+        cJSON_AddNullToObject(o, "pid");
+    cJSON_AddStringToObject(o, "state", atb_state_name(res->state));
+    /* A command that could not start has the status a shell gives it. */
+    if (res->exit_code >= 0 || res->start_error != 0)
+        cJSON_AddNumberToObject(o, "exit_code",
+                                res->exit_code >= 0 ? res->exit_code
+                                                    : cmd_status_of_start(res->start_error));
+    else
+        cJSON_AddNullToObject(o, "exit_code");
+    add_signal(o, res->term_signal);
+    cJSON_AddBoolToObject(o, "killed", res->killed);
+    if (res->started_s >= 0)
+        cJSON_AddItemToObject(o, "started_s", seconds(res->started_s));
+    else
+        cJSON_AddNullToObject(o, "started_s");
+    if (res->started_s >= 0 && res->pid > 0)
+        cJSON_AddItemToObject(o, "duration_s", seconds(res->duration_s));
+    else
+        cJSON_AddNullToObject(o, "duration_s");
+    cJSON_AddBoolToObject(o, "service", res->service);
+    cJSON_AddBoolToObject(o, "cleanup", res->cleanup);
+    add_error(o, run, res);
+    return o;
+}
+
+struct json_ctx {
+    const struct atb_run *run;
+    cJSON *cmds;
+    int failed;
+};
+
+static void add_command(const struct atb_result *res, void *data)
+{
+    struct json_ctx *j = data;
+    cJSON *c = j->failed ? NULL : command_json(j->run, res);
+
+    if (c == NULL)
+        j->failed = 1;
+    else
+        cJSON_AddItemToArray(j->cmds, c);
+}
+
+int cmd_report_json(const struct atb_run *run, FILE *out)
+{
+    cJSON *root = cJSON_CreateObject(), *cmds = cJSON_CreateArray();
+    struct json_ctx j = {run, cmds, 0};
+    int winner = atb_run_winner(run);
+    char *text = NULL;
+    int rc = -ENOMEM;
+
+    if (root == NULL || cmds == NULL) {
+        cJSON_Delete(cmds);
+        goto out;
+    }
+    cJSON_AddNumberToObject(root, "atb", 1);
+    cJSON_AddStringToObject(root, "mode", atb_mode_name(atb_run_get_mode(run)));
+    cJSON_AddNumberToObject(root, "exit_status", cmd_run_status(run));
+    cJSON_AddStringToObject(root, "outcome", atb_outcome_name(atb_run_outcome(run)));
+    cJSON_AddItemToObject(root, "duration_s", seconds(atb_run_duration(run)));
+    if (atb_run_unlisted(run) > 0)
+        cJSON_AddNumberToObject(root, "succeeded_unlisted", (double)atb_run_unlisted(run));
+    if (winner >= 0)
+        cJSON_AddStringToObject(root, "winner", atb_run_result(run, winner)->name);
+    else
+        cJSON_AddNullToObject(root, "winner");
+    cJSON_AddItemToObject(root, "commands", cmds);
+    cmd_each_result(run, add_command, &j);
+    if (j.failed)
+        goto out;
+    text = cJSON_Print(root);
+    if (text == NULL)
+        goto out;
+    rc = fputs(text, out) < 0 || fputc('\n', out) == EOF || fflush(out) != 0 ? -EIO : 0;
+out:
+    free(text);
+    cJSON_Delete(root);
+    return rc;
+}

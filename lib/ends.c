@@ -1,0 +1,166 @@
+/* ends: what the launcher and the pipes report to a run, taken in: a
+ * leader's end, a group gone, a line of output, a stream closed; and a
+ * command's finish, once its group is gone and its output read to the end.
+ * Each handler changes one command and leaves the rest to the scheduler.
+ */
+#include "engine.h"
+
+#include <stdlib.h>
+
+/* A cancel held until a command's dependents had ended is due. */
+static void release(struct atb__cmd *dep, int signo)
+{
+    struct atb_run *run = dep->run;
+    struct atb_event ev = {.kind = ATB_EVENT_CANCELLED, .id = dep->res.id, .signo = signo};
+
+    run->launcher->ops->stop(run->launcher, &dep->proc, signo);
+    dep->res.sent_signal = signo;
+    atb__emit_event(run, &ev);
+}
+
+static void finish(struct atb__cmd *cmd)
+{
+    struct atb_run *run = cmd->run;
+
+    ev_timer_stop(run->loop, &cmd->drain_w);
+    atb__cmd_phase(cmd, ATB__FINISHED);
+    if (run->out.mode == ATB_OUTPUT_GROUP)
+        atb__group_finish(run, cmd);
+    atb__output_free_cmd(cmd);
+    atb__deps_finished(cmd, release);
+    /* A fed run forgets what succeeded, so memory stays flat. */
+    if (run->set.feed_cb && cmd->res.state == ATB_STATE_SUCCEEDED && cmd->kind == ATB__WORK &&
+        cmd != run->winner) {
+        cmd->forget = 1;
+        run->forgettable++;
+    }
+    atb__emit(run, ATB_EVENT_FINISHED, cmd->res.id);
+}
+
+/* Output may outlive the group when a process that left the group holds
+ * the pipe: it gets at most the grace period, then the pipe is closed, so
+ * such a process cannot hold the run open. */
+static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct atb__cmd *cmd = ATB__CONTAINER_OF(w, struct atb__cmd, drain_w);
+    struct atb_run *run = cmd->run;
+
+    (void)loop;
+    (void)revents;
+    atb__enter(run);
+    atb__output_stop(run, cmd);
+    atb__sched_maybe_finish(cmd);
+    atb__leave(run);
+}
+
+void atb__sched_maybe_finish(struct atb__cmd *cmd)
+{
+    struct atb_run *run = cmd->run;
+
+    if (cmd->phase != ATB__GROUP_DONE)
+        return;
+    if (atb__output_open_streams(cmd) > 0) {
+        if (!ev_is_active(&cmd->drain_w)) {
+            ev_timer_init(&cmd->drain_w, drain_cb, run->set.grace_s, 0);
+            ev_timer_start(run->loop, &cmd->drain_w);
+        }
+        return;
+    }
+    finish(cmd);
+}
+
+static void take_proc(struct atb__cmd *cmd)
+{
+    if (cmd->proc.sent_signal)
+        cmd->res.sent_signal = cmd->proc.sent_signal;
+    cmd->res.killed = cmd->proc.killed;
+}
+
+static void on_leader(struct atb__proc *p, int code, int status, void *data)
+{
+    struct atb_run *run = data;
+    struct atb__cmd *cmd = ATB__CONTAINER_OF(p, struct atb__cmd, proc);
+
+    atb__enter(run);
+    ev_timer_stop(run->loop, &cmd->limit_w);
+    atb__cmd_leader_result(cmd, code, status);
+    take_proc(cmd);
+    atb__cmd_phase(cmd, ATB__LEADER_DONE);
+    atb__sched_ended(run, cmd);
+    atb__leave(run);
+}
+
+static void on_group(struct atb__proc *p, void *data)
+{
+    struct atb_run *run = data;
+    struct atb__cmd *cmd = ATB__CONTAINER_OF(p, struct atb__cmd, proc);
+
+    atb__enter(run);
+    take_proc(cmd);
+    atb__cmd_phase(cmd, ATB__GROUP_DONE);
+    atb__sched_maybe_finish(cmd);
+    atb__leave(run);
+}
+
+void atb__run_line(struct atb__cmd *cmd, int which, const char *line, size_t len)
+{
+    struct atb_run *run = cmd->run;
+
+    atb__deps_line(cmd, line, len);
+    if (run->out.mode == ATB_OUTPUT_EVENTS) {
+        struct atb_event ev = {.kind = ATB_EVENT_OUTPUT, .id = cmd->res.id,
+                               .stream = which + 1, .data = line, .len = len};
+        atb__emit_event(run, &ev);
+    }
+}
+
+void atb__run_stream_closed(struct atb__cmd *cmd)
+{
+    atb__sched_maybe_finish(cmd);
+}
+
+void atb__ends_attach(struct atb_run *run)
+{
+    run->launcher->on_leader = on_leader;
+    run->launcher->on_group = on_group;
+    run->launcher->data = run;
+}
+
+/* Between callbacks: frees the commands that succeeded in a fed run, so a
+ * million of them cost what a few do. Order is kept; only commands before
+ * the cursor can be forgettable, so the queue is untouched. */
+static void tidy_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    struct atb_run *run = w->data;
+    size_t kept = 0, next = run->next, nmain = run->nmain;
+
+    (void)loop;
+    (void)revents;
+    if (run->forgettable < 64 || run->forgettable * 2 < run->next)
+        return;
+    for (size_t i = 0; i < run->n; i++) {
+        struct atb__cmd *cmd = run->cmds[i];
+
+        if (cmd->forget) {
+            next -= i < run->next;
+            nmain -= i < run->nmain;
+            atb__names_del(&run->names, cmd->name);
+            atb__cmd_phase(cmd, ATB__NPHASES);
+            atb__cmd_free(cmd);
+            run->forgotten++;
+            continue;
+        }
+        run->cmds[kept++] = cmd;
+    }
+    run->n = kept;
+    run->next = next;
+    run->nmain = nmain;
+    run->forgettable = 0;
+}
+
+void atb__tidy_start(struct atb_run *run)
+{
+    ev_prepare_init(&run->tidy_w, tidy_cb);
+    run->tidy_w.data = run;
+    ev_prepare_start(run->loop, &run->tidy_w);
+}

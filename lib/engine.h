@@ -1,0 +1,365 @@
+/* engine: the types the run's modules share, and what each of them offers
+ * the others. Never installed.
+ *
+ * Who does what:
+ *   command.c   one command: its block, its phase (the only place the
+ *               run's counts change), its result
+ *   naming.c    default names and "#N"
+ *   validate.c  the one validator (atb_run_check)
+ *   deps.c      readiness, latches, dependents, held cancels
+ *   policy.c    what a command's end means under the run's mode
+ *   sched.c     the scheduler: settle() starts, cancels and ends the run
+ *   ends.c      what the launcher and the pipes report: a leader's end, a
+ *               group gone, a line, a stream closed; a command's finish
+ *   start.c     starting one command through the launcher
+ *   feed.c      commands arriving on an fd while the run goes on
+ *   streams.c   reading the commands' pipes into lines
+ *   write.c     the destinations, and prefix mode's lines
+ *   group-out.c group mode's blocks
+ *   prefix.c    prefix formats
+ *   scope.c     the run's private latch folder
+ *   run.c       the public calls: new, add, start, cancel, free
+ *   settings.c  setters and getters; results.c the results
+ *   exec.c      atb_run_exec(): the process-wide duties of a blocking run
+ *
+ * Control flows one way. Watchers (the launcher's, the pipes', the
+ * timers') change one command's state and then call atb__sched_settle(),
+ * which applies what is due: cancels that policy or the caller asked for,
+ * starts, the end of the run. Callers' callbacks may only ask (add a
+ * command, cancel), never act, so nothing re-enters the scheduler.
+ */
+#ifndef ATB_ENGINE_H
+#define ATB_ENGINE_H
+
+#include "internal.h"
+#include "launcher.h"
+
+/* ---- command.c ---- */
+
+/* A command's life. Every change goes through atb__cmd_phase(). */
+enum atb__phase {
+    ATB__QUEUED,      /* may start when a slot frees */
+    ATB__WAITING,     /* may start once its dependencies are up */
+    ATB__RUNNING,     /* started; its leader has not ended */
+    ATB__LEADER_DONE, /* its leader ended; its group not yet */
+    ATB__GROUP_DONE,  /* its group is gone; its output not yet read */
+    ATB__FINISHED,    /* nothing of it is left (or it never started) */
+    ATB__NPHASES
+};
+
+enum atb__kind { ATB__WORK, ATB__SERVICE, ATB__CLEANUP, ATB__NKINDS };
+
+/* How many commands of each kind are in each phase: kept by
+ * atb__cmd_phase() alone, so every count the run needs is derived. */
+struct atb__tally {
+    size_t n[ATB__NKINDS][ATB__NPHASES];
+};
+
+/* One of a command's output streams when its output goes through atb. */
+struct atb__stream {
+    int fd;                 /* owned read end; -1 once closed */
+    ev_io w;
+    int which;              /* 0: stdout, 1: stderr */
+    char *part;             /* a line not yet ended (at most ATB__LINE_MAX) */
+    size_t part_len, part_cap;
+    char *mem;              /* group mode: output held back */
+    size_t mem_len, mem_cap;
+    int spill_fd;           /* group mode: unlinked file holding output, or -1 */
+    int no_splice;          /* splice refused: copy through scratch */
+    int direct;             /* group mode: the command writes into spill_fd */
+};
+
+struct atb__cmd {
+    struct atb_result res;  /* what the caller reads; first member */
+    struct atb_run *run;
+    enum atb__phase phase;
+    enum atb__kind kind;
+    struct atb__proc proc;  /* the launcher's */
+    char *name;             /* in the block, with room for "#N" */
+    char **env;             /* in the block: changes to the environment, or NULL */
+    char *cwd;              /* in the block, or NULL */
+    double timeout_s;       /* its own time limit, or 0 */
+    ev_timer limit_w;
+    /* output (streams.c, group-out.c) */
+    struct atb__stream out[2];
+    ev_timer drain_w;       /* group gone, output still open: stop waiting */
+    char *kept;             /* owned: the tail of its output */
+    size_t kept_len;
+    char *prefix;           /* owned: rendered prefix, padded */
+    size_t prefix_len;
+    /* readiness and dependencies (validate.c, deps.c) */
+    char *ready_when;       /* in the block, or NULL */
+    regex_t *ready_re;      /* owned, compiled by the validator */
+    double ready_timeout_s;
+    ev_timer ready_w;
+    char *sets;             /* in the block, or NULL */
+    char *latch_path;       /* owned: where sets lives */
+    char **wait_for;        /* in the block, or NULL */
+    struct atb__cmd **deps; /* owned: the command each wait_for entry is met by */
+    size_t ndeps;
+    size_t dependents_live; /* started, unfinished commands waiting for us,
+                               directly or through others */
+    unsigned long walk;     /* the last dependency walk that counted us */
+    int held_signo;         /* a cancel held back until they have ended */
+    char error[96];         /* res.error when made up ("dependency x failed") */
+    unsigned named : 1, input : 1, clear_env : 1, cancelled : 1, timed_out : 1, ready : 1,
+        ready_by_output : 1, forget : 1;
+};
+
+/* Copies src into one allocation (the command, its vectors, its strings).
+ * Returns 0 or -EINVAL/-ENOMEM. The command is in no phase yet. */
+int atb__cmd_new(struct atb_run *run, const struct atb_cmd *src, int id, struct atb__cmd **out);
+/* Stops every watcher of cmd (its launcher's, its timers, its pipes). */
+void atb__cmd_stop(struct atb__cmd *cmd);
+/* Frees cmd and all it owns, stopping its watchers first. */
+void atb__cmd_free(struct atb__cmd *cmd);
+/* Counts cmd in phase to (and out of its old one); the first call places a
+ * new command, ATB__NPHASES takes a freed one out. The only place the run's
+ * tally changes. */
+void atb__cmd_phase(struct atb__cmd *cmd, enum atb__phase to);
+/* Takes the leader's end (waitid()-style code and status) into the result:
+ * its exit code or signal, its duration, and the state it ended in. */
+void atb__cmd_leader_result(struct atb__cmd *cmd, int code, int status);
+
+size_t atb__tally_sum(const struct atb__tally *t, unsigned kinds, enum atb__phase from,
+                      enum atb__phase to);
+#define ATB__KIND_BIT(k) (1u << (k))
+#define ATB__ALL_KINDS 7u
+
+/* ---- naming.c ---- */
+/* Gives every unnamed command its default name, or the first free
+ * "name#N". Returns 0 or -ENOMEM. */
+int atb__names_assign(struct atb_run *run);
+int atb__name_unique(struct atb_run *run, struct atb__cmd *cmd);
+
+/* ---- validate.c ---- */
+/* Checks one command against the rules that need no other command. */
+int atb__validate_cmd(struct atb_run *run, struct atb__cmd *cmd, struct atb_error *err);
+
+/* ---- deps.c ---- */
+/* Where each latch a command sets lives (after the scope is made). */
+int atb__deps_paths(struct atb_run *run, struct atb_error *err);
+int atb__deps_up(const struct atb__cmd *cmd);
+int atb__deps_met(const struct atb__cmd *cmd);
+int atb__deps_needs(const struct atb__cmd *cmd, const struct atb__cmd *dep);
+void atb__deps_started(struct atb__cmd *cmd);
+/* A line of cmd's output: returns 1 when it made cmd ready. */
+int atb__deps_line(struct atb__cmd *cmd, const char *line, size_t len);
+void atb__deps_ready(struct atb__cmd *cmd, int by_output);
+void atb__deps_ended(struct atb__cmd *cmd);
+/* cmd has finished: the commands it waited for count one dependent less;
+ * a cancel held for them is due now and sent through release. */
+void atb__deps_finished(struct atb__cmd *cmd, void (*release)(struct atb__cmd *dep, int signo));
+/* Holds a cancel of cmd back while commands that wait for it still run.
+ * Returns 1 when it did. */
+int atb__deps_hold(struct atb__cmd *cmd, int signo);
+void atb__deps_free(struct atb__cmd *cmd);
+
+/* ---- policy.c ---- */
+enum atb__verdict { ATB__CARRY_ON, ATB__CANCEL_ALL };
+/* What the end of a main command (its result) means under mode: whether
+ * it counts as a failure of the run, whether it wins a race, and whether
+ * the rest must be cancelled. decided: a winner exists or the run is
+ * stopping already. Pure: no state is touched. */
+enum atb__verdict atb__policy_on_end(enum atb_mode mode, int first_success, int decided,
+                                     const struct atb_result *res, int *fails, int *wins);
+
+/* ---- prefix.c ---- */
+/* Renders format for cmd into buf (truncated to size, NUL-terminated);
+ * returns the full length. measuring: a stand-in for values not known
+ * before the start (the pid). */
+size_t atb__prefix_render(const char *format, const struct atb__cmd *cmd, int measuring,
+                          char *buf, size_t size);
+extern const char *const atb__palette[6];
+#define ATB__COLOR_RESET "\033[0m"
+
+/* ---- output (streams.c, write.c, group-out.c) ---- */
+#define ATB__GROUP_MEM (1024 * 1024) /* group mode: held in memory, then spilled */
+struct atb__dest {
+    int fd;                 /* the caller's */
+    int color;
+    int broken;             /* EPIPE or another error: dropped from now on */
+};
+struct atb__output {
+    enum atb_output mode;   /* resolved: never AUTO */
+    struct atb__dest dest[2];
+    char *scratch;          /* ATB__LINE_MAX bytes: where reads land */
+    char *obuf;             /* what goes out in one write() */
+    size_t olen, ocap;
+    size_t pad;             /* prefixes are padded to this width */
+    int per_line;           /* the prefix has {time}: rendered per line */
+};
+int atb__output_open(struct atb_run *run);
+void atb__output_close(struct atb_run *run);
+/* Makes cmd's pipes (or group files); wfd gets the child's ends, -1 where
+ * the child writes to the destination itself. */
+int atb__output_pipes(struct atb_run *run, struct atb__cmd *cmd, int wfd[2]);
+void atb__output_start(struct atb_run *run, struct atb__cmd *cmd);
+int atb__output_open_streams(const struct atb__cmd *cmd);
+/* Reads what is there and closes the pipes. */
+void atb__output_stop(struct atb_run *run, struct atb__cmd *cmd);
+void atb__output_free_cmd(struct atb__cmd *cmd);
+/* write.c */
+void atb__dest_write(struct atb_run *run, struct atb__dest *d, const char *buf, size_t len);
+void atb__obuf_flush(struct atb_run *run, int which);
+void atb__emit_line(struct atb_run *run, struct atb__cmd *cmd, int which, const char *line,
+                    size_t len);
+void atb__keep(struct atb_run *run, struct atb__cmd *cmd, const char *p, size_t n);
+/* group-out.c */
+int atb__group_files(struct atb__cmd *cmd, int wfd[2]);
+void atb__group_capture(struct atb_run *run, struct atb__cmd *cmd, struct atb__stream *s,
+                        const char *p, size_t n);
+int atb__group_splice(struct atb__stream *s);
+void atb__group_finish(struct atb_run *run, struct atb__cmd *cmd);
+
+/* ---- feed.c ---- */
+struct atb__feed {
+    int active;             /* the fd is still being read */
+    int eof;                /* nothing more to read; lines may remain */
+    char *buf;              /* owned, ATB__LINE_MAX bytes */
+    size_t len;
+    ev_io w;
+};
+int atb__feed_start(struct atb_run *run);
+void atb__feed_stop(struct atb_run *run);
+/* Turns buffered lines into commands while few wait for a slot; reading
+ * resumes only once no whole line is left. */
+void atb__feed_resume(struct atb_run *run);
+void atb__feed_free(struct atb_run *run);
+
+/* ---- scope.c ---- */
+int atb__scope_open(struct atb_run *run, struct atb_error *err);
+void atb__scope_close(struct atb_run *run);
+
+/* ---- start.c ---- */
+enum atb__start_result { ATB__STARTED, ATB__START_FAILED, ATB__START_LATER };
+enum atb__start_result atb__start_cmd(struct atb_run *run, struct atb__cmd *cmd);
+
+/* ---- sched.c ---- */
+void atb__sched_begin(struct atb_run *run);
+/* Applies what is due. Called at the end of every watcher callback of the
+ * run (through atb__leave) and by the kick watcher. */
+void atb__sched_settle(struct atb_run *run);
+/* A command ended (its leader, a failed start, or never to start): the
+ * result is final; dependencies and policy take it in. */
+void atb__sched_ended(struct atb_run *run, struct atb__cmd *cmd);
+/* A command's group is gone, or its output closed: finished once both. */
+void atb__sched_maybe_finish(struct atb__cmd *cmd);
+/* cmd is cancelled with signo, unless its leader ended on its own first. */
+void atb__sched_cancel_cmd(struct atb__cmd *cmd, int signo);
+void atb__sched_end_watchers(struct atb_run *run);
+
+/* ---- ends.c ---- */
+void atb__ends_attach(struct atb_run *run);
+void atb__tidy_start(struct atb_run *run);
+
+/* ---- run.c ---- */
+void atb__emit(struct atb_run *run, enum atb_event_kind kind, int id);
+void atb__emit_event(struct atb_run *run, const struct atb_event *ev);
+/* A watcher callback of the run begins / ends; the end settles. */
+void atb__enter(struct atb_run *run);
+void atb__leave(struct atb_run *run);
+/* Asks for a settle soon (from outside the run's callbacks). */
+void atb__poke(struct atb_run *run);
+/* The handlers the launcher and the output call. */
+void atb__run_line(struct atb__cmd *cmd, int which, const char *line, size_t len);
+void atb__run_stream_closed(struct atb__cmd *cmd);
+int atb__run_prepare(struct atb_run *run, struct ev_loop *loop, int use_pidfd, int own_process);
+void atb__run_teardown(struct atb_run *run);
+
+/* The run's settings, as the setters leave them. */
+struct atb__settings {
+    enum atb_mode mode;
+    int first_success;
+    unsigned jobs;
+    int cancel_signal;
+    double grace_s;
+    double timeout_s;
+    enum atb_output output;
+    int out_fd, err_fd;
+    char *prefix;           /* owned, or NULL: "[{name}] " */
+    int pad;
+    enum atb_color color[2];
+    char *group_before, *group_after; /* owned, or NULL */
+    char *input;            /* owned, or NULL */
+    int input_fd;
+    double shield_wait_s;
+    int latch_scope;
+    size_t keep_output;
+    double tick_s;
+    enum atb_watch watch;
+    int catch_signals;
+    atb_event_cb event_cb;
+    void *event_data;
+    int feed_fd;
+    atb_feed_cb feed_cb;
+    void *feed_data;
+};
+
+enum atb__stage { ATB__NEW, ATB__GOING, ATB__ENDING, ATB__OVER };
+
+struct atb__exec;
+
+struct atb_run {
+    struct atb__settings set;
+    /* The commands: main ones in cmds[0..nmain), cleanup ones after; each
+     * part in id order (ids only grow), so an id is found by bisection. */
+    struct atb__cmd **cmds;
+    size_t n, cap, nmain;
+    struct atb__cmd **incoming; /* added while the run goes on, not yet placed */
+    size_t nin, capin;
+    int next_id;
+    struct atb__names names;     /* every name given or assigned so far */
+    struct atb__names bases;     /* owned: default name -> next "#N" to try */
+    int named;                   /* atb__names_assign() has run */
+    struct atb__tally tally;
+    size_t next;                 /* main commands before it are not queued */
+    enum atb__stage stage;
+    int depth;                   /* inside the run's watcher callbacks */
+    int settling;
+    int begun;                   /* the first settle has started the services */
+    struct ev_loop *loop;
+    int use_pidfd;
+    struct atb__launcher *launcher;
+    struct atb__output out;
+    struct atb__feed feed;
+    /* the private latch scope (scope.c) */
+    char *latch_dir;             /* owned, or NULL */
+    int latch_lock;              /* owned flock fd, or -1 */
+    char **base_env;             /* owned vector of borrowed strings, or NULL */
+    char *base_env_latch;        /* owned "ATB_LATCH_DIR=..." */
+    ev_timer timeout_w;
+    ev_timer shield_w;
+    ev_timer tick_w;
+    ev_idle kick_w;              /* settle soon */
+    ev_idle end_w;               /* the end: tear down, then done */
+    ev_prepare tidy_w;           /* frees forgotten commands between callbacks */
+    double t0, duration;
+    /* what has happened (sched.c) */
+    int stopping;                /* cancelled: no main command starts any more */
+    int cancel_due;              /* policy or the deadline asked to cancel all */
+    int timed_out;
+    int cleanup_phase;
+    int services_done;
+    int asked, acted;            /* atb_run_cancel() calls asked for / acted on */
+    int ask_first, ask_last;     /* their signals */
+    int interrupted;             /* the first such signal, or 0 */
+    int killed_at_once;          /* a later one, or 0 */
+    int failure;                 /* atb's own failure, or 0 */
+    struct atb__cmd *first_failure;
+    struct atb__cmd *first_cleanup_failure;
+    struct atb__cmd *winner;
+    size_t forgettable;          /* finished and forgettable, not yet freed */
+    size_t forgotten;            /* freed: counted, no longer listed */
+    unsigned long walks;         /* dependency walks so far (deps.c) */
+    struct atb_error error;
+    struct atb_counts counts;
+    atb_run_done_cb done;
+    void *done_data;
+    struct atb__exec *exec;      /* atb_run_exec()'s state, or NULL */
+};
+
+/* Finds command id (NULL: unknown, or freed). */
+struct atb__cmd *atb__cmd_by_id(const struct atb_run *run, int id);
+
+#endif

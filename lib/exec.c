@@ -1,0 +1,246 @@
+/* exec: atb_run_exec(), a run that takes the process for its duration, as
+ * the atb program wants: tini's spine, each phase a named step.
+ *
+ *   take the process   child subreaper (so descendants that leave their
+ *                      command's group come back to us), the open-files
+ *                      limit raised (local.c), SIGCHLD unblocked, and with
+ *                      catch_signals SIGINT, SIGTERM, SIGHUP caught;
+ *   run                on a private loop with pidfds, or on libev's default
+ *                      loop with ev_child where pidfds are missing; orphans
+ *                      are reaped as they come;
+ *   sweep              whatever child of the process is left and was not
+ *                      there before the run left its group: it is killed
+ *                      and reaped with whatever it leaves behind;
+ *   give it back       every setting as it was, a signal that came as the
+ *                      run ended taken as its interruption.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A signal counts as a second one (kill now) only this long after the
+ * first: timeout(1) and others signal both a process and its group, so one
+ * cancellation can arrive twice at once, and that must not skip the grace. */
+#define SECOND_SIGNAL_S 0.1
+/* Fds the run needs before it can say that fds ran out: the event loop's
+ * (see atb__fds_available) and the spawner's /dev/null. */
+#define RUN_FDS (ATB__LOOP_FDS + 1)
+
+struct atb__exec {
+    struct ev_loop *loop;
+    int own_loop;           /* made here: destroyed here */
+    struct atb__catch sig;
+    int catching;
+    int caught;             /* signals caught so far */
+    double first_at;        /* monotonic, when the first came */
+    pid_t *before;          /* owned, sorted: the children the process had */
+    size_t nbefore;
+    ev_signal sigchld_w;    /* pidfd mode: orphans to reap */
+    int old_subreaper;
+    sigset_t old_mask;
+};
+
+static int cmp_pid(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Was pid a child of the process before the run? Those are not the run's. */
+static int was_before(const struct atb__exec *ex, pid_t pid)
+{
+    return ex->nbefore > 0 &&
+           bsearch(&pid, ex->before, ex->nbefore, sizeof(pid), cmp_pid) != NULL;
+}
+
+static void on_signal(int signo, void *data)
+{
+    struct atb_run *run = data;
+    struct atb__exec *ex = run->exec;
+    double now = atb__now();
+    struct atb_event ev = {.kind = ATB_EVENT_SIGNAL, .id = -1, .signo = signo};
+
+    /* Taken in after the end (see signals.c): the run was interrupted. */
+    if (run->stage != ATB__GOING) {
+        if (run->interrupted == 0)
+            run->interrupted = signo;
+        return;
+    }
+    if (ex->caught > 0 && now - ex->first_at < SECOND_SIGNAL_S)
+        return; /* the same cancel, arriving twice */
+    atb__enter(run);
+    if (ex->caught++ == 0)
+        ex->first_at = now;
+    ev.count = ex->caught;
+    atb__emit_event(run, &ev);
+    (void)atb_run_cancel(run, signo);
+    atb__leave(run);
+}
+
+/* pidfd mode: SIGCHLD means some child can be reaped. Leaders are left to
+ * their pidfd; here only orphans in front of the first waiting leader (a
+ * WNOWAIT peek tells them apart). The rest are reaped by group (local.c)
+ * or by the sweep. waitpid(-1) is never used. */
+static void sigchld_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    struct atb_run *run = w->data;
+
+    (void)loop;
+    (void)revents;
+    for (;;) {
+        siginfo_t si;
+
+        si.si_pid = 0;
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (si.si_pid == 0 || atb__local_is_leader(run->launcher, si.si_pid) ||
+            was_before(run->exec, si.si_pid))
+            break;
+        while (waitid(P_PID, (id_t)si.si_pid, &si, WEXITED | WNOHANG) < 0 && errno == EINTR)
+            ;
+    }
+    if (run->stage == ATB__GOING) {
+        atb__enter(run);
+        atb__local_recheck(run->launcher);
+        atb__leave(run);
+    }
+}
+
+/* After the loop: anything still a child of ours that was not one before
+ * left its command's process group (setsid, setpgid) and was reparented to
+ * us. It is killed, and reaped with whatever it leaves behind, until none
+ * is left. Bounded, so a process stuck in the kernel (D state) cannot hang
+ * us forever. */
+static void sweep(struct atb__exec *ex)
+{
+    for (int round = 0; round < 100; round++) {
+        pid_t *pids;
+        size_t n, left = 0;
+
+        if (atb__children(&pids, &n) < 0) {
+            free(pids);
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            siginfo_t si;
+
+            if (was_before(ex, pids[i]))
+                continue;
+            left++;
+            (void)kill(pids[i], SIGKILL);
+            while (waitid(P_PID, (id_t)pids[i], &si, WEXITED | WNOHANG) < 0 &&
+                   errno == EINTR)
+                ;
+        }
+        free(pids);
+        if (left == 0)
+            break;
+        usleep(1000 * (round < 10 ? 1 : 10));
+    }
+}
+
+static void exec_done(struct atb_run *run, void *data)
+{
+    (void)data;
+    ev_break(run->exec->loop, EVBREAK_ALL);
+}
+
+/* Takes the process: the loop, the children it has now, the subreaper
+ * flag, SIGCHLD. Returns 0 or a negative errno with nothing taken. */
+static int take(struct atb__exec *ex, int use_pidfd)
+{
+    sigset_t chld;
+    int rc = atb__fds_available(RUN_FDS);
+
+    if (rc < 0)
+        return rc;
+    ex->own_loop = use_pidfd || ev_default_loop_uc_() == NULL;
+    /* A private loop never reaps: pidfds have their statuses to
+     * themselves. ev_child works only on the default loop. */
+    ex->loop = use_pidfd ? ev_loop_new(EVFLAG_AUTO) : ev_default_loop(EVFLAG_AUTO);
+    if (ex->loop == NULL)
+        return -ENOMEM;
+    if (atb__children(&ex->before, &ex->nbefore) < 0)
+        ex->nbefore = 0;
+    if (ex->nbefore > 1)
+        qsort(ex->before, ex->nbefore, sizeof(pid_t), cmp_pid);
+    if (prctl(PR_GET_CHILD_SUBREAPER, &ex->old_subreaper) < 0)
+        ex->old_subreaper = 0;
+    /* Refused only where prctl lacks the option (Linux < 3.4): descendants
+     * that leave their group then go to init, as they would without atb. */
+    (void)prctl(PR_SET_CHILD_SUBREAPER, 1);
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_UNBLOCK, &chld, &ex->old_mask);
+    return 0;
+}
+
+static void give_back(struct atb__exec *ex)
+{
+    sigprocmask(SIG_SETMASK, &ex->old_mask, NULL);
+    (void)prctl(PR_SET_CHILD_SUBREAPER, ex->old_subreaper);
+    /* For the default loop this also gives SIGCHLD its action back. */
+    if (ex->own_loop)
+        ev_loop_destroy(ex->loop);
+    free(ex->before);
+}
+
+static int use_pidfd_here(const struct atb_run *run)
+{
+    int fd, ok;
+
+    if (run->set.watch != ATB_WATCH_AUTO)
+        return run->set.watch == ATB_WATCH_PIDFD;
+    fd = atb__pidfd_open(getpid());
+    ok = fd >= 0;
+    atb__close(&fd);
+    return ok;
+}
+
+int atb_run_exec(struct atb_run *run)
+{
+    static const int parent_signals[] = {SIGINT, SIGTERM, SIGHUP};
+    struct atb__exec ex;
+    int use_pidfd = use_pidfd_here(run), rc, sig;
+
+    if (run->stage != ATB__NEW)
+        return ATB_ESTATE;
+    memset(&ex, 0, sizeof(ex));
+    rc = take(&ex, use_pidfd);
+    if (rc < 0)
+        return rc;
+    run->exec = &ex;
+    run->done = exec_done;
+    rc = atb__run_prepare(run, ex.loop, use_pidfd, 1);
+    if (rc < 0)
+        goto out;
+    /* SIGINT and SIGHUP ignored on entry stay ignored: that is how nohup
+     * and a shell's background jobs ask not to be stopped by a hangup or a
+     * Ctrl-C meant for the foreground. */
+    if (run->set.catch_signals)
+        ex.catching = atb__catch_start(&ex.sig, ex.loop, parent_signals, 3, 1u | 4u, on_signal,
+                                       run) == 0;
+    if (use_pidfd && ex.own_loop && ev_default_loop_uc_() == NULL) {
+        ev_signal_init(&ex.sigchld_w, sigchld_cb, SIGCHLD);
+        ex.sigchld_w.data = run;
+        ev_signal_start(ex.loop, &ex.sigchld_w);
+    }
+    ev_run(ex.loop, 0);
+    ev_signal_stop(ex.loop, &ex.sigchld_w);
+    sweep(&ex);
+    if (ex.catching && (sig = atb__catch_stop(&ex.sig, 1)) != 0 && run->interrupted == 0)
+        run->interrupted = sig;
+out:
+    give_back(&ex);
+    run->exec = NULL;
+    return rc;
+}

@@ -1,0 +1,84 @@
+/* launcher: the one seam through which a run starts a command, stops it
+ * (a graceful signal, then a kill after the grace) and learns that it and
+ * everything it started have ended. The local process-group launcher
+ * (local.c) is the first implementation; another (a cluster's) plugs in
+ * behind the same operations.
+ *
+ * Events go one way: a launcher reports on_leader (the process it started
+ * ended: a waitid()-style code and status) and then on_group (nothing of
+ * the command is left) from its own watchers, never from inside one of its
+ * operations, so the run can call any operation from anywhere.
+ */
+#ifndef ATB_LAUNCHER_H
+#define ATB_LAUNCHER_H
+
+#include "internal.h"
+
+struct atb__launcher;
+
+/* One launched command: embedded in the run's command, owned by it, and
+ * written only by its launcher. */
+struct atb__proc {
+    pid_t pid;              /* the leader, whose pid is its group's id; 0 before start */
+    int pidfd;              /* owned; -1 unless watched by pidfd */
+    ev_io pidfd_w;
+    ev_child child_w;
+    ev_timer grace_w;       /* graceful signal sent: SIGKILL at expiry */
+    ev_timer linger_w;      /* leader gone, group not yet: check again */
+    struct atb__proc *lnext, *lprev; /* on the launcher's lingering list */
+    double t_killed;        /* monotonic, when SIGKILL went to the group */
+    int sent_signal;        /* the graceful signal sent, or 0 */
+    unsigned started : 1, leader_done : 1, group_done : 1, signalled : 1, killed : 1,
+        lingering : 1;
+};
+
+struct atb__launcher_ops {
+    /* Starts argv as ctx says (envp, cwd, fds for the child's 0, 1, 2) in a
+     * process group of its own and watches it. Returns 0, or a negative
+     * errno with nothing left behind (-ENOENT: not found). */
+    int (*start)(struct atb__launcher *l, struct atb__proc *p, char *const argv[],
+                 const struct atb__spawn_ctx *ctx);
+    /* 1 when the leader has ended and its end is yet to be reported (so a
+     * failure that came first stays the command's own), else 0. */
+    int (*exited)(struct atb__launcher *l, struct atb__proc *p);
+    /* Sends signo to the group once (and SIGCONT, so a stopped process
+     * acts on it), then SIGKILL after the grace. No-op once signalled or
+     * gone. */
+    void (*stop)(struct atb__launcher *l, struct atb__proc *p, int signo);
+    /* SIGKILL to the group now, unless it is gone. */
+    void (*kill)(struct atb__launcher *l, struct atb__proc *p);
+    /* Stops every watcher of p without reporting (the run is freeing it). */
+    void (*forget)(struct atb__launcher *l, struct atb__proc *p);
+    /* Frees the launcher (every proc forgotten first). */
+    void (*close)(struct atb__launcher *l);
+};
+
+struct atb__launcher {
+    const struct atb__launcher_ops *ops;
+    struct ev_loop *loop;
+    double grace_s;
+    /* What members left behind by a leader that ended get (once), then
+     * SIGKILL after the grace: the run keeps it up to date. */
+    int linger_signo;
+    void (*on_leader)(struct atb__proc *p, int code, int status, void *data);
+    void (*on_group)(struct atb__proc *p, void *data);
+    void *data;
+};
+
+/* local.c: the process-group launcher on this machine.
+ *   use_pidfd      leaders are watched by pidfds (any loop but the default
+ *                  one, which reaps every child) or by ev_child (only the
+ *                  default loop);
+ *   own_process    atb_run_exec(): raise the open-files limit while it
+ *                  lives, and keep a pid -> proc table for the orphan
+ *                  reaper (atb__local_is_leader()).
+ * Returns 0 or a negative errno. */
+int atb__local_open(struct atb__launcher **out, struct ev_loop *loop, int use_pidfd,
+                    int own_process);
+/* Is pid a leader this launcher watches and has not reaped yet? */
+int atb__local_is_leader(struct atb__launcher *l, pid_t pid);
+/* Some child was reaped elsewhere: groups whose leader is gone may be
+ * empty now. */
+void atb__local_recheck(struct atb__launcher *l);
+
+#endif

@@ -1,0 +1,80 @@
+/* prefix: the prefix formats of prefix mode ("[{name}] " by default), and
+ * the palette prefixes and group headers are coloured from. */
+#include "engine.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+const char *const atb__palette[6] = {"\033[36m", "\033[33m", "\033[32m",
+                                     "\033[35m", "\033[34m", "\033[31m"};
+
+static const char *const keys[] = {"{name}", "{index}", "{pid}", "{time}"};
+
+int atb_prefix_check(const char *format)
+{
+    for (const char *p = strchr(format, '{'); p; p = strchr(p + 1, '{')) {
+        size_t i;
+        for (i = 0; i < ATB__ARRAY_SIZE(keys); i++)
+            if (strncmp(p, keys[i], strlen(keys[i])) == 0)
+                break;
+        if (i == ATB__ARRAY_SIZE(keys))
+            return ATB_EPREFIX;
+    }
+    return 0;
+}
+
+/* Writes the value of the placeholder at p (one of keys) into tmp. */
+static size_t value_of(size_t key, const struct atb__cmd *cmd, int measuring, char *tmp,
+                       size_t size, const char **out)
+{
+    struct timespec ts;
+    struct tm tm;
+
+    switch (key) {
+    case 0:
+        *out = cmd->name;
+        return strlen(cmd->name);
+    case 1:
+        *out = tmp;
+        return (size_t)snprintf(tmp, size, "%d", cmd->res.id + 1);
+    case 2:
+        *out = measuring ? "1234567" : tmp;
+        return measuring ? 7 : (size_t)snprintf(tmp, size, "%d", (int)cmd->res.pid);
+    default:
+        clock_gettime(CLOCK_REALTIME, &ts);
+        localtime_r(&ts.tv_sec, &tm);
+        *out = tmp;
+        return (size_t)snprintf(tmp, size, "%02d:%02d:%02d.%03ld", tm.tm_hour, tm.tm_min,
+                                tm.tm_sec, ts.tv_nsec / 1000000);
+    }
+}
+
+size_t atb__prefix_render(const char *format, const struct atb__cmd *cmd, int measuring,
+                          char *buf, size_t size)
+{
+    size_t len = 0;
+
+    for (const char *p = format; *p;) {
+        char tmp[32];
+        const char *val = p;
+        size_t key = ATB__ARRAY_SIZE(keys), n = 1;
+
+        if (*p == '{')
+            for (key = 0; key < ATB__ARRAY_SIZE(keys); key++)
+                if (strncmp(p, keys[key], strlen(keys[key])) == 0)
+                    break;
+        if (key < ATB__ARRAY_SIZE(keys)) {
+            n = value_of(key, cmd, measuring, tmp, sizeof(tmp), &val);
+            p += strlen(keys[key]);
+        } else {
+            p++;
+        }
+        if (len + n < size)
+            memcpy(buf + len, val, n);
+        len += n;
+    }
+    if (size > 0)
+        buf[len < size ? len : size - 1] = '\0';
+    return len;
+}

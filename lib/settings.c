@@ -1,0 +1,250 @@
+/* settings: the run's setters and getters. One setter per setting, so that
+ * settings can be added without changing any struct a caller compiles
+ * against. Every setter works only before the start. */
+#include "engine.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BEFORE_START(run)                                                      \
+    do {                                                                       \
+        if ((run)->stage != ATB__NEW)                                          \
+            return ATB_ESTATE;                                                 \
+    } while (0)
+
+/* A duration in seconds a setting can take. */
+static int seconds_ok(double s)
+{
+    return isfinite(s) && s >= 0 && s <= 1e9;
+}
+
+/* Replaces *slot with a copy of text (NULL: none). */
+static int set_text(char **slot, const char *text)
+{
+    char *copy = NULL;
+
+    if (text != NULL && (copy = strdup(text)) == NULL)
+        return -ENOMEM;
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+int atb_run_set_mode(struct atb_run *run, enum atb_mode mode)
+{
+    BEFORE_START(run);
+    if ((unsigned)mode > ATB_MODE_RACE)
+        return -EINVAL;
+    run->set.mode = mode;
+    return 0;
+}
+
+int atb_run_set_first_success(struct atb_run *run, int on)
+{
+    BEFORE_START(run);
+    run->set.first_success = on != 0;
+    return 0;
+}
+
+int atb_run_set_jobs(struct atb_run *run, unsigned jobs)
+{
+    BEFORE_START(run);
+    run->set.jobs = jobs;
+    return 0;
+}
+
+int atb_run_set_cancel(struct atb_run *run, int signo, double grace_s)
+{
+    BEFORE_START(run);
+    if (signo < 1 || signo > 64 || !seconds_ok(grace_s))
+        return -EINVAL;
+    run->set.cancel_signal = signo;
+    run->set.grace_s = grace_s;
+    return 0;
+}
+
+int atb_run_set_timeout(struct atb_run *run, double seconds)
+{
+    BEFORE_START(run);
+    if (!seconds_ok(seconds))
+        return -EINVAL;
+    run->set.timeout_s = seconds;
+    return 0;
+}
+
+int atb_run_set_output(struct atb_run *run, enum atb_output output)
+{
+    BEFORE_START(run);
+    if ((unsigned)output > ATB_OUTPUT_EVENTS)
+        return -EINVAL;
+    run->set.output = output;
+    return 0;
+}
+
+int atb_run_set_output_fds(struct atb_run *run, int out_fd, int err_fd)
+{
+    BEFORE_START(run);
+    if (out_fd < 0 || err_fd < 0)
+        return -EINVAL;
+    run->set.out_fd = out_fd;
+    run->set.err_fd = err_fd;
+    return 0;
+}
+
+int atb_run_set_prefix(struct atb_run *run, const char *format)
+{
+    BEFORE_START(run);
+    if (format != NULL && atb_prefix_check(format) < 0)
+        return ATB_EPREFIX;
+    return set_text(&run->set.prefix, format);
+}
+
+int atb_run_set_pad(struct atb_run *run, int on)
+{
+    BEFORE_START(run);
+    run->set.pad = on != 0;
+    return 0;
+}
+
+int atb_run_set_color(struct atb_run *run, int stream, enum atb_color color)
+{
+    BEFORE_START(run);
+    if (stream < 0 || stream > 2 || (unsigned)color > ATB_COLOR_NEVER)
+        return -EINVAL;
+    for (int i = 0; i < 2; i++)
+        if (stream == 0 || stream == i + 1)
+            run->set.color[i] = color;
+    return 0;
+}
+
+int atb_run_set_group_header(struct atb_run *run, const char *before, const char *after)
+{
+    int rc;
+
+    BEFORE_START(run);
+    rc = set_text(&run->set.group_before, before);
+    return rc < 0 ? rc : set_text(&run->set.group_after, after);
+}
+
+int atb_run_set_input(struct atb_run *run, const char *name, int fd)
+{
+    BEFORE_START(run);
+    if (name != NULL && fd < 0)
+        return -EINVAL;
+    run->set.input_fd = fd;
+    return set_text(&run->set.input, name);
+}
+
+int atb_run_set_shield_wait(struct atb_run *run, double seconds)
+{
+    BEFORE_START(run);
+    if (!seconds_ok(seconds))
+        return -EINVAL;
+    run->set.shield_wait_s = seconds;
+    return 0;
+}
+
+int atb_run_set_latch_scope(struct atb_run *run, int on)
+{
+    BEFORE_START(run);
+    run->set.latch_scope = on != 0;
+    return 0;
+}
+
+int atb_run_set_keep_output(struct atb_run *run, size_t bytes)
+{
+    BEFORE_START(run);
+    run->set.keep_output = bytes;
+    return 0;
+}
+
+int atb_run_set_tick(struct atb_run *run, double interval_s)
+{
+    BEFORE_START(run);
+    if (!seconds_ok(interval_s) || (interval_s > 0 && interval_s < 0.001))
+        return -EINVAL;
+    run->set.tick_s = interval_s;
+    return 0;
+}
+
+int atb_run_set_watch(struct atb_run *run, enum atb_watch watch)
+{
+    BEFORE_START(run);
+    if ((unsigned)watch > ATB_WATCH_SIGCHLD)
+        return -EINVAL;
+    run->set.watch = watch;
+    return 0;
+}
+
+int atb_run_set_catch_signals(struct atb_run *run, int on)
+{
+    BEFORE_START(run);
+    run->set.catch_signals = on != 0;
+    return 0;
+}
+
+int atb_run_on_event(struct atb_run *run, atb_event_cb cb, void *data)
+{
+    BEFORE_START(run);
+    run->set.event_cb = cb;
+    run->set.event_data = data;
+    return 0;
+}
+
+int atb_run_set_feed(struct atb_run *run, int fd, atb_feed_cb cb, void *data)
+{
+    BEFORE_START(run);
+    if (cb != NULL && fd < 0)
+        return -EINVAL;
+    run->set.feed_fd = fd;
+    run->set.feed_cb = cb;
+    run->set.feed_data = data;
+    return 0;
+}
+
+enum atb_mode atb_run_get_mode(const struct atb_run *run)
+{
+    return run->set.mode;
+}
+
+int atb_run_get_first_success(const struct atb_run *run)
+{
+    return run->set.first_success;
+}
+
+unsigned atb_run_get_jobs(const struct atb_run *run)
+{
+    return run->set.jobs;
+}
+
+int atb_run_get_cancel_signal(const struct atb_run *run)
+{
+    return run->set.cancel_signal;
+}
+
+double atb_run_get_grace(const struct atb_run *run)
+{
+    return run->set.grace_s;
+}
+
+double atb_run_get_timeout(const struct atb_run *run)
+{
+    return run->set.timeout_s;
+}
+
+enum atb_output atb_run_get_output(const struct atb_run *run)
+{
+    return run->set.output;
+}
+
+enum atb_color atb_run_get_color(const struct atb_run *run, int stream)
+{
+    return run->set.color[stream == 2 ? 1 : 0];
+}
+
+const char *atb_run_get_input(const struct atb_run *run)
+{
+    return run->set.input;
+}

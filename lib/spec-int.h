@@ -1,0 +1,41 @@
+/* spec-int: the parsed spec, shared by spec.c (JSON -> spec) and
+ * spec-apply.c (spec -> run). Private to lib/spec*.c. */
+#ifndef ATB_SPEC_INT_H
+#define ATB_SPEC_INT_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "atb.h"
+
+enum { T_MODE, T_JOBS, T_GRACE, T_SIGNAL, T_TIMEOUT, T_OUTPUT, T_PREFIX, T_COLOR,
+       T_NO_PAD, T_FIRST_SUCCESS, T_INPUT, T_COMMANDS, T_CLEANUP };
+#define ATB__SPEC_NKEYS 13
+extern const char *const atb__spec_top_keys[ATB__SPEC_NKEYS];
+
+struct atb_spec {
+    cJSON *root;
+    char *text;              /* owned copy of the JSON, for positions */
+    size_t len;
+    uint32_t given;          /* a bit per top-level key present */
+    enum atb_mode mode;
+    int first_success;
+    unsigned jobs;
+    double grace_s;
+    int signo;
+    double timeout_s;
+    enum atb_output output;
+    const char *prefix;
+    enum atb_color color;
+    int no_pad;
+    const char *input;
+    struct atb_cmd *cmds;    /* ncmds; argv, env, cwd and wait_for are owned
+                                here, the strings they point to belong to root */
+    size_t ncmds, nmain;
+    const cJSON **objs;      /* each command's object in root */
+    int one;                 /* one command object: paths start there */
+};
+
+#define GIVEN(spec, key) (((spec)->given >> (key)) & 1u)
+
+#endif

@@ -1,0 +1,129 @@
+/* start: starting one command through the run's launcher: its environment,
+ * its output pipes, its stdin, and what to do when fds run out. */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern char **environ;
+
+/* The environment for a command: the process's own (or none, with
+ * clear_env) with the command's changes applied. Returns the base itself
+ * when nothing changes, else a malloc'd vector of borrowed strings (NULL:
+ * no memory). */
+static char **command_env(const struct atb_run *run, const struct atb__cmd *cmd)
+{
+    char **base = run->base_env ? run->base_env : environ;
+    size_t n = 0, extra = 0;
+    char **envp;
+
+    if (cmd->env == NULL && !cmd->clear_env)
+        return base;
+    if (!cmd->clear_env)
+        while (base[n])
+            n++;
+    else if (run->base_env)
+        n = 1; /* base_env[0] is the latch scope, which stays */
+    while (cmd->env && cmd->env[extra])
+        extra++;
+    envp = malloc((n + extra + 1) * sizeof(*envp));
+    if (envp == NULL)
+        return NULL;
+    memcpy(envp, base, n * sizeof(*envp));
+    for (size_t i = 0; i < extra; i++) {
+        const char *change = cmd->env[i], *eq = strchr(change, '=');
+        size_t keylen = eq ? (size_t)(eq - change) : strlen(change);
+        size_t j;
+
+        for (j = 0; j < n; j++)
+            if (strncmp(envp[j], change, keylen) == 0 && envp[j][keylen] == '=')
+                break;
+        if (eq != NULL && j < n)
+            envp[j] = (char *)change;
+        else if (eq != NULL)
+            envp[n++] = (char *)change;
+        else if (j < n)
+            envp[j] = envp[--n];
+    }
+    envp[n] = NULL;
+    return envp;
+}
+
+/* The command's own time limit: it is cancelled, and counts as timed out. */
+static void limit_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct atb__cmd *cmd = ATB__CONTAINER_OF(w, struct atb__cmd, limit_w);
+    struct atb_run *run = cmd->run;
+
+    (void)loop;
+    (void)revents;
+    if (cmd->phase != ATB__RUNNING)
+        return;
+    atb__enter(run);
+    cmd->timed_out = 1;
+    run->launcher->ops->stop(run->launcher, &cmd->proc, run->set.cancel_signal);
+    atb__leave(run);
+}
+
+/* Out of fds while others run: the command stays queued and is tried again
+ * when one of them finishes (whose fds are then free), rather than failing
+ * the run. */
+static int starved(const struct atb_run *run, int rc)
+{
+    return (rc == -EMFILE || rc == -ENFILE) &&
+           atb__tally_sum(&run->tally, ATB__ALL_KINDS, ATB__RUNNING, ATB__GROUP_DONE) > 0;
+}
+
+static void not_started(struct atb_run *run, struct atb__cmd *cmd, int err)
+{
+    cmd->res.start_error = err;
+    cmd->res.state = ATB_STATE_FAILED;
+    cmd->res.started_s = atb__now() - run->t0;
+    atb__output_free_cmd(cmd);
+    atb__cmd_phase(cmd, ATB__FINISHED);
+    atb__sched_ended(run, cmd);
+    atb__emit(run, ATB_EVENT_FINISHED, cmd->res.id);
+}
+
+enum atb__start_result atb__start_cmd(struct atb_run *run, struct atb__cmd *cmd)
+{
+    int rc, wfd[2] = {-1, -1};
+    char **envp = command_env(run, cmd);
+    struct atb__spawn_ctx ctx;
+
+    rc = envp ? atb__output_pipes(run, cmd, wfd) : -ENOMEM;
+    if (rc == 0) {
+        ctx.envp = envp;
+        ctx.cwd = cmd->cwd;
+        ctx.in_fd = cmd->input ? run->set.input_fd : -1;
+        ctx.out_fd = wfd[0] >= 0 ? wfd[0] : run->out.dest[0].fd;
+        ctx.err_fd = wfd[1] >= 0 ? wfd[1] : run->out.dest[1].fd;
+        rc = run->launcher->ops->start(run->launcher, &cmd->proc, cmd->res.argv, &ctx);
+        /* The child has its own copies now; ours must go, or the pipes
+         * would never reach end of file. */
+        atb__close(&wfd[0]);
+        atb__close(&wfd[1]);
+    }
+    if (envp != NULL && envp != environ && envp != run->base_env)
+        free(envp);
+    if (rc < 0 && starved(run, rc)) {
+        atb__output_free_cmd(cmd); /* the read ends of pipes made for it */
+        return ATB__START_LATER;
+    }
+    if (rc < 0) {
+        not_started(run, cmd, rc);
+        return ATB__START_FAILED;
+    }
+    cmd->res.pid = cmd->proc.pid;
+    cmd->res.started_s = atb__now() - run->t0;
+    atb__cmd_phase(cmd, ATB__RUNNING);
+    atb__deps_started(cmd);
+    if (cmd->timeout_s > 0) {
+        ev_timer_init(&cmd->limit_w, limit_cb, cmd->timeout_s, 0);
+        ev_timer_start(run->loop, &cmd->limit_w);
+    }
+    atb__output_start(run, cmd);
+    atb__emit(run, ATB_EVENT_STARTED, cmd->res.id);
+    return ATB__STARTED;
+}
