@@ -133,6 +133,83 @@ static void add_target(struct atb_cancel_target *targets, size_t *n, pid_t pid)
     targets[(*n)++].pid = pid;
 }
 
+/* Says what is wrong with the option getopt_long() stopped at: c is ':'
+ * when it needs a value, else it is unknown. Returns -1. Separate so that
+ * parse_option() reads as the options it knows. */
+static int bad_option(int c, char **argv)
+{
+    if (c == ':') {
+        if (optopt > 0 && optopt < OPT_GROUP)
+            cmd_err("cancel: option '-%c' needs a value", optopt);
+        else
+            cmd_err("cancel: option '%s' needs a value", argv[optind - 1]);
+        return -1;
+    }
+    if (optopt > 0 && optopt < OPT_GROUP)
+        cmd_err("cancel: unknown option '-%c' (try 'atb help cancel')",
+                optopt);
+    else
+        cmd_err("cancel: unknown option '%s' (try 'atb help cancel')",
+                argv[optind - 1]);
+    return -1;
+}
+
+/* Applies one option c from getopt_long() (its value in optarg) to opts,
+ * *verbose or the targets. Returns 0, or -1 after printing a usage error,
+ * or 1 when --help was printed. Separate from parse_args() so that the
+ * loop over argv and the meaning of each option read apart. */
+static int parse_option(int c, char **argv, struct atb_cancel_opts *opts,
+                        int *verbose, struct atb_cancel_target *targets,
+                        size_t *n)
+{
+    pid_t pid;
+    int rc;
+
+    switch (c) {
+    case 's':
+        if (atb_signal_parse(optarg, &opts->signo) < 0) {
+            cmd_err("cancel: --signal: unknown signal '%s'", optarg);
+            return -1;
+        }
+        break;
+    case 'g':
+        if (atb_duration_parse(optarg, &opts->grace_s) < 0) {
+            cmd_err("cancel: --grace: invalid duration '%s' (use e.g. "
+                    "10, 1.5s, 250ms, 2m, 1h)", optarg);
+            return -1;
+        }
+        break;
+    case OPT_GROUP:
+        opts->group = 1;
+        break;
+    case OPT_PIDFILE:
+        rc = atb_cancel_pidfile_read(optarg, &pid);
+        if (rc == -EINVAL || rc == -ERANGE) {
+            cmd_err("cancel: --pidfile %s: does not start with a process id",
+                    optarg);
+            return -1;
+        }
+        if (rc < 0) {
+            cmd_err("cancel: --pidfile %s: %s", optarg, atb_strerror(rc));
+            return -1;
+        }
+        add_target(targets, n, pid);
+        break;
+    case 'v':
+        *verbose = 1;
+        break;
+    case 'h':
+        if (cmd_help("cancel", stdout) < 0) {
+            cmd_err("cancel: no help here; see atb-cancel(1)");
+            return -1;
+        }
+        return 1;
+    default:
+        return bad_option(c, argv);
+    }
+    return 0;
+}
+
 /* Parses the options into opts and the targets. Returns 0, or -1 after
  * printing a usage error, or 1 when --help was printed. */
 static int parse_args(int argc, char **argv, struct atb_cancel_opts *opts,
@@ -154,60 +231,9 @@ static int parse_args(int argc, char **argv, struct atb_cancel_opts *opts,
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":s:g:vh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            if (atb_signal_parse(optarg, &opts->signo) < 0) {
-                cmd_err("cancel: --signal: unknown signal '%s'", optarg);
-                return -1;
-            }
-            break;
-        case 'g':
-            if (atb_duration_parse(optarg, &opts->grace_s) < 0) {
-                cmd_err("cancel: --grace: invalid duration '%s' (use e.g. "
-                        "10, 1.5s, 250ms, 2m, 1h)", optarg);
-                return -1;
-            }
-            break;
-        case OPT_GROUP:
-            opts->group = 1;
-            break;
-        case OPT_PIDFILE:
-            rc = atb_cancel_pidfile_read(optarg, &pid);
-            if (rc == -EINVAL || rc == -ERANGE) {
-                cmd_err("cancel: --pidfile %s: does not start with a process id",
-                        optarg);
-                return -1;
-            }
-            if (rc < 0) {
-                cmd_err("cancel: --pidfile %s: %s", optarg, atb_strerror(rc));
-                return -1;
-            }
-            add_target(targets, n, pid);
-            break;
-        case 'v':
-            *verbose = 1;
-            break;
-        case 'h':
-            if (cmd_help("cancel", stdout) < 0) {
-                cmd_err("cancel: no help here; see atb-cancel(1)");
-                return -1;
-            }
-            return 1;
-        case ':':
-            if (optopt > 0 && optopt < OPT_GROUP)
-                cmd_err("cancel: option '-%c' needs a value", optopt);
-            else
-                cmd_err("cancel: option '%s' needs a value", argv[optind - 1]);
-            return -1;
-        default:
-            if (optopt > 0 && optopt < OPT_GROUP)
-                cmd_err("cancel: unknown option '-%c' (try 'atb help cancel')",
-                        optopt);
-            else
-                cmd_err("cancel: unknown option '%s' (try 'atb help cancel')",
-                        argv[optind - 1]);
-            return -1;
-        }
+        rc = parse_option(c, argv, opts, verbose, targets, n);
+        if (rc != 0)
+            return rc;
     }
     for (int i = optind; i < argc; i++) {
         rc = atb_cancel_pid_parse(argv[i], &pid);

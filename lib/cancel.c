@@ -201,44 +201,53 @@ static void finish_gone(struct ctx *c, struct slot *s)
     finish(c, s, s->t->killed ? ATB_CANCEL_KILLED : ATB_CANCEL_GONE, 0);
 }
 
-/* Pins one target down: a pidfd, or its start time in the fallback; with a
- * group, its process group. Settles targets that are not running. Returns 0,
- * or a negative errno when atb itself cannot go on (no fds, no memory). */
-static int slot_open(struct ctx *c, struct slot *s)
+/* slot_open() with pidfds: pidfd_open() pins the process, and with a group
+ * getpgid() is asked while the pidfd shows it alive. Separate from the
+ * fallback because the two share no step. */
+static int slot_open_pidfd(struct ctx *c, struct slot *s)
+{
+    struct atb_cancel_target *t = s->t;
+    int r;
+
+    r = atb__pidfd_open(t->pid);
+    if (r == -ESRCH) {
+        finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
+        return 0;
+    }
+    /* A thread's id, not a process's: older kernels say EINVAL, recent
+     * ones ENOENT. Both are reported as -EINVAL. */
+    if (r == -EINVAL || r == -ENOENT) {
+        finish(c, s, ATB_CANCEL_FAILED, -EINVAL);
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    s->pidfd = r;
+    if (c->opts->group) {
+        /* getpgid() takes a pid: the pidfd still showing the process
+         * alive afterwards proves the answer was about our process. */
+        pid_t pgid = getpgid(t->pid);
+        if (pgid < 0) {
+            finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
+            return 0;
+        }
+        t->pgid = pgid;
+    }
+    if (atb__pidfd_exited(s->pidfd))
+        finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
+    return 0;
+}
+
+/* slot_open() without pidfds: notes the start time (and group) from
+ * /proc/PID/stat, after telling a hidden or thread id apart from a process.
+ * Separate from the pidfd path because the two share no step. Always
+ * returns 0: every failure here settles the target. */
+static int slot_open_proc(struct ctx *c, struct slot *s)
 {
     struct atb_cancel_target *t = s->t;
     struct atb__proc_stat st;
     int r;
 
-    if (c->use_pidfd) {
-        r = atb__pidfd_open(t->pid);
-        if (r == -ESRCH) {
-            finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
-            return 0;
-        }
-        /* A thread's id, not a process's: older kernels say EINVAL, recent
-         * ones ENOENT. Both are reported as -EINVAL. */
-        if (r == -EINVAL || r == -ENOENT) {
-            finish(c, s, ATB_CANCEL_FAILED, -EINVAL);
-            return 0;
-        }
-        if (r < 0)
-            return r;
-        s->pidfd = r;
-        if (c->opts->group) {
-            /* getpgid() takes a pid: the pidfd still showing the process
-             * alive afterwards proves the answer was about our process. */
-            pid_t pgid = getpgid(t->pid);
-            if (pgid < 0) {
-                finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
-                return 0;
-            }
-            t->pgid = pgid;
-        }
-        if (atb__pidfd_exited(s->pidfd))
-            finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
-        return 0;
-    }
     r = atb__proc_stat(t->pid, &st);
     if (r == -ESRCH) {
         /* No /proc entry: gone, or hidden from us (hidepid). kill(pid, 0)
@@ -276,6 +285,16 @@ static int slot_open(struct ctx *c, struct slot *s)
     if (c->opts->group)
         t->pgid = st.pgrp;
     return 0;
+}
+
+/* Pins one target down: a pidfd, or its start time in the fallback; with a
+ * group, its process group. Settles targets that are not running. Returns 0,
+ * or a negative errno when atb itself cannot go on (no fds, no memory). */
+static int slot_open(struct ctx *c, struct slot *s)
+{
+    if (c->use_pidfd)
+        return slot_open_pidfd(c, s);
+    return slot_open_proc(c, s);
 }
 
 /* True while the target itself is alive: the same process atb opened. */
@@ -493,6 +512,104 @@ static int refuse(struct ctx *c, int opened)
     return refused;
 }
 
+/* Sets every target back to pending, with nothing noted from an earlier
+ * run, and gives it a slot with no pidfd yet. Separate from
+ * atb_cancel_run() to keep that to allocating and releasing. */
+static void slots_init(struct ctx *c, struct atb_cancel_target *targets)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        struct atb_cancel_target *t = &targets[i];
+
+        t->state = ATB_CANCEL_PENDING;
+        t->error = t->pgid = t->sent_signal = t->killed = 0;
+        t->gone_s = 0;
+        c->slots[i].t = t;
+        c->slots[i].pidfd = -1;
+    }
+}
+
+/* Chooses pidfds, or the fallback when the kernel or a seccomp filter has
+ * none (or opts->no_pidfd), and says so with a FALLBACK event. Returns 0,
+ * or the probe's negative errno when it failed for another reason. Separate
+ * so that the whole choice, and why, reads in one place. */
+static int use_pidfd_or_fallback(struct ctx *c)
+{
+    int why = 0;
+
+    if (!c->opts->no_pidfd) {
+        why = pidfd_probe();
+        if (why != 0 && why != -ENOSYS && why != -EPERM)
+            return why;
+    }
+    c->use_pidfd = !c->opts->no_pidfd && why == 0;
+    if (!c->use_pidfd)
+        emit(c, ATB_CANCEL_EV_FALLBACK, NULL, 0, why);
+    return 0;
+}
+
+/* Accepts the targets: refuses what must not be signalled, pins every one
+ * down, then starts the events with the targets settled while opening.
+ * Returns 0, -EINVAL when a target was refused, or a negative errno when
+ * atb cannot go on. Separate from the signalling: all that can stop the
+ * whole cancel happens here, before any signal. */
+static int slots_accept(struct ctx *c)
+{
+    int rc;
+
+    if (refuse(c, 0))
+        return -EINVAL;
+    rc = use_pidfd_or_fallback(c);
+    if (rc != 0)
+        return rc;
+
+    /* Every target is pinned before any is signalled, so a refusal or a
+     * lack of fds leaves every process untouched. */
+    for (size_t i = 0; i < c->n; i++) {
+        rc = slot_open(c, &c->slots[i]);
+        if (rc < 0)
+            return rc;
+    }
+    if (refuse(c, 1))
+        return -EINVAL;
+    c->started = 1;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->slots[i].t->state != ATB_CANCEL_PENDING)
+            emit(c, ATB_CANCEL_EV_DONE, c->slots[i].t, 0, 0);
+    return 0;
+}
+
+/* Signals the accepted targets, waits out the grace period, sends SIGKILL
+ * to what is left and waits kill_wait_s; then settles each target still
+ * pending as gone or stuck. Returns 0 or a negative errno from poll().
+ * Separate from slots_accept(): this is the part that touches processes. */
+static int slots_cancel(struct ctx *c, struct pollfd *pfds, size_t *idx)
+{
+    int rc;
+
+    c->t0 = atb__now();
+    signal_round(c, c->opts->signo, 1);
+    if (c->opts->signo != SIGKILL) {
+        rc = wait_until(c, pfds, idx, c->t0 + c->opts->grace_s);
+        if (rc < 0)
+            return rc;
+        signal_round(c, SIGKILL, 2);
+    }
+    rc = wait_until(c, pfds, idx, atb__now() + c->opts->kill_wait_s);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < c->n; i++) {
+        struct slot *s = &c->slots[i];
+
+        if (!s->pending)
+            continue;
+        if (slot_gone(c, s))
+            finish_gone(c, s);
+        else
+            finish(c, s, ATB_CANCEL_STUCK, 0);
+    }
+    return rc;
+}
+
 int atb_cancel_run(struct atb_cancel_target *targets, size_t n,
                    const struct atb_cancel_opts *opts)
 {
@@ -500,7 +617,7 @@ int atb_cancel_run(struct atb_cancel_target *targets, size_t n,
     struct ctx c = {0};
     struct pollfd *pfds = NULL;
     size_t *idx = NULL;
-    int rc = 0, why = 0;
+    int rc;
 
     if (opts == NULL) {
         atb_cancel_opts_init(&defaults);
@@ -520,68 +637,11 @@ int atb_cancel_run(struct atb_cancel_target *targets, size_t n,
         rc = -ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        struct atb_cancel_target *t = &targets[i];
-
-        t->state = ATB_CANCEL_PENDING;
-        t->error = t->pgid = t->sent_signal = t->killed = 0;
-        t->gone_s = 0;
-        c.slots[i].t = t;
-        c.slots[i].pidfd = -1;
-    }
-    if (refuse(&c, 0)) {
-        rc = -EINVAL;
+    slots_init(&c, targets);
+    rc = slots_accept(&c);
+    if (rc != 0)
         goto out;
-    }
-
-    if (!opts->no_pidfd) {
-        why = pidfd_probe();
-        if (why != 0 && why != -ENOSYS && why != -EPERM) {
-            rc = why;
-            goto out;
-        }
-    }
-    c.use_pidfd = !opts->no_pidfd && why == 0;
-    if (!c.use_pidfd)
-        emit(&c, ATB_CANCEL_EV_FALLBACK, NULL, 0, why);
-
-    /* Every target is pinned before any is signalled, so a refusal or a
-     * lack of fds leaves every process untouched. */
-    for (size_t i = 0; i < n; i++) {
-        rc = slot_open(&c, &c.slots[i]);
-        if (rc < 0)
-            goto out;
-    }
-    if (refuse(&c, 1)) {
-        rc = -EINVAL;
-        goto out;
-    }
-    c.started = 1;
-    for (size_t i = 0; i < n; i++)
-        if (targets[i].state != ATB_CANCEL_PENDING)
-            emit(&c, ATB_CANCEL_EV_DONE, &targets[i], 0, 0);
-
-    c.t0 = atb__now();
-    signal_round(&c, opts->signo, 1);
-    if (opts->signo != SIGKILL) {
-        rc = wait_until(&c, pfds, idx, c.t0 + opts->grace_s);
-        if (rc < 0)
-            goto out;
-        signal_round(&c, SIGKILL, 2);
-    }
-    rc = wait_until(&c, pfds, idx, atb__now() + opts->kill_wait_s);
-    if (rc < 0)
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        struct slot *s = &c.slots[i];
-
-        if (!s->pending)
-            continue;
-        if (slot_gone(&c, s))
-            finish_gone(&c, s);
-        else
-            finish(&c, s, ATB_CANCEL_STUCK, 0);
-    }
+    rc = slots_cancel(&c, pfds, idx);
 out:
     if (c.slots != NULL)
         for (size_t i = 0; i < n; i++)

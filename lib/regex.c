@@ -83,6 +83,72 @@ static unsigned long long interval(const char *p, size_t *len)
     return comma ? m + 1 : m;
 }
 
+/* The copies the repetition operator at p makes (*, ?, +, or an interval;
+ * {0} counts as one), with its length in *len; 0, with *len 1, when p does
+ * not start one. Separate so that regex_size() reads as its walk. */
+static unsigned long long repetition(const char *p, size_t *len)
+{
+    unsigned long long times = 0;
+
+    *len = 1;
+    switch (*p) {
+    case '*':
+    case '?':
+        times = 1;
+        break;
+    case '+':
+        times = 2;
+        break;
+    case '{':
+        times = interval(p, len);
+        if (times == 0 && *len > 1) /* {0}: no copy, one node all the same */
+            times = 1;
+        break;
+    default:
+        break;
+    }
+    if (times == 0)
+        *len = 1;
+    return times;
+}
+
+/* Length of the bracket expression or escape at p, which counts as one
+ * atom; 0 with *why set when the escape is a back-reference. Separate so
+ * that regex_size() reads as its walk. */
+static size_t atom_len(const char *p, const char **why)
+{
+    size_t len;
+
+    if (*p == '[') {
+        /* Unterminated, regcomp reports it, but only after it has built
+         * what comes before: that is still counted. */
+        len = bracket_len(p);
+        return len == 0 ? 1 : len;
+    }
+    /* glibc takes \1 to \9 as back-references even here, and
+     * matching with them can take exponential time on a long line. */
+    if (p[1] >= '1' && p[1] <= '9') {
+        *why = "back-references (\\1 to \\9) are not part of POSIX extended "
+               "expressions";
+        return 0;
+    }
+    return p[1] != '\0' ? 2 : 1;
+}
+
+/* Folds the groups left open at the end of the pattern into their
+ * parents, down to stack[0]: regcomp() rejects such a pattern, but it is
+ * sized whole all the same (see the top of the file). Separate so that
+ * regex_size() reads as its walk. */
+static void close_open_groups(struct frame *stack, int depth)
+{
+    while (depth > 0) {
+        unsigned long long group = cap(stack[depth].total + stack[depth].last);
+        depth--;
+        stack[depth].total = cap(stack[depth].total + stack[depth].last + group);
+        stack[depth].last = 0;
+    }
+}
+
 /* Sizes the tree regcomp() would build for p. Returns its node count
  * (more than REGEX_NODES_MAX if past it), or 0 with *why set when p has
  * repetition operators in a row. */
@@ -93,31 +159,10 @@ static unsigned long long regex_size(const char *p, const char **why)
 
     for (size_t i = 0; p[i] != '\0';) {
         struct frame *f = &stack[depth];
-        unsigned long long times = 0;
-        size_t len = 1;
-        int is_rep = 1;
+        size_t len;
+        unsigned long long times = repetition(p + i, &len);
 
-        switch (p[i]) {
-        case '*':
-        case '?':
-            times = 1;
-            break;
-        case '+':
-            times = 2;
-            break;
-        case '{':
-            times = interval(p + i, &len);
-            if (times == 0 && len > 1) /* {0}: no copy, one node all the same */
-                times = 1;
-            break;
-        default:
-            break;
-        }
-        if (times == 0) {
-            is_rep = 0;
-            len = 1;
-        }
-        if (is_rep && f->last > 0) {
+        if (times > 0 && f->last > 0) {
             if (repeated) {
                 *why = "repetition operators in a row (such as a** or a+?) are undefined in "
                        "POSIX; use one";
@@ -155,23 +200,10 @@ static unsigned long long regex_size(const char *p, const char **why)
             f->last = 0;
             break;
         case '[':
-            /* Unterminated, regcomp reports it, but only after it has built
-             * what comes before: that is still counted. */
-            len = bracket_len(p + i);
-            if (len == 0)
-                len = 1;
-            f->total = cap(f->total + f->last);
-            f->last = 1;
-            break;
         case '\\':
-            /* glibc takes \1 to \9 as back-references even here, and
-             * matching with them can take exponential time on a long line. */
-            if (p[i + 1] >= '1' && p[i + 1] <= '9') {
-                *why = "back-references (\\1 to \\9) are not part of POSIX extended "
-                       "expressions";
+            len = atom_len(p + i, why);
+            if (len == 0)
                 return 0;
-            }
-            len = p[i + 1] != '\0' ? 2 : 1;
             f->total = cap(f->total + f->last);
             f->last = 1;
             break;
@@ -182,12 +214,7 @@ static unsigned long long regex_size(const char *p, const char **why)
         }
         i += len;
     }
-    while (depth > 0) {
-        unsigned long long group = cap(stack[depth].total + stack[depth].last);
-        depth--;
-        stack[depth].total = cap(stack[depth].total + stack[depth].last + group);
-        stack[depth].last = 0;
-    }
+    close_open_groups(stack, depth);
     return cap(stack[0].total + stack[0].last);
 }
 
