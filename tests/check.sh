@@ -52,7 +52,7 @@ fi
 
 man_lint() {
 	local rc=0 n=0 f
-	for f in man/*.1 man/*.5; do
+	for f in man/*.1 man/*.3 man/*.5; do
 		[ -f "$f" ] || continue
 		n=$((n + 1))
 		if mandoc -T lint -W warning "$f" && groff -ww -man -z "$f" 2>&1 | (! grep .); then
