@@ -65,7 +65,7 @@ HELP_BIN = $(HELP_SRC:tests/helpers/%.c=$(BUILD)/helpers/%)
 HDRS     = $(wildcard lib/*.h lib/atb/*.h cmd/*.h tests/unit/*.h)
 # What install puts in INCLUDEDIR: atb.h and everything it may include.
 PUB_HDRS = $(wildcard lib/atb/*.h)
-# Sections 1 and 5 today; section 3 pages are installed once there are any.
+# Every man page, by its section (1, 3, 5).
 MAN_PAGES = $(wildcard man/*.1 man/*.3 man/*.5)
 
 # Debian packages: what building needs, and what the test suites need on top.

@@ -70,6 +70,14 @@ int cmd_settings_has(const struct cmd_settings *s, int opt);
 
 /* --- finish.c: what atb pool and atb run share around a run. --- */
 
+/* The report options both take (--report, --junit, -v), for their option
+ * tables; cmd_report_option() takes them. */
+enum { CMD_OPT_REPORT = 520, CMD_OPT_JUNIT };
+#define CMD_REPORT_OPTIONS                                                   \
+    {"report", required_argument, NULL, CMD_OPT_REPORT},                     \
+        {"junit", required_argument, NULL, CMD_OPT_JUNIT},                   \
+        {"verbose", no_argument, NULL, 'v'}
+
 /* The report files of a run, opened before it starts (a bad path is a
  * usage error) and written after it. */
 struct cmd_reports {
@@ -111,6 +119,9 @@ void cmd_progress_event(struct atb_run *run, const struct atb_event *ev, void *d
 void cmd_progress_clear(struct cmd_view *view);
 /* Monotonic seconds. */
 double cmd_now(void);
+
+/* Takes a report option into r. Returns 1 when opt is one, else 0. */
+int cmd_report_option(int opt, const char *arg, struct cmd_reports *r);
 
 /* Checks the report options, and asks the run to keep output for JUnit.
  * Returns 0, or -1 after a message. */

@@ -155,6 +155,22 @@ static int report_begin(FILE *f)
     return 0;
 }
 
+int cmd_report_option(int opt, const char *arg, struct cmd_reports *r)
+{
+    switch (opt) {
+    case 'v':
+        r->verbose = 1;
+        return 1;
+    case CMD_OPT_REPORT:
+        r->json_path = arg;
+        return 1;
+    case CMD_OPT_JUNIT:
+        r->junit_path = arg;
+        return 1;
+    }
+    return 0;
+}
+
 int cmd_reports_check(const struct cmd_reports *r, struct atb_run *run)
 {
     if (r->json_path && r->junit_path && strcmp(r->json_path, "-") == 0 &&
@@ -231,8 +247,8 @@ static void start_failed(struct atb_run *run, const char *who, int rc)
     if (rc == ATB_ENONAME && e->key && strcmp(e->key, "input") == 0)
         cmd_err("%s: input: no command is named '%s'", who, atb_run_get_input(run));
     else if ((rc == ATB_EDEPS || rc == ATB_EREGEX || rc == ATB_ECLEANUP ||
-              rc == ATB_ELATCHNAME) && e->code == rc)
-        cmd_err("%s: %s", who, e->text);
+              rc == ATB_ELATCHNAME || rc == ATB_ELATCHDIR) && e->code == rc)
+        cmd_err("%s: %s", who, e->text); /* it names the folder and why */
     else
         cmd_err("%s: %s", who, atb_strerror(rc));
 }

@@ -26,17 +26,14 @@ struct mode_args {
     struct cmd_feed fed;
 };
 
-enum { OPT_SEP = 256, OPT_REPORT, OPT_JUNIT, OPT_FIRST_SUCCESS, OPT_FINALLY, OPT_PROGRESS,
-       OPT_STDIN };
+enum { OPT_SEP = 256, OPT_FIRST_SUCCESS, OPT_FINALLY, OPT_PROGRESS, OPT_STDIN };
 
 static const struct option long_options[] = {
     {"shell", no_argument, NULL, 'c'},
     {"sep", required_argument, NULL, OPT_SEP},
     {"names", required_argument, NULL, 'n'},
     CMD_SETTING_OPTIONS,
-    {"report", required_argument, NULL, OPT_REPORT},
-    {"junit", required_argument, NULL, OPT_JUNIT},
-    {"verbose", no_argument, NULL, 'v'},
+    CMD_REPORT_OPTIONS,
     {"first-success", no_argument, NULL, OPT_FIRST_SUCCESS},
     {"finally", required_argument, NULL, OPT_FINALLY},
     {"progress", optional_argument, NULL, OPT_PROGRESS},
@@ -79,10 +76,9 @@ static int finally_option(const char *mode, const char *arg, struct mode_args *a
 /* The options of the modes themselves; -1 after a message. */
 static int mode_option(const char *mode, int opt, const char *arg, struct mode_args *a)
 {
-    switch (opt) {
-    case 'v':
-        a->reports.verbose = 1;
+    if (cmd_report_option(opt, arg, &a->reports))
         return 0;
+    switch (opt) {
     case 'c':
         a->shell = 1;
         return 0;
@@ -95,12 +91,6 @@ static int mode_option(const char *mode, int opt, const char *arg, struct mode_a
         return 0;
     case 'n':
         a->names = (char *)arg;
-        return 0;
-    case OPT_REPORT:
-        a->reports.json_path = arg;
-        return 0;
-    case OPT_JUNIT:
-        a->reports.junit_path = arg;
         return 0;
     case OPT_PROGRESS:
         return progress_option(mode, arg, a);

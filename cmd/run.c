@@ -17,14 +17,12 @@ struct run_args {
     const char *spec;       /* the SPEC operand */
 };
 
-enum { OPT_REPORT = 256, OPT_JUNIT, OPT_FIRST_SUCCESS };
+enum { OPT_FIRST_SUCCESS = 256 };
 
 static const struct option long_options[] = {
     {"mode", required_argument, NULL, 'm'},
     CMD_SETTING_OPTIONS,
-    {"report", required_argument, NULL, OPT_REPORT},
-    {"junit", required_argument, NULL, OPT_JUNIT},
-    {"verbose", no_argument, NULL, 'v'},
+    CMD_REPORT_OPTIONS,
     {"first-success", no_argument, NULL, OPT_FIRST_SUCCESS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -35,16 +33,9 @@ static int run_option(int opt, const char *arg, struct run_args *a)
 {
     enum atb_mode mode;
 
+    if (cmd_report_option(opt, arg, &a->reports))
+        return 0;
     switch (opt) {
-    case 'v':
-        a->reports.verbose = 1;
-        return 0;
-    case OPT_REPORT:
-        a->reports.json_path = arg;
-        return 0;
-    case OPT_JUNIT:
-        a->reports.junit_path = arg;
-        return 0;
     case 'm':
         if (atb_mode_parse(arg, &mode) < 0) {
             cmd_err("run: --mode: expected pool, try-all, wait-all or race, got '%s'", arg);

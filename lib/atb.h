@@ -10,9 +10,12 @@
  *
  * ABI: within soname libatb.so.0, functions are only added, never changed or
  * removed; structs the library fills and hands back (struct atb_result,
- * struct atb_event) only grow at their end; struct atb_cmd, which callers
- * fill, starts with its own size (set by ATB_CMD_INIT), so fields can be
- * added to it as well. Runs are opaque and configured by setters.
+ * struct atb_event, struct atb_counts) only grow at their end; struct
+ * atb_cmd, which callers fill, starts with its own size (set by
+ * ATB_CMD_INIT), so fields can be added to it as well; the other structs
+ * callers allocate (struct atb_error, and those of atb/latch.h and
+ * atb/cancel.h) keep their layout for soname 0. Runs are opaque and
+ * configured by setters.
  */
 #ifndef ATB_H
 #define ATB_H

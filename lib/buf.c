@@ -6,6 +6,7 @@
 #include "spec-json.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,24 +39,31 @@ void atb__buf_add(struct atb__buf *b, const char *fmt, ...)
 void atb__buf_quote(struct atb__buf *b, const char *s, char quote)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+    uint32_t c;
 
-    atb__buf_add(b, "%c", quote);
+    if (quote)
+        atb__buf_add(b, "%c", quote);
     while (p < end) {
-        size_t n = atb__utf8_len(p, end, NULL);
+        size_t n = atb__utf8_len(p, end, &c);
 
-        if (p - (const unsigned char *)s >= SHOW_MAX) {
+        /* The bound counts whole characters: one that would pass it is
+         * not shown. */
+        if (p - (const unsigned char *)s + (n ? n : 1) > SHOW_MAX) {
             atb__buf_add(b, "...");
             break;
         }
-        if (n == 0)
-            n = 1;
-        if (*p < 0x20 || *p == 0x7F)
-            atb__buf_add(b, "\\x%02x", *p);
-        else if (*p == (unsigned char)quote || *p == '\\')
-            atb__buf_add(b, "\\%c", *p);
-        else
+        /* Control characters (C0, DEL, C1: some terminals act on 8-bit
+         * controls) and bytes that are not UTF-8 are shown as escapes. */
+        if (n == 0 || c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F)) {
+            for (size_t i = 0; i < (n ? n : 1); i++)
+                atb__buf_add(b, "\\x%02x", p[i]);
+        } else if (quote && (c == (unsigned char)quote || c == '\\')) {
+            atb__buf_add(b, "\\%c", (int)c);
+        } else {
             atb__buf_add(b, "%.*s", (int)n, (const char *)p);
-        p += n;
+        }
+        p += n ? n : 1;
     }
-    atb__buf_add(b, "%c", quote);
+    if (quote)
+        atb__buf_add(b, "%c", quote);
 }

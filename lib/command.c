@@ -109,6 +109,9 @@ int atb__cmd_new(struct atb_run *run, const struct atb_cmd *src, int id, struct 
         return -EINVAL;
     shell_argv[2] = (char *)cmd.shell;
     argv = cmd.shell ? shell_argv : cmd.argv;
+    /* A shell line of blanks is no command either. */
+    if (cmd.shell && cmd.shell[strspn(cmd.shell, " \t\n\r")] == '\0')
+        return -EINVAL;
     if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0' || (cmd.shell && cmd.argv) ||
         (cmd.name && cmd.name[0] == '\0') || !(cmd.timeout_s >= 0) ||
         !(cmd.ready_timeout_s >= 0))
@@ -135,7 +138,7 @@ int atb__cmd_new(struct atb_run *run, const struct atb_cmd *src, int id, struct 
     c->name = p;
     if (cmd.name) {
         memcpy(p, cmd.name, namelen + 1);
-        c->named = 1;
+        c->named = c->given = 1;
     } else {
         atb_name_default(cmd.shell ? cmd.shell : argv[0], cmd.shell != NULL, p, namelen + 1);
     }
@@ -202,9 +205,12 @@ void atb__cmd_leader_result(struct atb__cmd *cmd, int code, int status)
     res->duration_s = atb__now() - cmd->run->t0 - res->started_s;
     if (code == CLD_EXITED)
         res->exit_code = status;
-    else
+    else if (code != 0)
         res->term_signal = status;
-    if (cmd->timed_out)
+    if (code == 0 && !cmd->timed_out && !cmd->cancelled) {
+        res->state = ATB_STATE_FAILED;
+        res->error = "its status was taken by another reaper in the process";
+    } else if (cmd->timed_out)
         res->state = ATB_STATE_TIMED_OUT;
     else if (cmd->cancelled)
         res->state = ATB_STATE_CANCELLED;

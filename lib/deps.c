@@ -119,11 +119,8 @@ static void count_dependents(struct atb__cmd *cmd, long delta,
                 continue;
             dep->walk = walk;
             dep->dependents_live += (size_t)delta;
-            if (delta < 0 && dep->dependents_live == 0 && dep->held_signo != 0 && release) {
-                int signo = dep->held_signo;
-                dep->held_signo = 0;
-                release(dep, signo);
-            }
+            if (delta < 0 && dep->dependents_live == 0 && dep->held_signo != 0 && release)
+                release(dep, dep->held_signo);
             if (n == cap) {
                 struct atb__cmd **nb = realloc(big, 2 * cap * sizeof(*nb));
                 if (nb == NULL)

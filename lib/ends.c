@@ -7,15 +7,12 @@
 
 #include <stdlib.h>
 
-/* A cancel held until a command's dependents had ended is due. */
+/* A cancel held until a command's dependents had ended is due, unless the
+ * command has ended on its own meanwhile (then nothing is sent). */
 static void release(struct atb__cmd *dep, int signo)
 {
-    struct atb_run *run = dep->run;
-    struct atb_event ev = {.kind = ATB_EVENT_CANCELLED, .id = dep->res.id, .signo = signo};
-
-    run->launcher->ops->stop(run->launcher, &dep->proc, signo);
-    dep->res.sent_signal = signo;
-    atb__emit_event(run, &ev);
+    dep->held_signo = 0;
+    atb__sched_cancel_cmd(dep, signo);
 }
 
 static void finish(struct atb__cmd *cmd)
@@ -141,10 +138,10 @@ static void tidy_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     for (size_t i = 0; i < run->n; i++) {
         struct atb__cmd *cmd = run->cmds[i];
 
-        if (cmd->forget) {
+        /* Short of memory to retire a given name: keep the command. */
+        if (cmd->forget && atb__name_retire(run, cmd) == 0) {
             next -= i < run->next;
             nmain -= i < run->nmain;
-            atb__names_del(&run->names, cmd->name);
             atb__cmd_phase(cmd, ATB__NPHASES);
             atb__cmd_free(cmd);
             run->forgotten++;

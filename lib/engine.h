@@ -102,8 +102,8 @@ struct atb__cmd {
     unsigned long walk;     /* the last dependency walk that counted us */
     int held_signo;         /* a cancel held back until they have ended */
     char error[96];         /* res.error when made up ("dependency x failed") */
-    unsigned named : 1, input : 1, clear_env : 1, cancelled : 1, timed_out : 1, ready : 1,
-        ready_by_output : 1, forget : 1;
+    unsigned named : 1, given : 1, input : 1, clear_env : 1, cancelled : 1, timed_out : 1,
+        ready : 1, ready_by_output : 1, forget : 1;
 };
 
 /* Copies src into one allocation (the command, its vectors, its strings).
@@ -131,6 +131,12 @@ size_t atb__tally_sum(const struct atb__tally *t, unsigned kinds, enum atb__phas
  * "name#N". Returns 0 or -ENOMEM. */
 int atb__names_assign(struct atb_run *run);
 int atb__name_unique(struct atb_run *run, struct atb__cmd *cmd);
+/* Whether name is taken: by a command of the run, or by one the feed
+ * freed (names stay unique over the whole run). */
+int atb__name_taken(const struct atb_run *run, const char *name);
+/* A command is being freed: its name leaves the table; a given one stays
+ * retired, so no later command takes it. Returns 0 or -ENOMEM. */
+int atb__name_retire(struct atb_run *run, struct atb__cmd *cmd);
 
 /* ---- validate.c ---- */
 /* Checks one command against the rules that need no other command. */
@@ -311,6 +317,8 @@ struct atb_run {
     int next_id;
     struct atb__names names;     /* every name given or assigned so far */
     struct atb__names bases;     /* owned: default name -> next "#N" to try */
+    struct atb__names retired;   /* owned: given names of freed commands, which
+                                    no later command may take */
     int named;                   /* atb__names_assign() has run */
     struct atb__tally tally;
     size_t next;                 /* main commands before it are not queued */

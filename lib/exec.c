@@ -43,6 +43,7 @@ struct atb__exec {
     ev_signal sigchld_w;    /* pidfd mode: orphans to reap */
     int old_subreaper;
     sigset_t old_mask;
+    struct sigaction old_chld; /* libev sets SIGCHLD's action: put back */
 };
 
 static int cmp_pid(const void *a, const void *b)
@@ -163,6 +164,8 @@ static int take(struct atb__exec *ex, int use_pidfd)
 
     if (rc < 0)
         return rc;
+    if (sigaction(SIGCHLD, NULL, &ex->old_chld) < 0)
+        return -errno;
     ex->own_loop = use_pidfd || ev_default_loop_uc_() == NULL;
     /* A private loop never reaps: pidfds have their statuses to
      * themselves. ev_child works only on the default loop. */
@@ -188,21 +191,29 @@ static void give_back(struct atb__exec *ex)
 {
     sigprocmask(SIG_SETMASK, &ex->old_mask, NULL);
     (void)prctl(PR_SET_CHILD_SUBREAPER, ex->old_subreaper);
-    /* For the default loop this also gives SIGCHLD its action back. */
+    /* Destroying the default loop resets SIGCHLD to SIG_DFL: the action
+     * the caller had comes back after it. */
     if (ex->own_loop)
         ev_loop_destroy(ex->loop);
+    if (ex->own_loop)
+        sigaction(SIGCHLD, &ex->old_chld, NULL);
     free(ex->before);
 }
 
+/* 1 for pidfds, 0 for the default loop's child watchers, or -ENOSYS when
+ * pidfds are asked for and do not work here (ENOSYS before Linux 5.3,
+ * EPERM under a seccomp filter older than pidfd_open). */
 static int use_pidfd_here(const struct atb_run *run)
 {
     int fd, ok;
 
-    if (run->set.watch != ATB_WATCH_AUTO)
-        return run->set.watch == ATB_WATCH_PIDFD;
+    if (run->set.watch == ATB_WATCH_SIGCHLD)
+        return 0;
     fd = atb__pidfd_open(getpid());
     ok = fd >= 0;
     atb__close(&fd);
+    if (run->set.watch == ATB_WATCH_PIDFD && !ok)
+        return -ENOSYS;
     return ok;
 }
 
@@ -214,6 +225,8 @@ int atb_run_exec(struct atb_run *run)
 
     if (run->stage != ATB__NEW)
         return ATB_ESTATE;
+    if (use_pidfd < 0)
+        return use_pidfd;
     memset(&ex, 0, sizeof(ex));
     rc = take(&ex, use_pidfd);
     if (rc < 0)

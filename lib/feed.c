@@ -65,9 +65,10 @@ static void process(struct atb_run *run)
         return;
     if (f->eof && f->len == 0)
         atb__feed_stop(run);
-    else if (f->len == ATB__LINE_MAX)
+    else if (f->len == ATB__LINE_MAX && memchr(f->buf, '\n', f->len) == NULL)
         fail(run, -E2BIG); /* one line fills the buffer */
-    else if (f->eof || memchr(f->buf, '\n', f->len) != NULL)
+    else if (f->eof || memchr(f->buf, '\n', f->len) != NULL ||
+             backlog(run) >= backlog_max(run))
         ev_io_stop(run->loop, &f->w); /* lines wait for slots */
     else if (!ev_is_active(&f->w))
         ev_io_start(run->loop, &f->w);

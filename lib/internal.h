@@ -97,9 +97,10 @@ struct atb__buf {
 };
 void atb__buf_init(struct atb__buf *b, char *buf, size_t size);
 void atb__buf_add(struct atb__buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends user text s between quote characters: at most 40 bytes of it,
- * control characters, the quote and backslashes escaped, cut between UTF-8
- * characters. */
+/* Appends user text s between quote characters (none when quote is 0):
+ * at most 40 bytes of it, cut between UTF-8 characters; control characters
+ * (C0, DEL, C1), bytes that are not UTF-8, and the quote and backslashes
+ * (when quoting) escaped. */
 void atb__buf_quote(struct atb__buf *b, const char *s, char quote);
 
 /* spawn.c: start children in a clean state (see the comment there). */

@@ -60,6 +60,8 @@ struct atb__launcher {
     /* What members left behind by a leader that ended get (once), then
      * SIGKILL after the grace: the run keeps it up to date. */
     int linger_signo;
+    /* code: CLD_EXITED (status: the exit status) or CLD_KILLED/CLD_DUMPED
+     * (status: the signal); 0 when the status was lost to another reaper. */
     void (*on_leader)(struct atb__proc *p, int code, int status, void *data);
     void (*on_group)(struct atb__proc *p, void *data);
     void *data;

@@ -215,9 +215,16 @@ static void pidfd_cb(struct ev_loop *loop, ev_io *w, int revents)
     (void)loop;
     (void)revents;
     si.si_pid = 0;
-    while (waitid(ATB__P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG) < 0)
-        if (errno != EINTR)
-            return;
+    while (waitid(ATB__P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG) < 0) {
+        if (errno == EINTR)
+            continue;
+        /* Readable, yet nothing to wait for: something else in the process
+         * reaped it (wait(), waitpid(-1), SIGCHLD ignored). Its status is
+         * lost, but not its end: waiting on would never end the run. */
+        if (errno == ECHILD)
+            leader_done(w->data, p, 0, 0);
+        return;
+    }
     if (si.si_pid != 0)
         leader_done(w->data, p, si.si_code, si.si_status);
 }

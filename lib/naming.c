@@ -66,7 +66,7 @@ int atb__name_unique(struct atb_run *run, struct atb__cmd *cmd)
         k = *next;
         sprintf(cmd->name + base, "#%lu", k++);
     }
-    for (; atb__names_has(&run->names, cmd->name); k++)
+    for (; atb__name_taken(run, cmd->name); k++)
         sprintf(cmd->name + base, "#%lu", k);
     *next = k;
     rc = atb__names_add(&run->names, cmd->name);
@@ -86,4 +86,19 @@ int atb__names_assign(struct atb_run *run)
     }
     run->named = 1;
     return 0;
+}
+
+int atb__name_taken(const struct atb_run *run, const char *name)
+{
+    return atb__names_has(&run->names, name) || atb__names_has(&run->retired, name);
+}
+
+/* Default names need no keeping: each base's "#N" only grows, so a freed
+ * "true#7" is never handed out again. */
+int atb__name_retire(struct atb_run *run, struct atb__cmd *cmd)
+{
+    int rc = cmd->given ? atb__names_add(&run->retired, cmd->name) : 0;
+
+    atb__names_del(&run->names, cmd->name);
+    return rc == -EEXIST ? 0 : rc;
 }

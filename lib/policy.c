@@ -70,9 +70,9 @@ static const char *const output_names[] = {NULL, "inherit", "prefix", "group", "
 
 const char *atb_output_name(enum atb_output output)
 {
-    return (unsigned)output < ATB__ARRAY_SIZE(output_names) && output_names[output]
-               ? output_names[output]
-               : "auto";
+    if (output == ATB_OUTPUT_AUTO)
+        return "auto"; /* not in the table: the parser does not take it */
+    return (unsigned)output < ATB__ARRAY_SIZE(output_names) ? output_names[output] : "?";
 }
 
 int atb_output_parse(const char *text, enum atb_output *output)

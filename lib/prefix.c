@@ -70,8 +70,9 @@ size_t atb__prefix_render(const char *format, const struct atb__cmd *cmd, int me
         } else {
             p++;
         }
-        if (len + n < size)
-            memcpy(buf + len, val, n);
+        /* What fits of the piece (a prefix cut short stays a prefix). */
+        if (len + 1 < size)
+            memcpy(buf + len, val, len + n < size ? n : size - 1 - len);
         len += n;
     }
     if (size > 0)

@@ -23,6 +23,7 @@ int atb_run_new(struct atb_run **out)
     if (run == NULL)
         return -ENOMEM;
     run->bases.owned = 1;
+    run->retired.owned = 1;
     run->latch_lock = -1;
     run->set.mode = ATB_MODE_POOL;
     run->set.cancel_signal = SIGTERM;
@@ -79,18 +80,30 @@ void atb__poke(struct atb_run *run)
         ev_idle_start(run->loop, &run->kick_w);
 }
 
+/* Makes room for need commands in *list (capacity *cap), doubling. */
+static int room(struct atb__cmd ***list, size_t *cap, size_t need)
+{
+    size_t ncap = *cap ? *cap : 8;
+    struct atb__cmd **n;
+
+    if (need <= *cap)
+        return 0;
+    while (ncap < need)
+        ncap *= 2;
+    n = realloc(*list, ncap * sizeof(*n));
+    if (n == NULL)
+        return -ENOMEM;
+    *list = n;
+    *cap = ncap;
+    return 0;
+}
+
 /* Places a command added before the start: a main one before the cleanup
  * ones, so that each part stays in id order. */
 static int place(struct atb_run *run, struct atb__cmd *cmd)
 {
-    if (run->n == run->cap) {
-        size_t ncap = run->cap ? run->cap * 2 : 8;
-        struct atb__cmd **n = realloc(run->cmds, ncap * sizeof(*n));
-        if (n == NULL)
-            return -ENOMEM;
-        run->cmds = n;
-        run->cap = ncap;
-    }
+    if (room(&run->cmds, &run->cap, run->n + 1) < 0)
+        return -ENOMEM;
     if (cmd->kind == ATB__CLEANUP) {
         run->cmds[run->n++] = cmd;
         return 0;
@@ -106,22 +119,9 @@ static int place(struct atb_run *run, struct atb__cmd *cmd)
  * scheduler places it; room in cmds is made now, so placing cannot fail. */
 static int arrive(struct atb_run *run, struct atb__cmd *cmd)
 {
-    if (run->nin == run->capin) {
-        size_t ncap = run->capin ? run->capin * 2 : 8;
-        struct atb__cmd **n = realloc(run->incoming, ncap * sizeof(*n));
-        if (n == NULL)
-            return -ENOMEM;
-        run->incoming = n;
-        run->capin = ncap;
-    }
-    if (run->n + run->nin + 1 > run->cap) {
-        size_t ncap = run->cap ? run->cap * 2 : 8;
-        struct atb__cmd **n = realloc(run->cmds, ncap * sizeof(*n));
-        if (n == NULL)
-            return -ENOMEM;
-        run->cmds = n;
-        run->cap = ncap;
-    }
+    if (room(&run->incoming, &run->capin, run->nin + 1) < 0 ||
+        room(&run->cmds, &run->cap, run->n + run->nin + 1) < 0)
+        return -ENOMEM;
     run->incoming[run->nin++] = cmd;
     atb__poke(run);
     return 0;
@@ -133,6 +133,8 @@ static int reserve_name(struct atb_run *run, struct atb__cmd *cmd)
 
     if (!cmd->named)
         return run->stage == ATB__NEW ? 0 : atb__name_unique(run, cmd);
+    if (atb__names_has(&run->retired, cmd->name))
+        return ATB_EDUPNAME;
     rc = atb__names_add(&run->names, cmd->name);
     if (rc == -EEXIST)
         return ATB_EDUPNAME;
@@ -301,6 +303,11 @@ int atb_run_start(struct atb_run *run, struct ev_loop *loop, atb_run_done_cb don
      * wait for), and ev_child works on no other loop. */
     if (use_pidfd == is_default)
         return -EINVAL;
+    /* Once libev's default loop exists, it reaps every child of the
+     * process whenever it runs, this run's too: their statuses would be
+     * lost to it. Such a process runs its runs on the default loop. */
+    if (use_pidfd && ev_default_loop_uc_() != NULL)
+        return -EBUSY;
     if (use_pidfd && !pidfd_works())
         return -ENOSYS;
     run->done = done;
@@ -350,6 +357,7 @@ void atb_run_free(struct atb_run *run)
     atb__feed_free(run);
     atb__names_free(&run->names);
     atb__names_free(&run->bases);
+    atb__names_free(&run->retired);
     free(run->set.prefix);
     free(run->set.group_before);
     free(run->set.group_after);

@@ -111,11 +111,13 @@ void atb__sched_cancel_cmd(struct atb__cmd *cmd, int signo)
     if (cmd->phase != ATB__RUNNING || cmd->proc.signalled)
         return;
     /* A failure that came first stays the command's own. */
-    if (!cmd->cancelled && l->ops->exited(l, &cmd->proc))
+    if (l->ops->exited(l, &cmd->proc))
+        return;
+    /* Signalled once its dependents have ended (ends.c, release); should
+     * it end on its own before, that end is its own. */
+    if (atb__deps_hold(cmd, signo))
         return;
     cmd->cancelled = 1;
-    if (atb__deps_hold(cmd, signo))
-        return; /* signalled once its dependents have ended */
     l->ops->stop(l, &cmd->proc, signo);
     cmd->res.sent_signal = signo;
     {

@@ -98,27 +98,55 @@ static struct atb__cmd *by_name(const struct atb_run *run, const char *name)
     return cmd && cmd->kind != ATB__CLEANUP ? cmd : NULL;
 }
 
-static struct atb__cmd *setter_of(const struct atb_run *run, const char *latch)
+/* A command's name as a message shows it: escaped, not quoted. */
+static const char *shown(char *buf, size_t size, const char *name)
 {
-    for (size_t i = 0; i < run->nmain; i++)
-        if (run->cmds[i]->sets && strcmp(run->cmds[i]->sets, latch) == 0)
-            return run->cmds[i];
-    return NULL;
+    struct atb__buf b;
+
+    atb__buf_init(&b, buf, size);
+    atb__buf_quote(&b, name, 0);
+    return buf;
 }
 
-static int check_sets(struct atb_run *run, struct atb__cmd *cmd, struct atb_error *err)
+/* The main command that sets latch, through the table of setters (latch ->
+ * position in cmds + 1) made by index_setters(). */
+static struct atb__cmd *setter_of(const struct atb_run *run, struct atb__names *setters,
+                                  const char *latch)
 {
-    struct atb__cmd *other = setter_of(run, cmd->sets);
-    char q[200];
+    unsigned long *at = atb__names_value(setters, latch);
 
-    if (other == cmd)
-        return 0;
-    return fail(err, ATB_EDEPS, cmd, "sets", -1, "latch %s is also set by %s",
-                quoted(q, sizeof(q), cmd->sets), other->name);
+    return at && *at > 0 ? run->cmds[*at - 1] : NULL;
+}
+
+/* One lookup table for every latch a main command sets: each wait_for
+ * entry and each setter is found in it at once, so checking stays linear in
+ * the number of commands. A latch set twice is refused here. */
+static int index_setters(struct atb_run *run, struct atb__names *setters,
+                         struct atb_error *err)
+{
+    char q[200], n[200];
+
+    for (size_t i = 0; i < run->nmain; i++) {
+        struct atb__cmd *cmd = run->cmds[i];
+        int rc;
+
+        if (cmd->sets == NULL)
+            continue;
+        rc = atb__names_add(setters, cmd->sets);
+        if (rc == -EEXIST)
+            return fail(err, ATB_EDEPS, cmd, "sets", -1, "latch %s is also set by %s",
+                        quoted(q, sizeof(q), cmd->sets),
+                        shown(n, sizeof(n), setter_of(run, setters, cmd->sets)->name));
+        if (rc < 0)
+            return fail(err, rc, cmd, NULL, -1, "out of memory");
+        *atb__names_value(setters, cmd->sets) = i + 1;
+    }
+    return 0;
 }
 
 /* Resolves cmd's wait_for entries to the commands that meet them. */
-static int resolve(struct atb_run *run, struct atb__cmd *cmd, struct atb_error *err)
+static int resolve(struct atb_run *run, struct atb__names *setters, struct atb__cmd *cmd,
+                   struct atb_error *err)
 {
     size_t n = 0;
     char q[200];
@@ -138,7 +166,7 @@ static int resolve(struct atb_run *run, struct atb__cmd *cmd, struct atb_error *
         struct atb__cmd *dep = by_name(run, want);
 
         if (dep == NULL)
-            dep = setter_of(run, want);
+            dep = setter_of(run, setters, want);
         if (dep == NULL)
             return fail(err, ATB_EDEPS, cmd, "wait_for", (int)k,
                         "%s is neither a command's name nor a latch that a command sets",
@@ -173,9 +201,10 @@ static int cycle_error(struct atb__cmd **path, size_t depth, struct atb__cmd *de
         return rc;
     atb__buf_init(&b, err->text, sizeof(err->text));
     atb__buf_add(&b, "dependency cycle: ");
-    for (size_t i = start; i < depth; i++)
-        atb__buf_add(&b, "%s -> ", path[i]->name);
-    atb__buf_add(&b, "%s", dep->name);
+    for (size_t i = start; i <= depth; i++) {
+        atb__buf_quote(&b, i < depth ? path[i]->name : dep->name, 0);
+        atb__buf_add(&b, "%s", i < depth ? " -> " : "");
+    }
     return rc;
 }
 
@@ -255,23 +284,37 @@ static int check_input(struct atb_run *run, struct atb_error *err)
     return 0;
 }
 
-int atb_run_check(struct atb_run *run, struct atb_error *err)
+/* The rules, in order: the first problem is the one reported. */
+static int check(struct atb_run *run, struct atb_error *err)
 {
+    struct atb__names setters;
     int rc = atb__names_assign(run);
 
     if (rc < 0)
         return fail(err, rc, NULL, NULL, -1, "out of memory");
     rc = check_input(run, err);
-    for (size_t i = 0; i < run->n && rc == 0; i++) {
-        struct atb__cmd *cmd = run->cmds[i];
-
-        rc = atb__validate_cmd(run, cmd, err);
-        if (rc == 0 && cmd->sets && cmd->kind != ATB__CLEANUP)
-            rc = check_sets(run, cmd, err);
-    }
+    for (size_t i = 0; i < run->n && rc == 0; i++)
+        rc = atb__validate_cmd(run, run->cmds[i], err);
+    memset(&setters, 0, sizeof(setters)); /* borrows the latch names */
+    if (rc == 0)
+        rc = index_setters(run, &setters, err);
     for (size_t i = 0; i < run->nmain && rc == 0; i++)
-        rc = resolve(run, run->cmds[i], err);
+        rc = resolve(run, &setters, run->cmds[i], err);
+    atb__names_free(&setters);
     if (rc == 0)
         rc = find_cycles(run, err);
+    return rc;
+}
+
+int atb_run_check(struct atb_run *run, struct atb_error *err)
+{
+    int rc = check(run, &run->error);
+
+    if (rc == 0) {
+        memset(&run->error, 0, sizeof(run->error));
+        run->error.id = run->error.index = -1;
+    }
+    if (err != NULL && err != &run->error)
+        *err = run->error;
     return rc;
 }

@@ -50,7 +50,8 @@ setup() {
 }
 
 @test "--report FILE: the JSON report has every documented field, with the documented types" {
-	ratb pool -g 5s --report "$T/r.json" -n ok,bad -- true -- sh -c 'exit 3'
+	# -j 1: ok ends before bad starts, so bad cannot cancel it first.
+	ratb pool -j 1 -g 5s --report "$T/r.json" -n ok,bad -- true -- sh -c 'exit 3'
 	assert_equal "$status" 3
 	run python3 - "$T/r.json" <<'PY'
 import json, sys

@@ -327,6 +327,24 @@ state() {
 	rejected "s.json:1:50: commands[0].sets: invalid latch name (letters, digits, '.', '_', '-'; at most 128; not starting with '.')"
 }
 
+@test "spec: wait_for may name a command by its assigned default name, #2 included" {
+	# The run's validator knows the names it assigns; the spec no longer
+	# guesses them (it used to refuse "sleep#2").
+	spec s.json <<-'EOF'
+	{"mode": "wait-all", "output": "group", "commands": [
+	  {"shell": "sleep 0; echo one >first"},
+	  {"shell": "sleep 0; echo two >second"},
+	  {"name": "after", "shell": "cat second", "wait_for": ["sleep#2"]}
+	]}
+	EOF
+	ratb run --report r.json s.json
+	assert_equal "$status" 0
+	assert_output --partial two
+	assert_equal "$(report_get r.json '[c["name"] for c in r["commands"]]')" '["sleep", "sleep#2", "after"]'
+	spec s.json <<<'{"commands": [{"shell": "touch started"}, {"shell": "true", "wait_for": ["sleep#2"]}]}'
+	rejected "s.json:1:74: commands[1].wait_for[0]: 'sleep#2' is neither a command's name nor a latch that a command sets"
+}
+
 @test "spec error: service and shield are not for cleanup commands" {
 	spec s.json <<<'{"commands": [{"shell": "touch started"}], "cleanup": [{"shell": "true", "service": true}]}'
 	rejected "s.json:1:85: cleanup[0].service: not allowed in a cleanup command"

@@ -14,7 +14,16 @@
  * statuses come from ev_child watchers (libev reaps every child there; the
  * caller's own ev_child watchers keep working); on any other loop from
  * pidfds (Linux 5.3 and later), so nothing else in the process can take
- * them. Two runs can share a loop.
+ * them — unless the process has a default loop, which reaps every child
+ * whenever it runs: such a process runs its runs on that loop. Two runs
+ * can share a loop. Neither way survives a host that reaps children it
+ * does not own (wait(), waitpid(-1), SIGCHLD ignored or SA_NOCLDWAIT): a
+ * command whose status was taken so ends FAILED with that said in its
+ * error, and the run goes on.
+ *
+ * Threads: a run and its loop belong to one thread; the library keeps no
+ * global state of its own, so runs on different loops in different threads
+ * share only what the process shares (its children, its default loop).
  */
 #ifndef ATB_RUN_H
 #define ATB_RUN_H
@@ -58,14 +67,14 @@ enum atb_output { ATB_OUTPUT_AUTO, ATB_OUTPUT_INHERIT, ATB_OUTPUT_PREFIX, ATB_OU
  * and never looks at terminals itself. */
 enum atb_color { ATB_COLOR_AUTO, ATB_COLOR_ALWAYS, ATB_COLOR_NEVER };
 
-/* Returns "pool", "try-all", "wait-all" or "race"; parses one (0, or
- * ATB_EMODE). */
+/* Returns "pool", "try-all", "wait-all" or "race" ("?" for a value out of
+ * range); parses one (0, or ATB_EMODE). */
 const char *atb_mode_name(enum atb_mode mode);
 int atb_mode_parse(const char *text, enum atb_mode *mode);
 
-/* The same for outputs ("inherit", "prefix", "group", "events"; AUTO has no
- * name) and colours ("auto", "always", "never"). Parsers return 0 or
- * -EINVAL. */
+/* The same for outputs ("auto", "inherit", "prefix", "group", "events"; the
+ * parser takes every one but "auto") and colours ("auto", "always",
+ * "never"). Parsers return 0 or -EINVAL. */
 const char *atb_output_name(enum atb_output output);
 int atb_output_parse(const char *text, enum atb_output *output);
 const char *atb_color_name(enum atb_color color);
@@ -81,8 +90,9 @@ int atb_prefix_check(const char *format);
  * -ENOMEM. */
 int atb_run_new(struct atb_run **out);
 
-/* Frees the run and everything it owns; safe on NULL. A started run must
- * have ended (its done callback called) first. */
+/* Frees the run and everything it owns; safe on NULL. Meant for a run that
+ * has ended (its done callback called): one freed while it goes on has its
+ * groups killed with SIGKILL and is not waited for. */
 void atb_run_free(struct atb_run *run);
 
 /* Settings. Each may be called only before the run starts (ATB_ESTATE
@@ -100,9 +110,15 @@ int atb_run_set_cancel(struct atb_run *run, int signo, double grace_s);
 /* The deadline of the main commands, from the start; 0: none. When it
  * passes the run is cancelled and its outcome is ATB_OUTCOME_TIMED_OUT. */
 int atb_run_set_timeout(struct atb_run *run, double seconds);
+/* AUTO is resolved at the start: inherit for a run of exactly one command
+ * (cleanup commands count) and no feed, else prefix. */
 int atb_run_set_output(struct atb_run *run, enum atb_output output);
 /* Where output goes (defaults 1 and 2); the fds stay the caller's and must
- * stay open until the run has ended. */
+ * stay open until the run has ended. Writes to them block (that is the
+ * back-pressure on the commands), also on a non-blocking fd, which is
+ * polled until it takes them; a write to a pipe whose reader is gone
+ * raises SIGPIPE unless the process ignores it (the atb program does), and
+ * after EPIPE that fd gets nothing more. */
 int atb_run_set_output_fds(struct atb_run *run, int out_fd, int err_fd);
 /* The prefix format (NULL: "[{name}] "); ATB_EPREFIX for an unknown
  * placeholder. */
@@ -115,9 +131,10 @@ int atb_run_set_color(struct atb_run *run, int stream, enum atb_color color);
  * command's name. NULL, NULL: "==> {name} <==" before, nothing after. Each
  * should end with a newline. */
 int atb_run_set_group_header(struct atb_run *run, const char *before, const char *after);
-/* The command named name (when it is added, or by the time the run
- * starts: ATB_ENONAME otherwise) reads fd as its stdin; every other
- * command reads /dev/null. name NULL: none does. */
+/* The command named name reads fd (the caller's) as its stdin; every other
+ * command reads /dev/null. The name is looked up when the run is checked
+ * (ATB_ENONAME from atb_run_check() when no command has it). name NULL:
+ * none does. */
 int atb_run_set_input(struct atb_run *run, const char *name, int fd);
 /* Once the run is cancelled from outside (atb_run_cancel(), or a caught
  * signal), shielded commands are cancelled after this long, as a second
@@ -129,7 +146,8 @@ int atb_run_set_latch_scope(struct atb_run *run, int on);
 /* Keep the last bytes of each command's output (prefix, group and events
  * modes) for atb_run_output(); 0: none. */
 int atb_run_set_keep_output(struct atb_run *run, size_t bytes);
-/* ATB_EVENT_TICK every interval_s (> 0) while the run goes on; 0: never. */
+/* ATB_EVENT_TICK every interval_s (at least 0.001) while the run goes on;
+ * 0: never. */
 int atb_run_set_tick(struct atb_run *run, double interval_s);
 int atb_run_set_watch(struct atb_run *run, enum atb_watch watch);
 /* atb_run_exec() only (atb_run_start() refuses a run with it set, -EINVAL):
@@ -151,8 +169,8 @@ const char *atb_run_get_input(const struct atb_run *run); /* owned by the run, o
 /* What happens during a run, as it happens. */
 enum atb_event_kind {
     ATB_EVENT_STARTED = 1, /* id's process started (result: pid, started_s) */
-    ATB_EVENT_READY,       /* id became ready (ready_when matched, or it
-                              exited 0) */
+    ATB_EVENT_READY,       /* id became ready (ready_when matched; or it
+                              exited 0, and then READY follows its ENDED) */
     ATB_EVENT_CANCELLED,   /* id was sent signo to cancel it */
     ATB_EVENT_ENDED,       /* id has its result: its leader ended, it could not
                               start, or it will never start */
@@ -184,14 +202,16 @@ typedef void (*atb_event_cb)(struct atb_run *run, const struct atb_event *ev, vo
 int atb_run_on_event(struct atb_run *run, atb_event_cb cb, void *data);
 
 /* Commands that arrive while the run goes on: lines are read from fd (the
- * caller's, made non-blocking is not needed) as they come and cb is
- * called with each, without its newline; it may call atb_run_add(). A
- * negative return stops the run as atb's own failure (atb_run_failure()).
- * The run ends at end of file once every command has ended. Reading pauses
- * while commands wait for a slot, and commands that succeeded are counted,
- * then freed, so memory stays flat: their ids are then unknown to
- * atb_run_result() and atb_run_unlisted() counts them. Lines longer than
- * 64 KiB stop the run with -E2BIG. */
+ * caller's; blocking or not) as they come and cb is called with each: len
+ * bytes without the newline (a carriage return before it is kept), not
+ * NUL-terminated; it may call atb_run_add(). A negative return stops the
+ * run as atb's own failure (atb_run_failure()). The run ends at end of
+ * file, or at a read error, which counts as the end, once every command has
+ * ended; a last line without a newline still counts. Reading pauses while
+ * commands wait for a slot, and commands that succeeded are counted, then
+ * freed, so memory stays flat: their ids are then unknown to
+ * atb_run_result() and atb_run_unlisted() counts them. A line of 64 KiB or
+ * more stops the run with -E2BIG. */
 typedef int (*atb_feed_cb)(struct atb_run *run, const char *line, size_t len, void *data);
 int atb_run_set_feed(struct atb_run *run, int fd, atb_feed_cb cb, void *data);
 
@@ -236,15 +256,24 @@ struct atb_cmd {
  * Returns the command's id: 0 for the first command added, then 1, 2...,
  * stable for the life of the run. Errors: -EINVAL for an empty or
  * malformed command (or cmd->size 0: not from ATB_CMD_INIT), ATB_EDUPNAME
- * when the name is taken, ATB_ESTATE after the run ended, -ENOMEM. */
+ * when the name is taken, ATB_ESTATE after the run ended, -ENOMEM; while
+ * the run goes on also -EINVAL for wait_for or sets, ATB_ESTATE for a
+ * cleanup command and ATB_EREGEX for a bad ready_when (atb_run_error()
+ * says what). A struct atb_cmd from a newer header than the library is
+ * taken up to the fields this library knows; check atb_version() before
+ * relying on a field added later. */
 int atb_run_add(struct atb_run *run, const struct atb_cmd *cmd);
 
 /* The one validator: names every unnamed command, then checks every rule
- * that involves the commands (unique names, the input command, what cleanup
- * commands may have, ready_when, sets, wait_for, cycles). Returns 0, or the
- * first problem's code with err (may be NULL) filled: which command, which
- * key, what. atb_run_start() and atb_run_exec() call it; call it yourself
- * to learn of problems before starting anything. Add every command first. */
+ * that involves the commands (the input command, what cleanup commands may
+ * have, ready_when, sets, wait_for, cycles). Returns 0, or the first
+ * problem's code with err (may be NULL) filled: which command, which key,
+ * what: ATB_ENONAME (input), ATB_ECLEANUP, ATB_EREGEX, ATB_ELATCHNAME,
+ * ATB_EDEPS (wait_for names nothing, waits for a service without
+ * ready_when, a latch set by two commands, a cycle). atb_run_start() and
+ * atb_run_exec() call it; call it yourself to learn of problems before
+ * starting anything. Add every command first: until then an unnamed
+ * command's result shows its default name without its "#N". */
 int atb_run_check(struct atb_run *run, struct atb_error *err);
 
 /* Called once, when every command and every process in their groups has
@@ -256,13 +285,16 @@ typedef void (*atb_run_done_cb)(struct atb_run *run, void *data);
  * end. The loop must outlive the run. Returns 0, or a negative code with
  * nothing started: the atb_run_check() codes (see atb_run_error()),
  * -EINVAL (a watch mode the loop cannot have, or catch_signals set),
- * -ENOSYS (not the default loop, and no pidfds), -EMFILE, -ENOMEM,
- * ATB_ELATCHDIR, ATB_ESTATE (started before). */
+ * -ENOSYS (not the default loop, and no pidfds), -EBUSY (not the default
+ * loop, but the process has one: it reaps every child, this run's too, so
+ * the run must go on it), -EMFILE, -ENOMEM, ATB_ELATCHDIR, ATB_ESTATE
+ * (started before). */
 int atb_run_start(struct atb_run *run, struct ev_loop *loop, atb_run_done_cb done,
                   void *data);
 
 /* Cancels a started run from outside: queued commands never start, running
- * ones get signo (0: the run's cancel signal) and SIGKILL after the grace,
+ * ones get signo (0: the run's cancel signal; else 1..64, -EINVAL
+ * otherwise) and SIGKILL after the grace,
  * shielded ones are left alone (see atb_run_set_shield_wait()). A second
  * call kills everything that is left at once, shielded commands included
  * (they get signo, then SIGKILL after the grace). The outcome becomes
@@ -282,12 +314,18 @@ int atb_run_cancel(struct atb_run *run, int signo);
  * SIGHUP ignored on entry stay ignored): the first cancels the run with that
  * signal, another one at least 0.1 s later kills at once; their actions and
  * the mask are put back at the end, and one that arrived as the run ended
- * is taken as its interruption, never lost. Returns 0 when the run took
- * place (whatever its commands did) or a negative code as atb_run_start(). */
+ * is taken as its interruption, never lost. Children the caller makes
+ * during the call (from a callback) count as the run's for the sweep. In
+ * SIGCHLD mode the call uses libev's default loop, and if the caller has
+ * one already, the caller's watchers on it run during the call and the
+ * orphans are reaped by libev. Returns 0 when the run took place (whatever
+ * its commands did) or a negative code as atb_run_start() (-ENOSYS for
+ * ATB_WATCH_PIDFD where pidfds do not work). */
 int atb_run_exec(struct atb_run *run);
 
-/* After atb_run_start(), atb_run_exec() or atb_run_check() failed: what is
- * wrong (code 0 when nothing failed). Owned by the run. */
+/* After atb_run_start(), atb_run_exec() or atb_run_check() failed, or
+ * atb_run_add() refused a command while the run goes on: what is wrong
+ * (code 0 when nothing failed). Owned by the run. */
 const struct atb_error *atb_run_error(const struct atb_run *run);
 
 /* Returns "succeeded", "failed", ... as used in reports. */
@@ -331,7 +369,8 @@ struct atb_result {
     int service;
     int cleanup;
     int shield;
-    double started_s;   /* since the run began; -1 when never started */
+    double started_s;   /* since the run began (when it started, or was tried
+                           and could not start); -1 when never tried */
     double duration_s;  /* 0 when never started */
 };
 
@@ -345,7 +384,8 @@ const struct atb_result *atb_run_result(const struct atb_run *run, int id);
 int atb_run_find(const struct atb_run *run, const char *name);
 
 /* Counts while the run goes on (done: ended, not started included), owned
- * by the run and brought up to date by each call. */
+ * by the run and brought up to date by each call; like the results, it
+ * only grows at its end. */
 struct atb_counts {
     size_t queued, waiting, running, done, failed, total;
     int cancelling;     /* the run is cancelled: what is queued never starts */

@@ -54,9 +54,10 @@ int atb_spec_parse_cmd(const char *text, size_t len, const char *base_dir,
  * and stores NULL. */
 int atb_spec_load(const char *path, struct atb_spec **out, struct atb_error *err);
 
-/* Applies the spec to a run that has not started: the settings it gives
- * through the run's setters, its commands (main, then cleanup) through
- * atb_run_add(), each of which must be the first the run gets. Returns 0,
+/* Applies the spec to a run that has not started and has no commands yet
+ * (ATB_ESTATE otherwise): the settings it gives through the run's setters
+ * ("input" names the command that reads the process's standard input, fd
+ * 0), its commands (main, then cleanup) through atb_run_add(). Returns 0,
  * ATB_ESPEC (err says where and what: a duplicate name), -ENOMEM, or
  * another code of atb_run_add(). */
 int atb_spec_apply(const struct atb_spec *spec, struct atb_run *run, struct atb_error *err);

@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "atb.h"
 #include "internal.h"
@@ -241,5 +243,57 @@ TEST(ready_timeout_fails_the_command)
     ASSERT_EQ(atb_run_exec(run), 0);
     ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_TIMED_OUT);
     ASSERT_EQ(cmd_run_status(run), 124);
+    atb_run_free(run);
+}
+
+static void count_cancels(struct atb_run *run, const struct atb_event *ev, void *data)
+{
+    (void)run;
+    if (ev->kind == ATB_EVENT_CANCELLED)
+        ((int *)data)[ev->id]++;
+}
+
+/* A cancel held for a command's dependents is not sent when the command
+ * ends on its own meanwhile: that end is its own, not a cancel. Here the
+ * app, on its TERM, tells db to exit 0 and ends only once db has: db holds
+ * the second fifo open, so the app's read of it ends at db's exit. */
+TEST(held_cancel_of_a_command_that_ended_on_its_own_is_not_sent)
+{
+    struct atb_run *run = new_run(ATB_MODE_POOL);
+    char dir[] = "/tmp/atb-unit-XXXXXX", fifo[64], gone[64], dbline[200], appline[240];
+    char *w_db[] = {"db", NULL}, *w_app[] = {"app", NULL};
+    int cancels[3] = {0, 0, 0};
+    struct atb_cmd db, app, bad = CMD_SH("bad", "exit 1");
+
+    ASSERT(mkdtemp(dir) != NULL);
+    snprintf(fifo, sizeof(fifo), "%s/stop-db", dir);
+    snprintf(gone, sizeof(gone), "%s/db-gone", dir);
+    ASSERT_EQ(mkfifo(fifo, 0600), 0);
+    ASSERT_EQ(mkfifo(gone, 0600), 0);
+    snprintf(dbline, sizeof(dbline), "exec 3<>%s; echo ready; read x <%s; exit 0", gone, fifo);
+    snprintf(appline, sizeof(appline),
+             "trap 'echo >%s; cat <%s >/dev/null; exit 0' TERM; echo up; "
+             "while :; do sleep 0.05; done",
+             fifo, gone);
+    db = CMD_SH("db", dbline);
+    app = CMD_SH("app", appline);
+    db.ready_when = "^ready$";
+    app.ready_when = "^up$";
+    app.wait_for = w_db;
+    bad.wait_for = w_app;
+    add(run, &db);
+    add(run, &app);
+    add(run, &bad);
+    ASSERT_EQ(atb_run_on_event(run, count_cancels, cancels), 0);
+    ASSERT_EQ(atb_run_exec(run), 0);
+    unlink(fifo);
+    unlink(gone);
+    rmdir(dir);
+    ASSERT_EQ(atb_run_result(run, 2)->state, ATB_STATE_FAILED);
+    ASSERT_EQ(atb_run_result(run, 1)->state, ATB_STATE_CANCELLED);
+    ASSERT_EQ(cancels[1], 1);
+    ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_SUCCEEDED);
+    ASSERT_EQ(atb_run_result(run, 0)->sent_signal, 0);
+    ASSERT_EQ(cancels[0], 0);
     atb_run_free(run);
 }

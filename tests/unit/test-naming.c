@@ -1,0 +1,245 @@
+/* naming.c: default names (atb_name_default) and their "#N" suffixes,
+ * assigned by atb_run_check() and read back through atb_run_result() and
+ * atb_run_find(). No run is started. */
+#include "unit.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine.h"
+#include "runs.h"
+
+/* The default name of program, checked against want, in a buffer large
+ * enough; the returned length must be the name's. */
+static void name_is(const char *program, int shell, const char *want)
+{
+    char buf[64];
+    size_t n;
+
+    memset(buf, 'Z', sizeof(buf));
+    n = atb_name_default(program, shell, buf, sizeof(buf));
+    if (strcmp(buf, want) != 0 || n != strlen(want))
+        unit_fail(__FILE__, __LINE__, "'%s' (shell %d): \"%s\" (%zu), expected \"%s\"", program,
+                  shell, buf, n, want);
+}
+
+TEST(default_of_a_program_is_its_basename)
+{
+    name_is("sleep", 0, "sleep");
+    name_is("/usr/bin/sleep", 0, "sleep");
+    name_is("./bin/run-tests", 0, "run-tests");
+    name_is("../a/b/c", 0, "c");
+    /* argv[0] is one word even with spaces in it: no splitting. */
+    name_is("/opt/my tool/run it", 0, "run it");
+    name_is("a.out", 0, "a.out");
+}
+
+/* Trailing slashes are dropped ("dir/" is "dir"), and a name made only of
+ * slashes, or of nothing, falls back to "cmd": never an empty name. */
+TEST(default_trailing_slashes_and_empty)
+{
+    name_is("dir/", 0, "dir");
+    name_is("/srv/app//", 0, "app");
+    name_is("a//", 0, "a");
+    name_is("/", 0, "cmd");
+    name_is("//", 0, "cmd");
+    name_is("", 0, "cmd");
+    name_is("", 1, "cmd");
+    name_is("   ", 1, "cmd");
+    name_is("\t\n", 1, "cmd");
+}
+
+/* A shell line is named after its first word, leading blanks skipped. */
+TEST(default_of_a_shell_line_is_its_first_word)
+{
+    name_is("make -j8 all", 1, "make");
+    name_is("  ./scripts/deploy.sh --prod", 1, "deploy.sh");
+    name_is("\tsleep\t1", 1, "sleep");
+    name_is("\nls\n-l", 1, "ls");
+    name_is("exec sleep 100", 1, "exec");
+    name_is("/usr/bin/env FOO=1 x", 1, "env");
+    /* The same text as an argv[0] is not split. */
+    name_is("make -j8 all", 0, "make -j8 all");
+}
+
+/* Into a small buffer: cut, NUL-terminated, and the full length returned
+ * so the caller can size a second try (atb__cmd_new() sizes with size 0,
+ * which must not touch the buffer at all). */
+TEST(default_truncates_into_a_small_buffer)
+{
+    char buf[8];
+
+    memset(buf, 'Z', sizeof(buf));
+    ASSERT_EQ(atb_name_default("/usr/bin/run-the-tests", 0, buf, 4), 13);
+    ASSERT_STR_EQ(buf, "run");
+    ASSERT_EQ(buf[4], 'Z');
+    memset(buf, 'Z', sizeof(buf));
+    ASSERT_EQ(atb_name_default("sleep 1", 1, buf, 1), 5);
+    ASSERT_EQ(buf[0], '\0');
+    ASSERT_EQ(buf[1], 'Z');
+    memset(buf, 'Z', sizeof(buf));
+    ASSERT_EQ(atb_name_default("sleep", 0, buf, 0), 5);
+    ASSERT_EQ(buf[0], 'Z');
+    ASSERT_EQ(atb_name_default("", 0, NULL, 0), 3);
+    /* Exactly fits: 5 characters and the NUL. */
+    ASSERT_EQ(atb_name_default("sleep", 0, buf, 6), 5);
+    ASSERT_STR_EQ(buf, "sleep");
+}
+
+static struct atb_run *new_run(void)
+{
+    struct atb_run *run;
+
+    ASSERT_EQ(atb_run_new(&run), 0);
+    return run;
+}
+
+static int add_sh(struct atb_run *run, const char *name, const char *line)
+{
+    struct atb_cmd c = CMD_SH(name, line);
+    int id = atb_run_add(run, &c);
+
+    if (id < 0)
+        unit_fail(__FILE__, __LINE__, "atb_run_add(%s): %s", line, atb_strerror(id));
+    return id;
+}
+
+static void check(struct atb_run *run)
+{
+    struct atb_error err;
+
+    if (atb_run_check(run, &err) != 0)
+        unit_fail(__FILE__, __LINE__, "refused: %s", err.text);
+}
+
+static void named(const struct atb_run *run, int id, const char *want)
+{
+    const struct atb_result *r = atb_run_result(run, id);
+
+    ASSERT(r != NULL);
+    ASSERT_STR_EQ(r->name, want);
+    ASSERT_EQ(atb_run_find(run, want), id);
+}
+
+/* Unnamed commands with one default get "#2", "#3"... in id order. */
+TEST(defaults_are_made_unique)
+{
+    struct atb_run *run = new_run();
+    char *argv[] = {"/bin/sleep", "1", NULL};
+    struct atb_cmd c = CMD_ARGV(NULL, argv);
+
+    ASSERT_EQ(atb_run_add(run, &c), 0);
+    add_sh(run, NULL, "sleep 2");
+    ASSERT_EQ(atb_run_add(run, &c), 2);
+    add_sh(run, NULL, "true");
+    check(run);
+    named(run, 0, "sleep");
+    named(run, 1, "sleep#2");
+    named(run, 2, "sleep#3");
+    named(run, 3, "true");
+    atb_run_free(run);
+}
+
+/* Given names are reserved when added: a default never takes one, even a
+ * given name added after the unnamed command ("sleep", then "sleep#2"
+ * given later), and the default moves on to the next free number. */
+TEST(given_names_are_never_taken_by_defaults)
+{
+    struct atb_run *run = new_run();
+
+    add_sh(run, NULL, "sleep 1");     /* 0 */
+    add_sh(run, NULL, "sleep 2");     /* 1 */
+    add_sh(run, "sleep", "true");     /* 2: given after both */
+    add_sh(run, "sleep#2", "true");   /* 3 */
+    add_sh(run, NULL, "sleep 3");     /* 4 */
+    add_sh(run, "sleep#5", "true");   /* 5 */
+    check(run);
+    named(run, 2, "sleep");
+    named(run, 3, "sleep#2");
+    named(run, 5, "sleep#5");
+    named(run, 0, "sleep#3");
+    named(run, 1, "sleep#4");
+    named(run, 4, "sleep#6");
+    atb_run_free(run);
+}
+
+/* Before the check only given names are known; after it, assigned ones
+ * too. Unknown names are ATB_ENONAME. */
+TEST(find_given_and_assigned_names)
+{
+    struct atb_run *run = new_run();
+
+    add_sh(run, "build", "make");
+    add_sh(run, NULL, "make test");
+    ASSERT_EQ(atb_run_find(run, "build"), 0);
+    ASSERT_EQ(atb_run_find(run, "make"), ATB_ENONAME);
+    check(run);
+    ASSERT_EQ(atb_run_find(run, "build"), 0);
+    ASSERT_EQ(atb_run_find(run, "make"), 1);
+    ASSERT_EQ(atb_run_find(run, "make#2"), ATB_ENONAME);
+    ASSERT_EQ(atb_run_find(run, "Build"), ATB_ENONAME);
+    ASSERT_EQ(atb_run_find(run, ""), ATB_ENONAME);
+    atb_run_free(run);
+}
+
+/* A command added after a check is named by the next check, after the
+ * names already handed out: names never change once given. */
+TEST(names_stay_put_across_checks)
+{
+    struct atb_run *run = new_run();
+
+    add_sh(run, NULL, "sleep 1");
+    check(run);
+    named(run, 0, "sleep");
+    add_sh(run, NULL, "sleep 2");
+    add_sh(run, "sleep#3", "true");
+    add_sh(run, NULL, "sleep 3");
+    check(run);
+    named(run, 0, "sleep");
+    named(run, 1, "sleep#2");
+    named(run, 2, "sleep#3");
+    named(run, 3, "sleep#4");
+    /* The name a default got is taken like a given one. */
+    {
+        struct atb_cmd c = CMD_SH("sleep#2", "true");
+        ASSERT_EQ(atb_run_add(run, &c), ATB_EDUPNAME);
+    }
+    atb_run_free(run);
+}
+
+/* Another program whose name looks like a suffixed one ("a#2" is a real
+ * file name) still ends up unique. */
+TEST(defaults_that_look_suffixed)
+{
+    struct atb_run *run = new_run();
+    char *a2[] = {"./a#2", NULL};
+    struct atb_cmd c = CMD_ARGV(NULL, a2);
+
+    add_sh(run, NULL, "a");
+    add_sh(run, NULL, "a");
+    ASSERT_EQ(atb_run_add(run, &c), 2);
+    check(run);
+    named(run, 0, "a");
+    named(run, 1, "a#2");
+    named(run, 2, "a#2#2");
+    atb_run_free(run);
+}
+
+/* Many of one default: each costs no more than the first (each base
+ * remembers its next number), and every name is distinct. */
+TEST(many_defaults)
+{
+    struct atb_run *run = new_run();
+    char want[32];
+
+    for (int i = 0; i < 5000; i++)
+        ASSERT_EQ(add_sh(run, NULL, "sleep 0"), i);
+    check(run);
+    named(run, 0, "sleep");
+    for (int i = 1; i < 5000; i++) {
+        snprintf(want, sizeof(want), "sleep#%d", i + 1);
+        named(run, i, want);
+    }
+    atb_run_free(run);
+}
