@@ -138,10 +138,11 @@ void cmd_reports_discard(struct cmd_reports *r);
  * returns the exit status; if a signal interrupted the run, dies of it. */
 int cmd_finish(struct atb_run *run, struct cmd_view *view, struct cmd_reports *r);
 
-/* Blocks SIGINT, SIGTERM and SIGHUP until a run has its handlers in place
- * (atb_run_exec() unblocks them): one that comes early is not lost, and
- * one that comes after the run is taken up once the reports are written. */
-void cmd_block_signals(void);
+/* Blocks (or unblocks) the signals a run catches (atb_run_signals()):
+ * main() blocks them first thing, so one that comes before the run is read
+ * by it, and one that comes after the run is taken up once the reports are
+ * written; subcommands that run nothing unblock them again. */
+void cmd_block_signals(int block);
 
 /* Dies of sig with its default action, so our parent sees that signal.
  * Returns only if sig does not end the process. */

@@ -15,29 +15,43 @@
 /* A command's output kept for JUnit's system-out: its last 64 KiB. */
 #define JUNIT_OUTPUT_TAIL (64 * 1024)
 
-static const int parent_signals[] = {SIGINT, SIGTERM, SIGHUP};
+/* The signals a run catches, as a set. */
+static void stop_signals(sigset_t *set)
+{
+    int signals[64];
+    size_t n = atb_run_signals(signals, sizeof(signals) / sizeof(signals[0]));
 
-void cmd_block_signals(void)
+    sigemptyset(set);
+    for (size_t i = 0; i < n && i < sizeof(signals) / sizeof(signals[0]); i++)
+        sigaddset(set, signals[i]);
+}
+
+void cmd_block_signals(int block)
 {
     sigset_t set;
 
-    sigemptyset(&set);
-    for (size_t i = 0; i < sizeof(parent_signals) / sizeof(parent_signals[0]); i++)
-        sigaddset(&set, parent_signals[i]);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    stop_signals(&set);
+    sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
 /* A signal that came after the run had ended, while the reports were
  * written: still a request to stop, which the caller should see. */
 static int pending_signal(void)
 {
-    sigset_t set;
+    sigset_t set, stop;
 
     if (sigpending(&set) < 0)
         return 0;
-    for (size_t i = 0; i < sizeof(parent_signals) / sizeof(parent_signals[0]); i++)
-        if (sigismember(&set, parent_signals[i]))
-            return parent_signals[i];
+    stop_signals(&stop);
+    for (int sig = 1; sig < 65; sig++) {
+        struct sigaction sa;
+
+        /* Queued while blocked, but ignored: not a request to stop. */
+        if (sigismember(&stop, sig) != 1 || sigismember(&set, sig) != 1 ||
+            sigaction(sig, NULL, &sa) < 0 || sa.sa_handler == SIG_IGN)
+            continue;
+        return sig;
+    }
     return 0;
 }
 

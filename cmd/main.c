@@ -32,11 +32,20 @@ void cmd_reraise(int sig)
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
+    int runs;              /* starts a run, which catches the stop signals */
 } subcommands[] = {
-    {"pool", cmd_modes},   {"try-all", cmd_modes}, {"wait-all", cmd_modes},
-    {"race", cmd_modes},   {"latch", cmd_latch},   {"cancel", cmd_cancel},
-    {"shield", cmd_shield}, {"run", cmd_run},
+    {"pool", cmd_modes, 1},     {"try-all", cmd_modes, 1}, {"wait-all", cmd_modes, 1},
+    {"race", cmd_modes, 1},     {"latch", cmd_latch, 0},   {"cancel", cmd_cancel, 0},
+    {"shield", cmd_shield, 1},  {"run", cmd_run, 1},
 };
+
+/* Before main() and the rest of atb: a signal that asks atb to stop waits
+ * for the run, which then cancels its commands, writes the reports and dies
+ * of it; main() unblocks them for the subcommands that run nothing. */
+__attribute__((constructor)) static void block_early(void)
+{
+    cmd_block_signals(1);
+}
 
 int main(int argc, char **argv)
 {
@@ -66,9 +75,13 @@ int main(int argc, char **argv)
         }
         return 0;
     }
-    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-        if (strcmp(sub, subcommands[i].name) == 0)
-            return subcommands[i].run(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+        if (strcmp(sub, subcommands[i].name) != 0)
+            continue;
+        if (!subcommands[i].runs)
+            cmd_block_signals(0);
+        return subcommands[i].run(argc - 1, argv + 1);
+    }
     cmd_err("unknown mode '%s' (try 'atb --help')", sub);
     return EXIT_ATB;
 }

@@ -320,7 +320,6 @@ int cmd_modes(int argc, char **argv)
     struct atb_run *run = NULL;
     int first, rc, status = EXIT_ATB;
 
-    cmd_block_signals();
     memset(&a, 0, sizeof(a));
     memset(&view, 0, sizeof(view));
     atb_mode_parse(argv[0], &a.mode);

@@ -160,7 +160,6 @@ int cmd_run(int argc, char **argv)
     char msg[1024];
     int rc, status = EXIT_ATB;
 
-    cmd_block_signals();
     memset(&a, 0, sizeof(a));
     memset(&view, 0, sizeof(view));
     if (parse_options(argc, argv, &a) < 0)

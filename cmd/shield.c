@@ -98,7 +98,6 @@ int cmd_shield(int argc, char **argv)
     double grace = 0;
     int first, rc, verbose = 0, status = EXIT_ATB, sig;
 
-    cmd_block_signals();
     first = parse_options(argc, argv, &grace, &verbose, &status);
     if (first < 0)
         return status;

@@ -267,6 +267,8 @@ void atb__enter(struct atb_run *run);
 void atb__leave(struct atb_run *run);
 /* Asks for a settle soon (from outside the run's callbacks). */
 void atb__poke(struct atb_run *run);
+/* atb_run_cancel() for cause, sending sent to the commands. */
+int atb__run_interrupt(struct atb_run *run, int cause, int sent);
 /* The handlers the launcher and the output call. */
 void atb__run_line(struct atb__cmd *cmd, int which, const char *line, size_t len);
 void atb__run_stream_closed(struct atb__cmd *cmd);
@@ -326,6 +328,9 @@ struct atb_run {
     int depth;                   /* inside the run's watcher callbacks */
     int settling;
     int begun;                   /* the first settle has started the services */
+    unsigned batch;              /* commands started in this settle */
+    double batch_t0;             /* monotonic, when the first of them started */
+    int yielded;                 /* this settle stopped starting early */
     struct ev_loop *loop;
     int use_pidfd;
     struct atb__launcher *launcher;
@@ -350,7 +355,9 @@ struct atb_run {
     int cleanup_phase;
     int services_done;
     int asked, acted;            /* atb_run_cancel() calls asked for / acted on */
-    int ask_first, ask_last;     /* their signals */
+    int ask_first, ask_last;     /* the signals the first and the latest send */
+    int cause_first, cause_last; /* and the signals they stand for (a caught
+                                    SIGALRM cancels with SIGTERM) */
     int interrupted;             /* the first such signal, or 0 */
     int killed_at_once;          /* a later one, or 0 */
     int failure;                 /* atb's own failure, or 0 */

@@ -28,8 +28,9 @@
  * cancellation can arrive twice at once, and that must not skip the grace. */
 #define SECOND_SIGNAL_S 0.1
 /* Fds the run needs before it can say that fds ran out: the event loop's
- * (see atb__fds_available) and the spawner's /dev/null. */
-#define RUN_FDS (ATB__LOOP_FDS + 1)
+ * (see atb__fds_available), the spawner's /dev/null and the signalfd that
+ * reads the caught signals. */
+#define RUN_FDS (ATB__LOOP_FDS + 2)
 
 struct atb__exec {
     struct ev_loop *loop;
@@ -60,6 +61,52 @@ static int was_before(const struct atb__exec *ex, pid_t pid)
            bsearch(&pid, ex->before, ex->nbefore, sizeof(pid), cmp_pid) != NULL;
 }
 
+size_t atb_run_signals(int *signals, size_t size)
+{
+    static const int named[] = {SIGHUP,  SIGINT,  SIGQUIT,   SIGTERM, SIGUSR1,
+                                SIGUSR2, SIGALRM, SIGXCPU,   SIGXFSZ, SIGVTALRM,
+                                SIGPROF, SIGPWR,  SIGSTKFLT, SIGIO};
+    size_t n = 0;
+
+    for (size_t i = 0; i < ATB__ARRAY_SIZE(named); i++, n++)
+        if (n < size)
+            signals[n] = named[i];
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++, n++)
+        if (n < size)
+            signals[n] = sig;
+    return n;
+}
+
+/* The same as a set. */
+static void stop_set(sigset_t *set)
+{
+    int signals[64];
+    size_t n = atb_run_signals(signals, ATB__ARRAY_SIZE(signals));
+
+    sigemptyset(set);
+    for (size_t i = 0; i < n && i < ATB__ARRAY_SIZE(signals); i++)
+        sigaddset(set, signals[i]);
+}
+
+/* What the commands get for a caught signal: the signals people send to
+ * stop a job, and those a program may mean for its children (QUIT for a
+ * core dump, USR1 and USR2), pass on as they are, as timeout(1) does; any
+ * other (a timer, a limit, a power failure) stops them as SIGTERM does. */
+static int forwarded(int signo)
+{
+    switch (signo) {
+    case SIGHUP:
+    case SIGINT:
+    case SIGQUIT:
+    case SIGTERM:
+    case SIGUSR1:
+    case SIGUSR2:
+        return signo;
+    default:
+        return SIGTERM;
+    }
+}
+
 static void on_signal(int signo, void *data)
 {
     struct atb_run *run = data;
@@ -80,7 +127,7 @@ static void on_signal(int signo, void *data)
         ex->first_at = now;
     ev.count = ex->caught;
     atb__emit_event(run, &ev);
-    (void)atb_run_cancel(run, signo);
+    (void)atb__run_interrupt(run, signo, forwarded(signo));
     atb__leave(run);
 }
 
@@ -219,7 +266,7 @@ static int use_pidfd_here(const struct atb_run *run)
 
 int atb_run_exec(struct atb_run *run)
 {
-    static const int parent_signals[] = {SIGINT, SIGTERM, SIGHUP};
+    sigset_t stop, force;
     struct atb__exec ex;
     int use_pidfd = use_pidfd_here(run), rc, sig;
 
@@ -236,12 +283,15 @@ int atb_run_exec(struct atb_run *run)
     rc = atb__run_prepare(run, ex.loop, use_pidfd, 1);
     if (rc < 0)
         goto out;
-    /* SIGINT and SIGHUP ignored on entry stay ignored: that is how nohup
-     * and a shell's background jobs ask not to be stopped by a hangup or a
-     * Ctrl-C meant for the foreground. */
+    /* A signal ignored on entry stays ignored: that is how nohup and a
+     * shell's background jobs ask not to be stopped by a hangup or a
+     * Ctrl-C meant for the foreground. But SIGTERM, which is how a process
+     * is asked to stop. */
+    stop_set(&stop);
+    sigemptyset(&force);
+    sigaddset(&force, SIGTERM);
     if (run->set.catch_signals)
-        ex.catching = atb__catch_start(&ex.sig, ex.loop, parent_signals, 3, 1u | 4u, on_signal,
-                                       run) == 0;
+        ex.catching = atb__catch_start(&ex.sig, ex.loop, &stop, &force, on_signal, run) == 0;
     if (use_pidfd && ex.own_loop && ev_default_loop_uc_() == NULL) {
         ev_signal_init(&ex.sigchld_w, sigchld_cb, SIGCHLD);
         ex.sigchld_w.data = run;

@@ -129,24 +129,25 @@ int atb__spawn(struct atb__spawner *sp, char *const argv[],
 int atb__regex_compile(regex_t *re, const char *pattern, char *why, size_t size);
 
 /* signals.c: catching signals while a blocking call runs its private loop,
- * with one policy for every such call: a signal ignored on entry stays
- * ignored where keep_ignored has its bit (1 << index), the signals are
- * unblocked while caught, and on stop the previous actions and mask come
- * back; with take_pending, a signal that arrived but was not handed over
+ * one policy for every such call: the signals are blocked and read from a
+ * signalfd, so none is lost and no disposition changes; one ignored on
+ * entry stays ignored (the kernel drops it), but those in force, which are
+ * caught even then; at the end the mask and the forced dispositions come
+ * back, and with take_pending a signal that came but was not handed over
  * yet is returned rather than lost. */
-#define ATB__CATCH_MAX 4
 struct atb__catch {
     struct ev_loop *loop;
-    size_t n;
-    ev_signal w[ATB__CATCH_MAX];
-    struct sigaction old[ATB__CATCH_MAX];
-    int active[ATB__CATCH_MAX];
+    int fd;                 /* owned signalfd, or -1 */
+    ev_io w;
+    sigset_t set;           /* the signals caught */
     sigset_t old_mask;
+    sigset_t forced;        /* ignored on entry, made default while caught */
+    struct sigaction old[65]; /* the forced ones' actions, by number */
     void (*cb)(int signo, void *data);
     void *data;
 };
-int atb__catch_start(struct atb__catch *c, struct ev_loop *loop, const int *signals, size_t n,
-                     unsigned keep_ignored, void (*cb)(int signo, void *data), void *data);
+int atb__catch_start(struct atb__catch *c, struct ev_loop *loop, const sigset_t *signals,
+                     const sigset_t *force, void (*cb)(int signo, void *data), void *data);
 /* Returns a signal that came but was not handed to cb, or 0. */
 int atb__catch_stop(struct atb__catch *c, int take_pending);
 

@@ -403,9 +403,9 @@ static void wait_signal(int signo, void *data)
 int atb_latch_wait(char *const *paths, size_t n, const struct atb_latch_wait_opts *opts,
                    int *index, int *signo)
 {
-    static const int stop_signals[] = {SIGINT, SIGTERM};
     struct wait_call call = {.index = -1};
     struct atb__catch sig;
+    sigset_t stop_signals;
     int rc, catching = 0;
 
     if (index != NULL)
@@ -425,8 +425,11 @@ int atb_latch_wait(char *const *paths, size_t n, const struct atb_latch_wait_opt
         goto out;
     /* A signal ignored on entry stays ignored, as a shell does for a
      * background job: whoever started us chose that. */
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
     if (opts->handle_signals)
-        catching = atb__catch_start(&sig, call.loop, stop_signals, 2, 3u, wait_signal,
+        catching = atb__catch_start(&sig, call.loop, &stop_signals, NULL, wait_signal,
                                     &call) == 0;
     rc = atb_latch_waiter_start(call.w);
     if (rc < 0)

@@ -239,7 +239,7 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
     if (WIFEXITED(st))
         leader_done(w->data, p, CLD_EXITED, WEXITSTATUS(st));
     else if (WIFSIGNALED(st))
-        leader_done(w->data, p, CLD_KILLED, WTERMSIG(st));
+        leader_done(w->data, p, WCOREDUMP(st) ? CLD_DUMPED : CLD_KILLED, WTERMSIG(st));
 }
 
 void atb__local_recheck(struct atb__launcher *l)

@@ -316,20 +316,28 @@ int atb_run_start(struct atb_run *run, struct ev_loop *loop, atb_run_done_cb don
     return rc;
 }
 
-int atb_run_cancel(struct atb_run *run, int signo)
+int atb__run_interrupt(struct atb_run *run, int cause, int sent)
 {
     if (run->stage != ATB__GOING)
         return ATB_ESTATE;
+    if (run->asked == 0) {
+        run->ask_first = sent;
+        run->cause_first = cause;
+    }
+    run->ask_last = sent;
+    run->cause_last = cause;
+    run->asked++;
+    atb__poke(run);
+    return 0;
+}
+
+int atb_run_cancel(struct atb_run *run, int signo)
+{
     if (signo == 0)
         signo = run->set.cancel_signal;
     if (signo < 1 || signo > 64)
         return -EINVAL;
-    if (run->asked == 0)
-        run->ask_first = signo;
-    run->ask_last = signo;
-    run->asked++;
-    atb__poke(run);
-    return 0;
+    return atb__run_interrupt(run, signo, signo);
 }
 
 const struct atb_error *atb_run_error(const struct atb_run *run)

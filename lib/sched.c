@@ -19,6 +19,13 @@
 #include <string.h>
 
 #define MAIN_KINDS (ATB__KIND_BIT(ATB__WORK) | ATB__KIND_BIT(ATB__SERVICE))
+/* Starts in one settle before the loop gets a turn: thousands of commands
+ * without -j must not keep ends, timers and signals waiting (a race's
+ * winner, the deadline, a Ctrl-C), so the start loop yields after this
+ * many spawns or this long, whichever comes first, and goes on from the
+ * loop's idle turn, which comes only once every pending event is handled. */
+#define START_BATCH 64
+#define START_BATCH_S 0.004
 #define SLOT_KINDS (ATB__KIND_BIT(ATB__WORK) | ATB__KIND_BIT(ATB__CLEANUP))
 
 static size_t slots_used(const struct atb_run *run)
@@ -143,11 +150,11 @@ static void cancel_all(struct atb_run *run, int signo)
 
 /* A later cancel from outside: everything still there is killed now;
  * shielded work is cancelled now, as a first cancel does elsewhere. */
-static void kill_now(struct atb_run *run, int signo)
+static void kill_now(struct atb_run *run, int signo, int cause)
 {
     struct atb__launcher *l = run->launcher;
 
-    run->killed_at_once = signo;
+    run->killed_at_once = cause;
     for (size_t i = 0; i < run->n; i++) {
         struct atb__cmd *cmd = run->cmds[i];
 
@@ -173,7 +180,7 @@ static void shield_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
     atb__enter(run);
     for (size_t i = 0; i < run->nmain; i++)
         if (run->cmds[i]->res.shield)
-            atb__sched_cancel_cmd(run->cmds[i], run->interrupted);
+            atb__sched_cancel_cmd(run->cmds[i], run->ask_first);
     atb__leave(run);
 }
 
@@ -185,7 +192,7 @@ static void take_cancels(struct atb_run *run)
         return;
     if (run->acted == 0) {
         run->acted = 1;
-        run->interrupted = run->ask_first;
+        run->interrupted = run->cause_first;
         run->launcher->linger_signo = run->ask_first;
         if (run->set.shield_wait_s > 0) {
             ev_timer_init(&run->shield_w, shield_wait_cb, run->set.shield_wait_s, 0);
@@ -196,7 +203,7 @@ static void take_cancels(struct atb_run *run)
     }
     if (run->acted < run->asked) {
         run->acted = run->asked;
-        kill_now(run, run->ask_last);
+        kill_now(run, run->ask_last, run->cause_last);
     }
 }
 
@@ -218,6 +225,19 @@ static void take_incoming(struct atb_run *run)
     run->nin = 0;
 }
 
+/* Whether this settle has started enough: then the rest waits for the
+ * loop's next idle turn (see START_BATCH). */
+static int batch_spent(struct atb_run *run)
+{
+    if (run->batch == 0)
+        run->batch_t0 = atb__now();
+    else if (run->batch >= START_BATCH ||
+             (run->batch % 8 == 0 && atb__now() - run->batch_t0 > START_BATCH_S))
+        return run->yielded = 1;
+    run->batch++;
+    return 0;
+}
+
 /* Main commands in order, up to -j (services take no slot). */
 static void start_main(struct atb_run *run)
 {
@@ -228,7 +248,7 @@ static void start_main(struct atb_run *run)
             run->next++;
             continue;
         }
-        if (cmd->kind != ATB__SERVICE && !slot_free(run))
+        if ((cmd->kind != ATB__SERVICE && !slot_free(run)) || batch_spent(run))
             break;
         if (atb__start_cmd(run, cmd) == ATB__START_LATER)
             break;
@@ -248,7 +268,7 @@ static void start_waiting(struct atb_run *run)
             continue;
         if (cmd->kind != ATB__SERVICE && !slot_free(run))
             continue;
-        if (atb__start_cmd(run, cmd) == ATB__START_LATER)
+        if (batch_spent(run) || atb__start_cmd(run, cmd) == ATB__START_LATER)
             return;
     }
 }
@@ -334,6 +354,8 @@ void atb__sched_settle(struct atb_run *run)
     if (run->settling || run->stage != ATB__GOING)
         return;
     run->settling = 1;
+    run->batch = 0;
+    run->yielded = 0;
     do {
         take_incoming(run);
         take_cancels(run);
@@ -351,6 +373,8 @@ void atb__sched_settle(struct atb_run *run)
         atb__feed_resume(run);
     } while (run->nin > 0 || run->acted < run->asked || run->cancel_due);
     run->settling = 0;
+    if (run->yielded)
+        ev_idle_start(run->loop, &run->kick_w);
     if (is_over(run)) {
         run->stage = ATB__ENDING;
         ev_idle_init(&run->end_w, end_cb);

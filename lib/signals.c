@@ -1,87 +1,112 @@
 /* signals: catching signals during a blocking call (atb_run_exec(),
- * atb_latch_wait()), one policy for both: whoever started the process chose
- * to ignore some signals (nohup, a shell's background jobs), and those stay
- * ignored where the call says so; the caught ones are unblocked while the
- * call runs, since a blocked mask is inherited across exec and a caller may
- * block them until the handlers are in place; and at the end the previous
- * actions and mask come back, so the caller can re-raise a signal with the
- * action it had.
+ * atb_latch_wait()), one policy for both.
  *
- * The end has a race: a signal can arrive just as the call ends, caught by
- * libev's handler but not yet handed over, or not caught at all yet. With
- * take_pending neither is lost: the signals are blocked, what libev caught
- * is handed over, the watchers stop and the actions come back, and what is
- * still pending is taken with sigtimedwait() and returned.
+ * The signals are blocked and read from a signalfd watched by the call's
+ * loop: no handler is installed and no disposition changes, a signal that
+ * comes before the loop looks is queued by the kernel, not lost, and one
+ * ignored on entry (nohup, a shell's background job) stays ignored, since
+ * the kernel drops it; only those the call must see even then (force) are
+ * made default while it runs: they are blocked, so that cannot end the
+ * process. A blocked mask is inherited across exec, but the children's is
+ * set empty at their spawn.
+ *
+ * The end has no race: the signals stay blocked until the signalfd has been
+ * read dry, so one that arrived as the call ended is handed back (with
+ * take_pending) rather than lost; then the mask comes back, which delivers
+ * what is still pending with the dispositions the caller had.
  */
 #include "internal.h"
 
 #include <errno.h>
 #include <string.h>
-#include <time.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
-static void catch_cb(struct ev_loop *loop, ev_signal *w, int revents)
+/* Reads one signal from the signalfd: its number, or 0 when none is
+ * there. */
+static int next_signal(int fd)
+{
+    struct signalfd_siginfo si;
+    ssize_t n = atb__read(fd, &si, sizeof(si));
+
+    return n == (ssize_t)sizeof(si) ? (int)si.ssi_signo : 0;
+}
+
+static void catch_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct atb__catch *c = w->data;
+    int sig;
 
     (void)loop;
     (void)revents;
-    c->cb(w->signum, c->data);
+    while ((sig = next_signal(c->fd)) > 0)
+        c->cb(sig, c->data);
 }
 
-int atb__catch_start(struct atb__catch *c, struct ev_loop *loop, const int *signals, size_t n,
-                     unsigned keep_ignored, void (*cb)(int signo, void *data), void *data)
+int atb__catch_start(struct atb__catch *c, struct ev_loop *loop, const sigset_t *signals,
+                     const sigset_t *force, void (*cb)(int signo, void *data), void *data)
 {
-    sigset_t unblock;
+    struct sigaction dfl;
+    sigset_t ignored;
+    int err;
 
-    if (n > ATB__CATCH_MAX)
-        return -EINVAL;
     memset(c, 0, sizeof(*c));
     c->loop = loop;
-    c->n = n;
+    c->fd = -1;
     c->cb = cb;
     c->data = data;
-    sigemptyset(&unblock);
-    for (size_t i = 0; i < n; i++) {
-        if (sigaction(signals[i], NULL, &c->old[i]) < 0)
+    c->set = *signals;
+    sigemptyset(&c->forced);
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&ignored);
+    for (int sig = 1; sig < 65; sig++) {
+        if (sigismember(signals, sig) != 1 || sigaction(sig, NULL, &c->old[sig]) < 0 ||
+            c->old[sig].sa_handler != SIG_IGN)
             continue;
-        if ((keep_ignored & (1u << i)) && c->old[i].sa_handler == SIG_IGN)
+        if (force != NULL && sigismember(force, sig) == 1 && sigaction(sig, &dfl, NULL) == 0) {
+            sigaddset(&c->forced, sig);
             continue;
-        ev_signal_init(&c->w[i], catch_cb, signals[i]);
-        c->w[i].data = c;
-        ev_signal_start(loop, &c->w[i]);
-        c->active[i] = 1;
-        sigaddset(&unblock, signals[i]);
+        }
+        /* The kernel drops an ignored signal only while it is not
+         * blocked: a blocked one is queued, and a signalfd would read it. */
+        sigdelset(&c->set, sig);
+        sigaddset(&ignored, sig);
     }
-    sigprocmask(SIG_UNBLOCK, &unblock, &c->old_mask);
+    if (sigprocmask(SIG_BLOCK, &c->set, &c->old_mask) < 0 ||
+        sigprocmask(SIG_UNBLOCK, &ignored, NULL) < 0) {
+        err = -errno;
+        (void)atb__catch_stop(c, 0);
+        return err;
+    }
+    c->fd = signalfd(-1, &c->set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (c->fd < 0) {
+        err = -errno;
+        (void)atb__catch_stop(c, 0);
+        return err;
+    }
+    ev_io_init(&c->w, catch_cb, c->fd, EV_READ);
+    c->w.data = c;
+    ev_io_start(loop, &c->w);
     return 0;
 }
 
 int atb__catch_stop(struct atb__catch *c, int take_pending)
 {
-    struct timespec zero = {0, 0};
-    sigset_t set;
     int sig, first = 0;
 
-    sigemptyset(&set);
-    for (size_t i = 0; i < c->n; i++)
-        if (c->active[i])
-            sigaddset(&set, c->w[i].signum);
-    if (take_pending) {
-        sigprocmask(SIG_BLOCK, &set, NULL);
-        ev_run(c->loop, EVRUN_NOWAIT);
+    if (c->fd >= 0) {
+        ev_io_stop(c->loop, &c->w);
+        /* Without take_pending what is queued stays queued, and comes with
+         * the caller's dispositions once the mask is back. */
+        while (take_pending && (sig = next_signal(c->fd)) > 0)
+            if (first == 0)
+                first = sig;
+        atb__close(&c->fd);
     }
-    for (size_t i = 0; i < c->n; i++) {
-        if (!c->active[i])
-            continue;
-        /* libev sets SIG_DFL when its last watcher for a signal stops; put
-         * back what the caller had. */
-        ev_signal_stop(c->loop, &c->w[i]);
-        sigaction(c->w[i].signum, &c->old[i], NULL);
-        c->active[i] = 0;
-    }
-    while (take_pending && (sig = sigtimedwait(&set, NULL, &zero)) > 0)
-        if (first == 0)
-            first = sig;
+    for (int s = 1; s < 65; s++)
+        if (sigismember(&c->forced, s) == 1)
+            sigaction(s, &c->old[s], NULL);
     sigprocmask(SIG_SETMASK, &c->old_mask, NULL);
     return first;
 }

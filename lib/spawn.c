@@ -9,7 +9,8 @@
  *   - its own process group, so a cancel reaches its descendants;
  *   - an empty signal mask, since a blocked mask survives exec;
  *   - every signal reset to SIG_DFL, since SIG_IGN survives exec (atb
- *     ignores SIGPIPE, and a parent shell may have ignored SIGINT);
+ *     ignores SIGPIPE, and a parent shell may have ignored SIGINT), the C
+ *     library's own 32 and 33 included (see every_signal());
  *   - stdin from /dev/null, stdout and stderr as given;
  *   - every other fd is close-on-exec already (see sys.c).
  */
@@ -26,6 +27,21 @@ extern char **environ;
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Adds to set the signals sigfillset() leaves out: the C library keeps two
+ * (32 and 33, for threads) to itself and refuses them to sigaddset(). Its
+ * posix_spawn() sets those to SIG_IGN in the child unless they are in the
+ * set of signals to reset, and SIG_IGN survives exec: every command would
+ * start with them ignored. The set is the kernel's bit mask, one bit per
+ * signal from 1, which is how glibc lays out sigset_t on Linux. */
+static void every_signal(sigset_t *set)
+{
+    unsigned long *bits = (unsigned long *)(void *)set;
+    size_t per = sizeof(unsigned long) * 8;
+
+    for (int sig = 32; sig <= 33; sig++)
+        bits[(size_t)(sig - 1) / per] |= 1UL << ((size_t)(sig - 1) % per);
+}
+
 int atb__spawner_init(struct atb__spawner *sp, int raise_nofile)
 {
     sigset_t set;
@@ -39,6 +55,7 @@ int atb__spawner_init(struct atb__spawner *sp, int raise_nofile)
     sigemptyset(&set);
     posix_spawnattr_setsigmask(&sp->attr, &set);
     sigfillset(&set);
+    every_signal(&set);
     posix_spawnattr_setsigdefault(&sp->attr, &set);
     posix_spawnattr_setpgroup(&sp->attr, 0);
     posix_spawnattr_setflags(&sp->attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |

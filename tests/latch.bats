@@ -51,14 +51,15 @@ finish_bg() {
 	printf '# %s: status %s\n# stdout: %s\n# stderr: %s\n' "$1" "$status" "$output" "$stderr" >&2
 }
 
-# wait_ready PID: waits (20 ms steps, bounded) until PID catches SIGTERM, as
-# the SigCgt line of /proc/PID/status shows: a wait installs its handlers
-# just before it places its watches and first looks at the latches.
+# wait_ready PID: waits (20 ms steps, bounded) until PID takes SIGTERM in
+# hand, as the SigBlk line of /proc/PID/status shows: a wait blocks the
+# signals it reads from its signalfd just before it places its watches and
+# first looks at the latches.
 wait_ready() {
-	local i caught
+	local i blocked
 	for ((i = 0; i < 500; i++)); do
-		caught=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
-		[ -n "$caught" ] && [ $((0x$caught & 0x4000)) -ne 0 ] && return 0
+		blocked=$(awk '/^SigBlk:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
+		[ -n "$blocked" ] && [ $((0x$blocked & 0x4000)) -ne 0 ] && return 0
 		pid_alive "$1" || return 1
 		sleep 0.02
 	done

@@ -178,3 +178,85 @@ finish_t_exec() {
 	assert_equal "$(cat "$T/stub.log")" TERM
 	assert_gone stub
 }
+
+# every_signal SIG SENT: a run of one gated command; SIG to atb cancels it
+# with SENT, the report is written (outcome interrupted), atb dies of SIG.
+every_signal() {
+	local sig=$1 sent=$2 num
+	num=$(kill -l "$sig")
+	rm -f "$T/c.ready" "$T/c.go" "$PIDS/c" "$T/r.json"
+	start_atb_fg pool -g 5s --report "$T/r.json" -- sh -c "$(gated c 'exec sleep 1000')"
+	ready c
+	kill -"$sig" "$apid"
+	finish_atb
+	assert_equal "$status" $((128 + num))
+	assert_equal "$(rj 'r["outcome"]')" interrupted
+	assert_equal "$(rj 'r["exit_status"]')" $((128 + num))
+	assert_equal "$(rj 'r["commands"][0]["signal"]')" "SIG$sent"
+	assert_gone c
+}
+
+@test "every signal that would end atb is caught: the run is cancelled and reported, then atb dies of it" {
+	# QUIT, USR1 and USR2 reach the commands as themselves (as timeout(1)
+	# forwards them); timers, limits and the rest stop them as SIGTERM.
+	local pair
+	for pair in QUIT:QUIT USR1:USR1 USR2:USR2 ALRM:TERM XCPU:TERM XFSZ:TERM VTALRM:TERM \
+		PROF:TERM PWR:TERM IO:TERM RTMIN+1:TERM; do
+		every_signal "${pair%%:*}" "${pair#*:}"
+	done
+}
+
+@test "a signal that comes before the run starts still gets a report and the right status" {
+	# atb keeps the signals it catches blocked from before main(); one that
+	# is already pending when atb starts (sent by the shell to itself, with
+	# TERM blocked, just before it execs atb) is read by the run before it
+	# starts anything.
+	cat >"$T/early.sh" <<-'SH'
+	kill -TERM $$
+	exec "$1" pool --report "$T/r.json" -- sh -c 'echo started >"$T/started"'
+	SH
+	t_exec_atb -d INT,QUIT,HUP -b TERM -- sh "$T/early.sh" "$ATB"
+	finish_t_exec
+	assert_equal "$verdict" "signaled 15"
+	assert_equal "$(rj 'r["outcome"]')" interrupted
+	assert_equal "$(rj 'r["commands"][0]["state"]')" not_started
+	[ ! -e "$T/started" ]
+}
+
+# many ARGS...: prints "-- ARGS" N times (without the first "--"), for
+# thousands of commands on one command line.
+many() {
+	local n=$1 i out=()
+	shift
+	for ((i = 0; i < n; i++)); do out+=(-- "$@"); done
+	printf '%s\n' "${out[@]:1}"
+}
+
+@test "thousands of commands without -j: race picks the real winner, the first to end" {
+	# Starting yields to the loop in batches: an end that comes while the
+	# rest are still being started is seen, and nothing starts after it.
+	local args
+	mapfile -t args < <(many 3000 true)
+	ratb race -t 60s --report "$T/r.json" "${args[@]}"
+	assert_equal "$status" 0
+	assert_equal "$(rj 'r["outcome"]')" succeeded
+	[ "$(rj 'r["winner"]')" != null ]
+	[ "$(rj 'sum(c["state"] == "not_started" for c in r["commands"])')" -gt 0 ]
+}
+
+@test "thousands of commands without -j: a signal is acted on at once, nothing starts after it" {
+	local args t0 t1
+	mapfile -t args < <(many 3000 sleep 1000)
+	mkfifo "$T/first.ready" "$T/first.go"
+	start_atb_fg pool -g 5s --report "$T/r.json" -- sh -c "$(gated first 'exec sleep 1000')" -- "${args[@]}"
+	ready first
+	t0=$(date +%s%N)
+	kill -TERM "$apid"
+	finish_atb
+	t1=$(date +%s%N)
+	assert_equal "$status" 143
+	# Acted on at once: before the yielding start it took half a minute.
+	[ $(((t1 - t0) / 1000000)) -lt 10000 ]
+	# Whatever had started was cancelled; the rest never started.
+	assert_equal "$(rj 'sorted(set(c["state"] for c in r["commands"]))')" '["cancelled", "not_started"]'
+}

@@ -151,9 +151,20 @@ int atb_run_set_keep_output(struct atb_run *run, size_t bytes);
 int atb_run_set_tick(struct atb_run *run, double interval_s);
 int atb_run_set_watch(struct atb_run *run, enum atb_watch watch);
 /* atb_run_exec() only (atb_run_start() refuses a run with it set, -EINVAL):
- * while it runs, SIGINT, SIGTERM and SIGHUP are caught and cancel the run
- * as atb_run_cancel() does; see atb_run_exec(). */
+ * while it runs, the signals of atb_run_signals() are caught and cancel the
+ * run as atb_run_cancel() does; see atb_run_exec(). */
 int atb_run_set_catch_signals(struct atb_run *run, int on);
+
+/* Stores in signals (room for size) the numbers of the signals
+ * atb_run_exec() catches with catch_signals, and returns how many there
+ * are (at most 64): every signal whose default action ends the process and
+ * that someone sends to ask it to stop: HUP, INT, QUIT, TERM, USR1, USR2,
+ * ALRM, XCPU, XFSZ, VTALRM, PROF, PWR, STKFLT, IO and the real-time ones;
+ * not SIGPIPE (a reader that went away is EPIPE to atb), nor the faults
+ * (SEGV, BUS...). A program that catches them this way blocks them from
+ * its first instruction, so that one that comes before the run is not
+ * lost. */
+size_t atb_run_signals(int *signals, size_t size);
 
 /* Getters of the settings above. */
 enum atb_mode atb_run_get_mode(const struct atb_run *run);
@@ -309,16 +320,19 @@ int atb_run_cancel(struct atb_run *run, int signo);
  * hard one (children get the limit the process had; put back at the end),
  * reaps orphaned descendants, and at the end kills every child of the
  * process that was not there when it began (descendants that left their
- * command's process group). With atb_run_set_catch_signals(), SIGINT,
- * SIGTERM and SIGHUP are caught and unblocked while it runs (SIGINT and
- * SIGHUP ignored on entry stay ignored): the first cancels the run with that
- * signal, another one at least 0.1 s later kills at once; their actions and
- * the mask are put back at the end, and one that arrived as the run ended
- * is taken as its interruption, never lost. Children the caller makes
+ * command's process group). With atb_run_set_catch_signals(), the signals
+ * of atb_run_signals() are blocked and read while it runs (from a
+ * signalfd: no handler is installed; one ignored on entry stays ignored,
+ * but SIGTERM): the first cancels the run (its outcome INTERRUPTED by that
+ * signal), sending the commands HUP, INT, QUIT, TERM, USR1 or USR2 as it
+ * is and SIGTERM for any other; another one at least 0.1 s later kills at
+ * once; the mask is put back at the end, and one that arrived as the run
+ * ended is taken as its interruption, never lost. Children the caller makes
  * during the call (from a callback) count as the run's for the sweep. In
- * SIGCHLD mode the call uses libev's default loop, and if the caller has
- * one already, the caller's watchers on it run during the call and the
- * orphans are reaped by libev. Returns 0 when the run took place (whatever
+ * SIGCHLD mode the call uses libev's default loop, which reaps every child
+ * of the process, the caller's too (a child of the caller's that ends
+ * during the call is reaped and its status lost to the caller); if the
+ * caller has a default loop already, its watchers run during the call. Returns 0 when the run took place (whatever
  * its commands did) or a negative code as atb_run_start() (-ENOSYS for
  * ATB_WATCH_PIDFD where pidfds do not work). */
 int atb_run_exec(struct atb_run *run);

@@ -1136,10 +1136,10 @@ static void count_signal(int signo)
     handler_calls++;
 }
 
-/* Waits (5 ms steps, at most 20 s) until process pid catches SIGTERM, as
- * its SigCgt line in /proc says: the sign that atb_latch_wait() is ready
- * for the signal, since it installs its handlers before it starts waiting.
- * Returns 1 once it does, else 0. */
+/* Waits (5 ms steps, at most 20 s) until process pid has SIGTERM in hand,
+ * as its SigBlk line in /proc says: the sign that atb_latch_wait() is ready
+ * for the signal, since it blocks it (to read it from a signalfd) before
+ * it starts waiting. Returns 1 once it does, else 0. */
 static int wait_catching_term(pid_t pid)
 {
     char path[64], line[256];
@@ -1152,8 +1152,10 @@ static int wait_catching_term(pid_t pid)
 
         if (f == NULL)
             return 0;
+        /* The wait reads its signals from a signalfd, which needs them
+         * blocked: SigBlk shows it has them in hand. */
         while (fgets(line, sizeof(line), f) != NULL)
-            if (sscanf(line, "SigCgt: %llx", &caught) == 1)
+            if (sscanf(line, "SigBlk: %llx", &caught) == 1)
                 break;
         fclose(f);
         if (caught & (1ULL << (SIGTERM - 1)))
