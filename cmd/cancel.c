@@ -1,8 +1,9 @@
 /* atb cancel: cancel processes atb did not start and wait until they are
- * gone. Arguments -> targets and options -> atb_cancel_run() -> messages as
- * things happen (through its event callback) and an exit status:
- * 0 every target gone, 1 one could not be signalled or would not go, 125
- * usage errors and atb's own failures. */
+ * gone. Arguments -> targets (with their pid files' mtimes) and options ->
+ * atb_cancel_run_pidfiles() -> messages as things happen (through its
+ * event callback) and an exit status: 0 every target gone, 1 one could not
+ * be signalled or would not go, 125 usage errors, refusals and atb's own
+ * failures. */
 #include "cmd.h"
 
 #include <errno.h>
@@ -17,6 +18,16 @@ enum { OPT_GROUP = 256, OPT_PIDFILE };
 struct cancel_cli {
     const struct atb_cancel_opts *opts;
     int verbose;
+};
+
+/* The targets in the order given, one per process, with for each the pid
+ * file that named it (NULL: a PID argument) and when that file was written
+ * (tv_nsec -1: no pid file). Each argument names at most one target. */
+struct cancel_list {
+    struct atb_cancel_target *targets;
+    struct timespec *written;
+    const char **pidfile;
+    size_t n;
 };
 
 /* Names a target in messages: "1234", or with --group
@@ -102,35 +113,74 @@ static void on_event(const struct atb_cancel_event *ev, void *data)
     }
 }
 
-/* Says why each refused target was refused. */
-static void report_refused(const struct atb_cancel_target *targets, size_t n)
+/* Says why the refused target i was refused (see ATB_CANCEL_REFUSED). */
+static void report_refused(const struct cancel_list *l, size_t i)
 {
-    for (size_t i = 0; i < n; i++) {
-        const struct atb_cancel_target *t = &targets[i];
+    const struct atb_cancel_target *t = &l->targets[i];
 
-        if (t->state != ATB_CANCEL_REFUSED)
-            continue;
-        if (t->pid == 1)
-            cmd_err("cancel: 1: refusing to signal init");
-        else if (t->pid == getpid())
-            cmd_err("cancel: %d: refusing to signal atb itself", (int)t->pid);
-        else if (t->pgid == getpgrp())
-            cmd_err("cancel: %d: refusing to signal process group %d: atb "
-                    "is in it", (int)t->pid, (int)t->pgid);
-        else
-            cmd_err("cancel: %d: refusing to signal process group %d",
-                    (int)t->pid, (int)t->pgid);
+    if (t->error == -ESTALE)
+        cmd_err("cancel: %d: refusing to signal it: it started after "
+                "--pidfile %s was written, so it is not the process the "
+                "file names", (int)t->pid, l->pidfile[i]);
+    else if (t->error == -EPERM)
+        cmd_err("cancel: %d: refusing to signal a kernel thread", (int)t->pid);
+    else if (t->error == -EDEADLK)
+        cmd_err("cancel: %d: refusing to signal an ancestor of atb",
+                (int)t->pid);
+    else if (t->pid == 1)
+        cmd_err("cancel: 1: refusing to signal init");
+    else if (t->pid == getpid())
+        cmd_err("cancel: %d: refusing to signal atb itself", (int)t->pid);
+    else if (t->pgid == getpgrp())
+        cmd_err("cancel: %d: refusing to signal process group %d: atb "
+                "is in it", (int)t->pid, (int)t->pgid);
+    else
+        cmd_err("cancel: %d: refusing to signal process group %d",
+                (int)t->pid, (int)t->pgid);
+}
+
+/* Adds pid unless it is there already: one target per process. Named by a
+ * pid file more than once, it keeps the earliest file: the strictest
+ * bound on when the process may have started. */
+static void add_target(struct cancel_list *l, pid_t pid, const char *pidfile,
+                       const struct timespec *written)
+{
+    size_t i = 0;
+
+    while (i < l->n && l->targets[i].pid != pid)
+        i++;
+    if (i == l->n) {
+        memset(&l->targets[i], 0, sizeof(l->targets[i]));
+        l->targets[l->n++].pid = pid;
+        l->written[i] = (struct timespec){0, -1};
+        l->pidfile[i] = NULL;
+    }
+    if (pidfile != NULL &&
+        (l->pidfile[i] == NULL || written->tv_sec < l->written[i].tv_sec ||
+         (written->tv_sec == l->written[i].tv_sec &&
+          written->tv_nsec < l->written[i].tv_nsec))) {
+        l->written[i] = *written;
+        l->pidfile[i] = pidfile;
     }
 }
 
-/* Adds pid unless it is there already: one target per process. */
-static void add_target(struct atb_cancel_target *targets, size_t *n, pid_t pid)
+/* Reads --pidfile path into the targets. Returns 0, or -1 after saying
+ * what is wrong with the file. */
+static int add_pidfile(struct cancel_list *l, const char *path)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (targets[i].pid == pid)
-            return;
-    memset(&targets[*n], 0, sizeof(targets[*n]));
-    targets[(*n)++].pid = pid;
+    struct timespec written;
+    const char *why;
+    pid_t pid;
+    int rc;
+
+    rc = atb_cancel_pidfile_load(path, &pid, &written, &why);
+    if (rc < 0) {
+        cmd_err("cancel: --pidfile %s: %s", path,
+                why != NULL ? why : atb_strerror(rc));
+        return -1;
+    }
+    add_target(l, pid, path, &written);
+    return 0;
 }
 
 /* Says what is wrong with the option getopt_long() stopped at: c is ':'
@@ -159,12 +209,8 @@ static int bad_option(int c, char **argv)
  * or 1 when --help was printed. Separate from parse_args() so that the
  * loop over argv and the meaning of each option read apart. */
 static int parse_option(int c, char **argv, struct atb_cancel_opts *opts,
-                        int *verbose, struct atb_cancel_target *targets,
-                        size_t *n)
+                        int *verbose, struct cancel_list *l)
 {
-    pid_t pid;
-    int rc;
-
     switch (c) {
     case 's':
         if (atb_signal_parse(optarg, &opts->signo) < 0) {
@@ -183,18 +229,7 @@ static int parse_option(int c, char **argv, struct atb_cancel_opts *opts,
         opts->group = 1;
         break;
     case OPT_PIDFILE:
-        rc = atb_cancel_pidfile_read(optarg, &pid);
-        if (rc == -EINVAL || rc == -ERANGE) {
-            cmd_err("cancel: --pidfile %s: does not start with a process id",
-                    optarg);
-            return -1;
-        }
-        if (rc < 0) {
-            cmd_err("cancel: --pidfile %s: %s", optarg, atb_strerror(rc));
-            return -1;
-        }
-        add_target(targets, n, pid);
-        break;
+        return add_pidfile(l, optarg);
     case 'v':
         *verbose = 1;
         break;
@@ -213,8 +248,7 @@ static int parse_option(int c, char **argv, struct atb_cancel_opts *opts,
 /* Parses the options into opts and the targets. Returns 0, or -1 after
  * printing a usage error, or 1 when --help was printed. */
 static int parse_args(int argc, char **argv, struct atb_cancel_opts *opts,
-                      int *verbose, struct atb_cancel_target *targets,
-                      size_t *n)
+                      int *verbose, struct cancel_list *l)
 {
     static const struct option longopts[] = {
         {"signal", required_argument, NULL, 's'},
@@ -231,7 +265,7 @@ static int parse_args(int argc, char **argv, struct atb_cancel_opts *opts,
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":s:g:vh", longopts, NULL)) != -1) {
-        rc = parse_option(c, argv, opts, verbose, targets, n);
+        rc = parse_option(c, argv, opts, verbose, l);
         if (rc != 0)
             return rc;
     }
@@ -242,57 +276,65 @@ static int parse_args(int argc, char **argv, struct atb_cancel_opts *opts,
                     rc == -ERANGE ? " (too large)" : "");
             return -1;
         }
-        add_target(targets, n, pid);
+        add_target(l, pid, NULL, NULL);
     }
-    if (*n == 0) {
+    if (l->n == 0) {
         cmd_err("cancel: no process given (PID or --pidfile FILE)");
         return -1;
     }
     return 0;
 }
 
+/* Runs the cancel and turns its outcome into the exit status. */
+static int cancel(struct cancel_list *l, const struct atb_cancel_opts *opts)
+{
+    int rc = atb_cancel_run_pidfiles(l->targets, l->n, opts, l->written);
+    int refused = 0, status = 0;
+
+    for (size_t i = 0; i < l->n; i++) {
+        const struct atb_cancel_target *t = &l->targets[i];
+
+        if (rc == -EINVAL && t->state == ATB_CANCEL_REFUSED) {
+            report_refused(l, i);
+            refused = 1;
+        }
+        if (t->state != ATB_CANCEL_NOT_RUNNING &&
+            t->state != ATB_CANCEL_GONE && t->state != ATB_CANCEL_KILLED)
+            status = 1;
+    }
+    if (rc < 0 && !refused)
+        cmd_err("cancel: %s", atb_strerror(rc));
+    return rc < 0 ? EXIT_ATB : status;
+}
+
 int cmd_cancel(int argc, char **argv)
 {
     struct atb_cancel_opts opts;
-    struct atb_cancel_target *targets;
     struct cancel_cli cli = {&opts, 0};
-    size_t n = 0;
-    int rc, status = 0;
+    struct cancel_list l = {0};
+    int rc;
 
     atb_cancel_opts_init(&opts);
-    /* Each argument names at most one target. */
-    targets = calloc((size_t)argc, sizeof(*targets));
-    if (targets == NULL) {
+    l.targets = calloc((size_t)argc, sizeof(*l.targets));
+    l.written = calloc((size_t)argc, sizeof(*l.written));
+    l.pidfile = calloc((size_t)argc, sizeof(*l.pidfile));
+    if (l.targets == NULL || l.written == NULL || l.pidfile == NULL) {
         cmd_err("cancel: %s", atb_strerror(-ENOMEM));
-        return EXIT_ATB;
+        rc = EXIT_ATB;
+        goto out;
     }
-    rc = parse_args(argc, argv, &opts, &cli.verbose, targets, &n);
+    rc = parse_args(argc, argv, &opts, &cli.verbose, &l);
     if (rc != 0) {
-        free(targets);
-        return rc > 0 ? 0 : EXIT_ATB;
+        rc = rc > 0 ? 0 : EXIT_ATB;
+        goto out;
     }
     opts.no_pidfd = cmd_no_pidfd();
     opts.event_cb = on_event;
     opts.data = &cli;
-
-    rc = atb_cancel_run(targets, n, &opts);
-    if (rc < 0) {
-        size_t refused = 0;
-
-        for (size_t i = 0; i < n; i++)
-            refused += targets[i].state == ATB_CANCEL_REFUSED;
-        if (rc == -EINVAL && refused > 0)
-            report_refused(targets, n);
-        else
-            cmd_err("cancel: %s", atb_strerror(rc));
-        status = EXIT_ATB;
-    } else {
-        for (size_t i = 0; i < n; i++)
-            if (targets[i].state != ATB_CANCEL_NOT_RUNNING &&
-                targets[i].state != ATB_CANCEL_GONE &&
-                targets[i].state != ATB_CANCEL_KILLED)
-                status = 1;
-    }
-    free(targets);
-    return status;
+    rc = cancel(&l, &opts);
+out:
+    free(l.targets);
+    free(l.written);
+    free(l.pidfile);
+    return rc;
 }

@@ -78,16 +78,33 @@ enum { CMD_OPT_REPORT = 520, CMD_OPT_JUNIT };
         {"junit", required_argument, NULL, CMD_OPT_JUNIT},                   \
         {"verbose", no_argument, NULL, 'v'}
 
-/* The report files of a run, opened before it starts (a bad path is a
- * usage error) and written after it. */
+/* reportfile.c: a report file, written whole or not at all (a temporary
+ * file beside it, renamed over it once complete). */
+struct cmd_report_file {
+    const char *path;       /* as given ("-": stdout), or NULL: none */
+    char *tmp;              /* owned: the temporary file, or NULL */
+    FILE *f;                /* where the report is written */
+};
+/* Opens where the report will be written (before the run: a path that
+ * cannot be written is a usage error). Returns 0, or -1 after a message. */
+int cmd_report_file_open(const char *opt, struct cmd_report_file *rf);
+/* The run could not take place: nothing is written, nothing left behind. */
+void cmd_report_file_discard(struct cmd_report_file *rf);
+/* The report is written (write_rc: the writer's result): puts it in place.
+ * Returns 0, or -1 after a message naming the real error (and, with
+ * run_ok, that the run itself succeeded). */
+int cmd_report_file_commit(struct cmd_report_file *rf, int write_rc, int run_ok);
+
+/* 0, or the negative errno of the write that failed on f (flushed). */
+int cmd_stream_status(FILE *f);
+
+/* The report files of a run, opened before it starts and written after. */
 struct cmd_reports {
-    const char *json_path;  /* --report, or NULL */
-    const char *junit_path; /* --junit, or NULL */
+    struct cmd_report_file json;  /* --report */
+    struct cmd_report_file junit; /* --junit */
     const char *suite;      /* JUnit testsuite name, or NULL */
     const char *label;      /* the text report's name for the run, or NULL */
     int verbose;            /* the text report on success too */
-    FILE *json, *junit;
-    int json_created, junit_created; /* made by this run: removed if it fails */
 };
 
 /* The presentation of a run for a person: whether a status line is drawn
@@ -101,6 +118,7 @@ struct cmd_view {
     void *signal_data;
     int shown;              /* the status line is on the screen now */
     int broken;             /* stderr refused a write: no more lines */
+    int held_said;          /* group output went to memory: said so */
     double t0;              /* monotonic, when the run was set up */
     struct atb_run *run;
 };
@@ -127,11 +145,11 @@ int cmd_report_option(int opt, const char *arg, struct cmd_reports *r);
  * Returns 0, or -1 after a message. */
 int cmd_reports_check(const struct cmd_reports *r, struct atb_run *run);
 
-/* Opens the report files without truncating one that exists (that waits
- * for the report). Returns 0, or -1 after a message. */
+/* Opens the report files (see reportfile.c). Returns 0, or -1 after a
+ * message. */
 int cmd_reports_open(struct cmd_reports *r);
-/* Closes them unwritten when the run cannot take place: an existing file
- * keeps its contents, one that cmd_reports_open made is removed. */
+/* Drops them unwritten when the run cannot take place: an existing file
+ * keeps its contents. */
 void cmd_reports_discard(struct cmd_reports *r);
 
 /* Runs run to its end, prints what went wrong, writes the reports, and

@@ -93,6 +93,9 @@ int cmd_present(struct atb_run *run, struct cmd_view *view)
         rc = atb_run_set_latch_scope(run, !env_set("ATB_LATCH_DIR"));
     if (rc == 0)
         rc = atb_run_set_catch_signals(run, 1);
+    /* Nothing outlives atb, even when atb is killed with SIGKILL. */
+    if (rc == 0)
+        rc = atb_run_set_guardian(run, 1);
     if (rc == 0 && cmd_no_pidfd())
         rc = atb_run_set_watch(run, ATB_WATCH_SIGCHLD);
     /* A status line can be kept clear of output only if the output goes
@@ -119,56 +122,6 @@ int cmd_present(struct atb_run *run, struct cmd_view *view)
     return 0;
 }
 
-/* Opens a report file without truncating it, so that a run that cannot
- * start loses nothing: an existing file keeps its contents until there is a
- * report to put in it (report_begin), and a file made here is removed
- * again (cmd_reports_discard). */
-static int open_one(const char *opt, const char *path, FILE **out, int *created)
-{
-    int fd;
-
-    *out = NULL;
-    *created = 0;
-    if (path == NULL)
-        return 0;
-    if (strcmp(path, "-") == 0) {
-        *out = stdout;
-        return 0;
-    }
-    do
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    while (fd < 0 && errno == EINTR);
-    if (fd >= 0) {
-        *created = 1;
-    } else if (errno == EEXIST) {
-        do
-            fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-        while (fd < 0 && errno == EINTR);
-    }
-    if (fd >= 0 && (*out = fdopen(fd, "w")) == NULL)
-        close(fd);
-    if (*out == NULL) {
-        cmd_err("%s: cannot open '%s': %s", opt, path, strerror(errno));
-        if (*created)
-            unlink(path);
-        *created = 0;
-        return -1;
-    }
-    return 0;
-}
-
-/* Empties a report file that held something before, now that the report
- * is there to replace it. Only regular files: a pipe has nothing to cut. */
-static int report_begin(FILE *f)
-{
-    struct stat st;
-
-    if (f != stdout && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
-        ftruncate(fileno(f), 0) < 0)
-        return -errno;
-    return 0;
-}
-
 int cmd_report_option(int opt, const char *arg, struct cmd_reports *r)
 {
     switch (opt) {
@@ -176,10 +129,10 @@ int cmd_report_option(int opt, const char *arg, struct cmd_reports *r)
         r->verbose = 1;
         return 1;
     case CMD_OPT_REPORT:
-        r->json_path = arg;
+        r->json.path = arg;
         return 1;
     case CMD_OPT_JUNIT:
-        r->junit_path = arg;
+        r->junit.path = arg;
         return 1;
     }
     return 0;
@@ -187,56 +140,30 @@ int cmd_report_option(int opt, const char *arg, struct cmd_reports *r)
 
 int cmd_reports_check(const struct cmd_reports *r, struct atb_run *run)
 {
-    if (r->json_path && r->junit_path && strcmp(r->json_path, "-") == 0 &&
-        strcmp(r->junit_path, "-") == 0) {
+    if (r->json.path && r->junit.path && strcmp(r->json.path, "-") == 0 &&
+        strcmp(r->junit.path, "-") == 0) {
         cmd_err("--report and --junit cannot both write to stdout");
         return -1;
     }
-    if (r->junit_path && atb_run_set_keep_output(run, JUNIT_OUTPUT_TAIL) < 0)
+    if (r->junit.path && atb_run_set_keep_output(run, JUNIT_OUTPUT_TAIL) < 0)
         return -1;
     return 0;
 }
 
 int cmd_reports_open(struct cmd_reports *r)
 {
-    if (open_one("--report", r->json_path, &r->json, &r->json_created) < 0 ||
-        open_one("--junit", r->junit_path, &r->junit, &r->junit_created) < 0) {
+    if (cmd_report_file_open("--report", &r->json) < 0 ||
+        cmd_report_file_open("--junit", &r->junit) < 0) {
         cmd_reports_discard(r);
         return -1;
     }
     return 0;
 }
 
-static void discard_one(FILE **f, const char *path, int *created)
-{
-    if (*f && *f != stdout) {
-        fclose(*f);
-        if (*created)
-            unlink(path);
-    }
-    *f = NULL;
-    *created = 0;
-}
-
 void cmd_reports_discard(struct cmd_reports *r)
 {
-    discard_one(&r->json, r->json_path, &r->json_created);
-    discard_one(&r->junit, r->junit_path, &r->junit_created);
-}
-
-/* Closes a report file (not stdout); -1 after saying why it failed. */
-static int close_one(const char *path, FILE **f, int write_rc)
-{
-    int rc = write_rc < 0 ? -1 : 0;
-
-    if (write_rc < 0)
-        cmd_err("%s: cannot write the report: %s", path, atb_strerror(write_rc));
-    if (*f != stdout && fclose(*f) != 0 && rc == 0) {
-        cmd_err("%s: cannot write the report: %s", path, strerror(errno));
-        rc = -1;
-    }
-    *f = NULL;
-    return rc;
+    cmd_report_file_discard(&r->json);
+    cmd_report_file_discard(&r->junit);
 }
 
 static void print_start_error(const struct atb_result *res, void *ctx)
@@ -260,6 +187,9 @@ static void start_failed(struct atb_run *run, const char *who, int rc)
 
     if (rc == ATB_ENONAME && e->key && strcmp(e->key, "input") == 0)
         cmd_err("%s: input: no command is named '%s'", who, atb_run_get_input(run));
+    else if (e->code == rc && e->key && strcmp(e->key, "guardian") == 0)
+        cmd_err("%s: cannot start the guardian process, so nothing was started: %s", who,
+                atb_strerror(rc));
     else if ((rc == ATB_EDEPS || rc == ATB_EREGEX || rc == ATB_ECLEANUP ||
               rc == ATB_ELATCHNAME || rc == ATB_ELATCHDIR) && e->code == rc)
         cmd_err("%s: %s", who, e->text); /* it names the folder and why */
@@ -267,21 +197,17 @@ static void start_failed(struct atb_run *run, const char *who, int rc)
         cmd_err("%s: %s", who, atb_strerror(rc));
 }
 
-static int write_reports(struct atb_run *run, struct cmd_reports *r)
+static int write_reports(struct atb_run *run, struct cmd_reports *r, int run_ok)
 {
     int rc = 0;
 
-    if (r->json) {
-        int w = report_begin(r->json);
-        if (close_one(r->json_path, &r->json, w < 0 ? w : cmd_report_json(run, r->json)) < 0)
-            rc = -1;
-    }
-    if (r->junit) {
-        int w = report_begin(r->junit);
-        if (close_one(r->junit_path, &r->junit,
-                      w < 0 ? w : cmd_report_junit(run, r->suite, r->junit)) < 0)
-            rc = -1;
-    }
+    if (r->json.f &&
+        cmd_report_file_commit(&r->json, cmd_report_json(run, r->json.f), run_ok) < 0)
+        rc = -1;
+    if (r->junit.f &&
+        cmd_report_file_commit(&r->junit, cmd_report_junit(run, r->suite, r->junit.f),
+                               run_ok) < 0)
+        rc = -1;
     return rc;
 }
 
@@ -297,7 +223,7 @@ int cmd_finish(struct atb_run *run, struct cmd_view *view, struct cmd_reports *r
     }
     cmd_each_result(run, print_start_error, NULL);
     status = cmd_run_status(run);
-    rc = write_reports(run, r);
+    rc = write_reports(run, r, status == 0);
     if (r->verbose || atb_run_outcome(run) != ATB_OUTCOME_SUCCEEDED)
         cmd_report_text(run, r->label, stderr, r->verbose);
     if (rc < 0 && status == 0)

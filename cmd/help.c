@@ -16,6 +16,7 @@ static const char overview[] =
     "       atb --help | --version | help TOPIC\n"
     "\n"
     "Runs commands together as one unit (structured concurrency for processes).\n"
+    "Nothing they start outlives the run, even when atb itself is killed.\n"
     "\n"
     "  pool, try-all  the first failure cancels all the others\n"
     "  wait-all       run everything to the end, report every failure\n"
@@ -58,6 +59,11 @@ static const char mode_options[] =
     "  -v, --verbose        print the summary on success too\n"
     "  -h, --help           print this help\n"
     "%s"
+    "\n"
+    "A signal to atb cancels the run: INT, TERM, HUP, QUIT, USR1 and USR2 reach\n"
+    "the commands as they are, the others (ALRM, XCPU, ...) as TERM; then atb\n"
+    "dies of it. If atb is killed outright (SIGKILL, the OOM killer), its\n"
+    "guardian process cancels the commands and their descendants.\n"
     "\n"
     "DUR: 10, 1.5s, 250ms, 2m, 1h. Exit status: 0 success, the first failure's\n"
     "status (race: the winner's), 124 timeout, 125 atb's own error, 126/127\n"
@@ -103,16 +109,18 @@ static const char run_help[] =
     "  -v, --verbose        print the summary on success too\n"
     "  -h, --help           print this help\n"
     "\n"
-    "Exit status: as for 'atb pool'; 125 also for an invalid spec, which\n"
-    "starts nothing.\n";
+    "Signals and exit status: as for 'atb pool'; 125 also for an invalid spec,\n"
+    "which starts nothing.\n";
 
 static const char shield_help[] =
     "usage: atb shield [OPTIONS] [--] CMD [ARG...]\n"
     "\n"
-    "Runs CMD so that cancellation cannot cut it short. SIGINT, SIGTERM and\n"
-    "SIGHUP are recorded, not forwarded; when CMD ends, atb re-raises the\n"
-    "first of them on itself. A second signal cancels CMD after all (that\n"
-    "signal to its process group, then SIGKILL after 5s).\n"
+    "Runs CMD so that cancellation cannot cut it short. A signal that would end\n"
+    "atb (INT, TERM, HUP, QUIT, USR1, USR2, ALRM, ...) is recorded, not\n"
+    "forwarded; when CMD ends, atb re-raises the first of them on itself. A\n"
+    "second signal cancels CMD after all (that signal to its process group, or\n"
+    "TERM for one other than INT, TERM, HUP, QUIT, USR1 and USR2, then SIGKILL\n"
+    "after 5s).\n"
     "\n"
     "options:\n"
     "  -g, --grace DUR   cancel CMD anyway once a deferred signal has waited DUR\n"
@@ -133,13 +141,19 @@ static const char cancel_help[] =
     "  -s, --signal SIG     send SIG first (default TERM)\n"
     "  -g, --grace DUR      then SIGKILL after DUR (default 5s)\n"
     "      --group          signal each target's whole process group\n"
-    "      --pidfile FILE   cancel the pid that starts FILE (repeatable)\n"
+    "      --pidfile FILE   cancel the pid FILE holds (a pid and a newline, no\n"
+    "                       more; FILE a regular file); refused if that process\n"
+    "                       started after FILE was written (repeatable)\n"
     "  -v, --verbose        say what is sent and when, and if /proc fallback is used\n"
     "  -h, --help           print this help\n"
     "\n"
+    "Refused: pid 1, atb itself and its ancestors, kernel threads, with --group\n"
+    "atb's own group, and a pid file's process that started after the file.\n"
+    "\n"
     "DUR: 10, 1.5s, 250ms, 2m, 1h. Exit status: 0 every target gone (one that was\n"
     "not running counts as gone), 1 a target could not be signalled or was still\n"
-    "there 1s after SIGKILL, 125 usage error (then nothing was signalled).\n";
+    "there 1s after SIGKILL, 125 usage error or a target refused (then nothing\n"
+    "was signalled).\n";
 
 int cmd_help(const char *topic, FILE *out)
 {

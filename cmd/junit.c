@@ -263,5 +263,5 @@ int cmd_report_junit(const struct atb_run *run, const char *suite, FILE *out)
             cmd_run_status(run));
     cmd_each_result(run, put_testcase, &j);
     fputs("  </testsuite>\n</testsuites>\n", out);
-    return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
+    return cmd_stream_status(out);
 }

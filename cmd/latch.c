@@ -191,6 +191,18 @@ static void latch_fail(const char *name, const char *doing, int rc)
     cmd_err("latch %s: %s%s%s", name, doing, *doing ? ": " : "", what);
 }
 
+/* Reports an unsafe latch folder. The default folder is refused rather
+ * than replaced, since every process must find the same latches there; the
+ * way out is to choose another one, for all of them. */
+static void dir_refused(const struct atb_latch_error *err)
+{
+    const char *env = getenv("ATB_LATCH_DIR");
+
+    cmd_err("latch folder %s %s; refusing to use it%s", err->path,
+            err->why ? err->why : "is unsafe",
+            env == NULL || env[0] == '\0' ? " (set ATB_LATCH_DIR to use another folder)" : "");
+}
+
 /* Turns every NAME into a path before anything is done, so a bad NAME
  * leaves no latch half-handled. Returns 0, or -1 after reporting. */
 static int resolve(struct latch_args *a)
@@ -209,7 +221,7 @@ static int resolve(struct latch_args *a)
                     "at most %d; not starting with '.')",
                     a->names[i], ATB_LATCH_NAME_MAX);
         else if (rc == ATB_ELATCHDIR)
-            cmd_err("latch folder %s %s; refusing to use it", err.path, err.why);
+            dir_refused(&err);
         else if (err.path[0] != '\0')
             cmd_err("latch folder %s: %s", err.path, atb_strerror(rc));
         else

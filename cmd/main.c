@@ -2,32 +2,8 @@
 #include "cmd.h"
 
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-void cmd_err(const char *fmt, ...)
-{
-    va_list ap;
-
-    fflush(stdout);
-    fputs("atb: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-void cmd_reraise(int sig)
-{
-    sigset_t set;
-
-    signal(sig, SIG_DFL);
-    sigemptyset(&set);
-    sigaddset(&set, sig);
-    sigprocmask(SIG_UNBLOCK, &set, NULL);
-    raise(sig);
-}
 
 static const struct {
     const char *name;

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,12 +63,38 @@ static void draw(struct cmd_view *v)
     }
 }
 
+/* Group mode lost its temporary files: said once a run, with the folder,
+ * since every command after the first meets the same full disk. Each
+ * command whose output then outgrows memory is named. */
+static void group_notice(struct cmd_view *v, struct atb_run *run, const struct atb_event *ev)
+{
+    const struct atb_result *r = atb_run_result(run, ev->id);
+    const char *dir = getenv("TMPDIR");
+    const char *name = r != NULL ? r->name : "?";
+
+    if (dir == NULL || *dir == '\0')
+        dir = "/tmp";
+    cmd_progress_clear(v);
+    if (ev->kind == ATB_EVENT_HELD && !v->held_said) {
+        v->held_said = 1;
+        cmd_err("%s: no temporary file in %s for grouped output (%s): holding it in memory, "
+                "up to %u MiB a command",
+                v->who, dir, atb_strerror(ev->error), ATB_GROUP_HOLD_MAX >> 20);
+    } else if (ev->kind == ATB_EVENT_LOOSE) {
+        cmd_err("%s: %s: no room left to hold its output: the rest is written as it "
+                "comes, outside its block", v->who, name);
+    }
+}
+
 void cmd_progress_event(struct atb_run *run, const struct atb_event *ev, void *data)
 {
     struct cmd_view *v = data;
 
-    (void)run;
     switch (ev->kind) {
+    case ATB_EVENT_HELD:
+    case ATB_EVENT_LOOSE:
+        group_notice(v, run, ev);
+        break;
     case ATB_EVENT_WRITING:
         cmd_progress_clear(v);
         break;

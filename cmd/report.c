@@ -100,7 +100,7 @@ int cmd_report_text(const struct atb_run *run, const char *label, FILE *out, int
     cmd_each_result(run, measure, &t);
     headline(&t, label);
     cmd_each_result(run, line, &t);
-    return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
+    return cmd_stream_status(out);
 }
 
 /* Seconds rounded to the millisecond: enough for people and CI, and short. */
@@ -228,7 +228,9 @@ int cmd_report_json(const struct atb_run *run, FILE *out)
     text = cJSON_Print(root);
     if (text == NULL)
         goto out;
-    rc = fputs(text, out) < 0 || fputc('\n', out) == EOF || fflush(out) != 0 ? -EIO : 0;
+    fputs(text, out);
+    fputc('\n', out);
+    rc = cmd_stream_status(out);
 out:
     free(text);
     cJSON_Delete(root);

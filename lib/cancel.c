@@ -34,17 +34,19 @@
  * (found by a scan of /proc): this is the single-process rule again, and it
  * keeps a slow or absent reaper (PID 1 in many containers) from making a
  * killed group look stuck.
+ *
+ * Some targets are refused, and then nothing at all is signalled: pid 1,
+ * atb itself and its ancestors, kernel threads, and a process that
+ * started after the pid file that named it was written. cancel-check.c
+ * says how each is told, and why. They are judged once every target is
+ * pinned, so each judgement is about the process that would be signalled.
  */
-#include "internal.h"
+#include "cancel-int.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,15 +55,13 @@
  * checked: often enough that a cancel ends promptly, seldom enough not to
  * load a busy machine. */
 #define TICK_S 0.05
-/* The most of a pid file that is read: a pid is the first token. */
-#define PIDFILE_MAX 4096
 /* poll() takes an int of milliseconds; longer waits go round the loop. */
 #define POLL_MAX_MS 60000
 
 struct slot {
     struct atb_cancel_target *t;
     int pidfd;                     /* -1 in the fallback and once done */
-    unsigned long long start_time; /* fallback: field 22 of /proc/PID/stat */
+    struct atb__cancel_facts facts; /* what decides whether it is refused */
     int pending;                   /* signalled, not yet seen gone */
     int round;                     /* the last signal round that reached it */
 };
@@ -81,82 +81,6 @@ void atb_cancel_opts_init(struct atb_cancel_opts *opts)
     opts->signo = SIGTERM;
     opts->grace_s = 5;
     opts->kill_wait_s = 1;
-}
-
-int atb_cancel_pid_parse(const char *text, pid_t *pid)
-{
-    long long v = 0;
-    int too_big = 0;
-
-    if (text == NULL || *text == '\0')
-        return -EINVAL;
-    for (const char *p = text; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9')
-            return -EINVAL;
-        if (!too_big) {
-            v = v * 10 + (*p - '0');
-            too_big = v > INT_MAX;
-        }
-    }
-    if (too_big)
-        return -ERANGE;
-    if (v == 0)
-        return -EINVAL;
-    *pid = (pid_t)v;
-    return 0;
-}
-
-int atb_cancel_pidfile_read(const char *path, pid_t *pid)
-{
-    char buf[PIDFILE_MAX + 1], *start, *end;
-    size_t len = 0;
-    int fd, rc;
-
-    fd = atb__open(path, O_RDONLY | O_NOCTTY, 0);
-    if (fd < 0)
-        return fd;
-    while (len < PIDFILE_MAX) {
-        ssize_t got = atb__read(fd, buf + len, PIDFILE_MAX - len);
-        if (got < 0) {
-            atb__close(&fd);
-            return (int)got;
-        }
-        if (got == 0)
-            break;
-        len += (size_t)got;
-    }
-    atb__close(&fd);
-    buf[len] = '\0';
-    for (start = buf; isspace((unsigned char)*start); start++)
-        ;
-    for (end = start; *end != '\0' && !isspace((unsigned char)*end); end++)
-        ;
-    /* A token that runs into the end of a full buffer may go on in the
-     * file: it is not a pid we can trust. */
-    if (len == PIDFILE_MAX && end == buf + len)
-        return -EINVAL;
-    *end = '\0';
-    rc = atb_cancel_pid_parse(start, pid);
-    return rc;
-}
-
-/* Returns the thread group (process) id of pid from /proc/PID/status, or a
- * negative errno. It differs from pid for a thread other than the main
- * one: /proc answers for those too, though they are not processes. */
-static pid_t proc_tgid(pid_t pid)
-{
-    char path[32], buf[512], *p;
-    ssize_t len;
-
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    /* Tgid is the fourth line, well within the first 512 bytes. */
-    len = atb__read_file(path, buf, sizeof(buf));
-    if (len <= 0)
-        return len == 0 ? -ESRCH : (int)len;
-    p = strstr(buf, "\nTgid:");
-    if (p == NULL)
-        return -EIO;
-    return (pid_t)strtol(p + 6, NULL, 10);
 }
 
 /* Returns 0 when pidfds work here, else the negative errno that says why
@@ -202,11 +126,12 @@ static void finish_gone(struct ctx *c, struct slot *s)
 }
 
 /* slot_open() with pidfds: pidfd_open() pins the process, and with a group
- * getpgid() is asked while the pidfd shows it alive. Separate from the
- * fallback because the two share no step. */
+ * getpgid() and /proc are asked while the pidfd shows it alive. Separate
+ * from the fallback because the two share no step. */
 static int slot_open_pidfd(struct ctx *c, struct slot *s)
 {
     struct atb_cancel_target *t = s->t;
+    struct atb__proc_stat st;
     int r;
 
     r = atb__pidfd_open(t->pid);
@@ -223,15 +148,23 @@ static int slot_open_pidfd(struct ctx *c, struct slot *s)
     if (r < 0)
         return r;
     s->pidfd = r;
+    /* getpgid() and /proc take a pid: the pidfd still showing the process
+     * alive afterwards proves that they answered about our process. */
     if (c->opts->group) {
-        /* getpgid() takes a pid: the pidfd still showing the process
-         * alive afterwards proves the answer was about our process. */
         pid_t pgid = getpgid(t->pid);
         if (pgid < 0) {
             finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
             return 0;
         }
         t->pgid = pgid;
+    }
+    if (atb__proc_stat(t->pid, &st) == 0) {
+        s->facts.start_time = st.start_time;
+        s->facts.kthread = atb__cancel_kthread(t->pid, st.ppid);
+    } else if (s->facts.written != NULL && !atb__pidfd_exited(s->pidfd)) {
+        /* Hidden from /proc (hidepid): no start time to compare. */
+        finish(c, s, ATB_CANCEL_FAILED, -EACCES);
+        return 0;
     }
     if (atb__pidfd_exited(s->pidfd))
         finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
@@ -272,7 +205,7 @@ static int slot_open_proc(struct ctx *c, struct slot *s)
     }
     /* As pidfd_open() does, refuse a thread's id: kill() would signal its
      * whole process, but /proc/TID/stat is the thread's, not the process's. */
-    r = proc_tgid(t->pid);
+    r = atb__cancel_tgid(t->pid);
     if (r == -ESRCH) {
         finish(c, s, ATB_CANCEL_NOT_RUNNING, 0);
         return 0;
@@ -281,7 +214,8 @@ static int slot_open_proc(struct ctx *c, struct slot *s)
         finish(c, s, ATB_CANCEL_FAILED, r < 0 ? r : -EINVAL);
         return 0;
     }
-    s->start_time = st.start_time;
+    s->facts.start_time = st.start_time;
+    s->facts.kthread = atb__cancel_kthread(t->pid, st.ppid);
     if (c->opts->group)
         t->pgid = st.pgrp;
     return 0;
@@ -313,7 +247,7 @@ static int target_alive(struct ctx *c, struct slot *s, pid_t *pgrp)
         return 1;
     }
     if (atb__proc_stat(s->t->pid, &st) < 0 || st.exited ||
-        st.start_time != s->start_time)
+        st.start_time != s->facts.start_time)
         return 0;
     if (pgrp != NULL)
         *pgrp = st.pgrp;
@@ -411,16 +345,8 @@ static void signal_round(struct ctx *c, int signo, int round)
 
         if (round == 1 ? s->t->state != ATB_CANCEL_PENDING : !s->pending)
             continue;
-        if (already_sent(c, i, round)) {
-            s->round = round;
-            s->pending = 1;
-            if (round == 1)
-                s->t->sent_signal = signo;
-            else
-                s->t->killed = 1;
-            continue;
-        }
-        r = slot_send(c, s, signo);
+        /* Reached by an earlier target's signal: noted, not sent again. */
+        r = already_sent(c, i, round) ? 2 : slot_send(c, s, signo);
         if (r == 0) {
             finish_gone(c, s);
         } else if (r < 0) {
@@ -432,6 +358,8 @@ static void signal_round(struct ctx *c, int signo, int round)
                 s->t->sent_signal = signo;
             else
                 s->t->killed = 1;
+            if (r == 2)
+                continue;
             emit(c, ATB_CANCEL_EV_SIGNAL, s->t, signo, 0);
             if (round == 1 && wants_cont(signo))
                 slot_send(c, s, SIGCONT);
@@ -491,31 +419,33 @@ static int wait_until(struct ctx *c, struct pollfd *pfds, size_t *idx,
     }
 }
 
-/* Refuses what must never be signalled. Before opening: init, and atb
- * itself. After opening, with a group: atb's own group (it would cancel
- * atb and whoever shares its group, a calling script for one), and groups
- * 0 (kernel threads) and 1. Returns 1 when anything was refused. */
+/* Refuses what must never be signalled (atb__cancel_refusal()), with the
+ * reason in error. Before opening (opened 0): init, and atb itself; after:
+ * the rest. Returns 1 when anything was refused. */
 static int refuse(struct ctx *c, int opened)
 {
     int refused = 0;
 
     for (size_t i = 0; i < c->n; i++) {
         struct atb_cancel_target *t = c->slots[i].t;
+        int why = atb__cancel_refusal(t, &c->slots[i].facts, opened,
+                                      c->opts->group);
 
-        if (!opened && (t->pid <= 1 || t->pid == getpid()))
+        if (why != 0) {
             t->state = ATB_CANCEL_REFUSED;
-        if (opened && c->opts->group && t->state == ATB_CANCEL_PENDING &&
-            (t->pgid <= 1 || t->pgid == getpgrp()))
-            t->state = ATB_CANCEL_REFUSED;
+            t->error = why < 0 ? why : 0;
+        }
         refused |= t->state == ATB_CANCEL_REFUSED;
     }
     return refused;
 }
 
 /* Sets every target back to pending, with nothing noted from an earlier
- * run, and gives it a slot with no pidfd yet. Separate from
- * atb_cancel_run() to keep that to allocating and releasing. */
-static void slots_init(struct ctx *c, struct atb_cancel_target *targets)
+ * run, and gives it a slot with no pidfd yet and its pid file's mtime (a
+ * negative tv_nsec: none). Separate from atb_cancel_run_pidfiles() to keep
+ * that to allocating and releasing. */
+static void slots_init(struct ctx *c, struct atb_cancel_target *targets,
+                       const struct timespec *written)
 {
     for (size_t i = 0; i < c->n; i++) {
         struct atb_cancel_target *t = &targets[i];
@@ -525,6 +455,8 @@ static void slots_init(struct ctx *c, struct atb_cancel_target *targets)
         t->gone_s = 0;
         c->slots[i].t = t;
         c->slots[i].pidfd = -1;
+        if (written != NULL && written[i].tv_nsec >= 0)
+            c->slots[i].facts.written = &written[i];
     }
 }
 
@@ -613,6 +545,13 @@ static int slots_cancel(struct ctx *c, struct pollfd *pfds, size_t *idx)
 int atb_cancel_run(struct atb_cancel_target *targets, size_t n,
                    const struct atb_cancel_opts *opts)
 {
+    return atb_cancel_run_pidfiles(targets, n, opts, NULL);
+}
+
+int atb_cancel_run_pidfiles(struct atb_cancel_target *targets, size_t n,
+                            const struct atb_cancel_opts *opts,
+                            const struct timespec *written)
+{
     struct atb_cancel_opts defaults;
     struct ctx c = {0};
     struct pollfd *pfds = NULL;
@@ -637,7 +576,7 @@ int atb_cancel_run(struct atb_cancel_target *targets, size_t n,
         rc = -ENOMEM;
         goto out;
     }
-    slots_init(&c, targets);
+    slots_init(&c, targets, written);
     rc = slots_accept(&c);
     if (rc != 0)
         goto out;

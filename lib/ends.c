@@ -94,6 +94,8 @@ static void on_group(struct atb__proc *p, void *data)
 
     atb__enter(run);
     take_proc(cmd);
+    if (run->guard.pid > 0)
+        atb__guard_tell(&run->guard, '-', p->pid);
     atb__cmd_phase(cmd, ATB__GROUP_DONE);
     atb__sched_maybe_finish(cmd);
     atb__leave(run);

@@ -67,6 +67,9 @@ struct atb__stream {
     int spill_fd;           /* group mode: unlinked file holding output, or -1 */
     int no_splice;          /* splice refused: copy through scratch */
     int direct;             /* group mode: the command writes into spill_fd */
+    int loose;              /* group mode: nowhere left to hold it: written
+                               as it comes */
+    char loose_last;        /* the last byte written so, or '\n' */
 };
 
 struct atb__cmd {
@@ -103,7 +106,7 @@ struct atb__cmd {
     int held_signo;         /* a cancel held back until they have ended */
     char error[96];         /* res.error when made up ("dependency x failed") */
     unsigned named : 1, given : 1, input : 1, clear_env : 1, cancelled : 1, timed_out : 1,
-        ready : 1, ready_by_output : 1, forget : 1;
+        ready : 1, ready_by_output : 1, forget : 1, held_told : 1, loose_told : 1;
 };
 
 /* Copies src into one allocation (the command, its vectors, its strings).
@@ -181,6 +184,13 @@ extern const char *const atb__palette[6];
 
 /* ---- output (streams.c, write.c, group-out.c) ---- */
 #define ATB__GROUP_MEM (1024 * 1024) /* group mode: held in memory, then spilled */
+/* Group mode without a temporary file (the folder is full or refuses one):
+ * what a command writes is held in memory up to ATB_GROUP_HOLD_MAX (atb.h),
+ * and the run holds at most this much in all; beyond, it goes out as it
+ * comes. A command writes into its file directly only while the folder has
+ * ATB__GROUP_ROOM free. */
+#define ATB__GROUP_HOLD_RUN (64u * 1024 * 1024)
+#define ATB__GROUP_ROOM (64ull * 1024 * 1024)
 struct atb__dest {
     int fd;                 /* the caller's */
     int color;
@@ -194,6 +204,9 @@ struct atb__output {
     size_t olen, ocap;
     size_t pad;             /* prefixes are padded to this width */
     int per_line;           /* the prefix has {time}: rendered per line */
+    unsigned shed;          /* a bit per destination that broke since the
+                               last settle: its pipes are to be closed */
+    size_t held;            /* group mode: bytes held in memory in all */
 };
 int atb__output_open(struct atb_run *run);
 void atb__output_close(struct atb_run *run);
@@ -204,6 +217,10 @@ void atb__output_start(struct atb_run *run, struct atb__cmd *cmd);
 int atb__output_open_streams(const struct atb__cmd *cmd);
 /* Reads what is there and closes the pipes. */
 void atb__output_stop(struct atb_run *run, struct atb__cmd *cmd);
+/* A destination broke (its reader went away): closes the commands' pipes
+ * to it, as a shell pipeline would, but those the run still reads for
+ * readiness. From settle only: never inside a stream's own callback. */
+void atb__output_shed(struct atb_run *run);
 void atb__output_free_cmd(struct atb__cmd *cmd);
 /* write.c */
 void atb__dest_write(struct atb_run *run, struct atb__dest *d, const char *buf, size_t len);
@@ -212,7 +229,7 @@ void atb__emit_line(struct atb_run *run, struct atb__cmd *cmd, int which, const 
                     size_t len);
 void atb__keep(struct atb_run *run, struct atb__cmd *cmd, const char *p, size_t n);
 /* group-out.c */
-int atb__group_files(struct atb__cmd *cmd, int wfd[2]);
+int atb__group_files(struct atb_run *run, struct atb__cmd *cmd, int wfd[2]);
 void atb__group_capture(struct atb_run *run, struct atb__cmd *cmd, struct atb__stream *s,
                         const char *p, size_t n);
 int atb__group_splice(struct atb__stream *s);
@@ -234,8 +251,25 @@ void atb__feed_resume(struct atb_run *run);
 void atb__feed_free(struct atb_run *run);
 
 /* ---- scope.c ---- */
+/* The run's private latch folder (latch_scope), and the environment every
+ * command starts from: the process's, with ATB_LATCH_DIR for the scope and
+ * ATB_RUN for the guardian's mark first (kept under clear_env too). */
 int atb__scope_open(struct atb_run *run, struct atb_error *err);
 void atb__scope_close(struct atb_run *run);
+
+/* ---- guard.c (atb_run_exec() only) ---- */
+struct atb__guard {
+    int fd;                 /* owned: atb's end of the socket, or -1 */
+    pid_t pid;              /* the guardian, or 0 */
+};
+/* A random token for the run's mark (16 hex digits) into buf. */
+int atb__guard_token(char *buf, size_t size);
+/* Forks the guardian. Returns 0 or a negative errno (nothing made). */
+int atb__guard_start(struct atb__guard *gd, const char *token, int signo, double grace_s);
+/* '+' a group started, '-' a group is gone. */
+void atb__guard_tell(struct atb__guard *gd, char what, pid_t pgid);
+/* The run ended normally: the guardian exits, and is reaped. */
+void atb__guard_end(struct atb__guard *gd);
 
 /* ---- start.c ---- */
 enum atb__start_result { ATB__STARTED, ATB__START_FAILED, ATB__START_LATER };
@@ -297,6 +331,7 @@ struct atb__settings {
     double tick_s;
     enum atb_watch watch;
     int catch_signals;
+    int guardian;
     atb_event_cb event_cb;
     void *event_data;
     int feed_fd;
@@ -340,7 +375,10 @@ struct atb_run {
     char *latch_dir;             /* owned, or NULL */
     int latch_lock;              /* owned flock fd, or -1 */
     char **base_env;             /* owned vector of borrowed strings, or NULL */
-    char *base_env_latch;        /* owned "ATB_LATCH_DIR=..." */
+    char *base_own[2];           /* owned "ATB_LATCH_DIR=...", "ATB_RUN=..." */
+    size_t base_keep;            /* base_env's first entries, kept under clear_env */
+    char mark[24];               /* the guardian's token, or "" */
+    struct atb__guard guard;     /* atb_run_exec() with a guardian */
     ev_timer timeout_w;
     ev_timer shield_w;
     ev_timer tick_w;

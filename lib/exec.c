@@ -28,9 +28,10 @@
  * cancellation can arrive twice at once, and that must not skip the grace. */
 #define SECOND_SIGNAL_S 0.1
 /* Fds the run needs before it can say that fds ran out: the event loop's
- * (see atb__fds_available), the spawner's /dev/null and the signalfd that
- * reads the caught signals. */
-#define RUN_FDS (ATB__LOOP_FDS + 2)
+ * (see atb__fds_available), the spawner's /dev/null, the signalfd that
+ * reads the caught signals, the guardian's socket and the latch scope's
+ * folder. One short and libev aborts when it makes its signal pipe. */
+#define RUN_FDS (ATB__LOOP_FDS + 4)
 
 struct atb__exec {
     struct ev_loop *loop;
@@ -280,7 +281,17 @@ int atb_run_exec(struct atb_run *run)
         return rc;
     run->exec = &ex;
     run->done = exec_done;
-    rc = atb__run_prepare(run, ex.loop, use_pidfd, 1);
+    /* The guardian is forked now, while the process is small, and before
+     * any command it must know of starts. */
+    if (run->set.guardian && (rc = atb__guard_token(run->mark, sizeof(run->mark))) == 0)
+        rc = atb__guard_start(&run->guard, run->mark, run->set.cancel_signal,
+                              run->set.grace_s);
+    if (rc < 0) {
+        run->error.code = rc;
+        run->error.key = "guardian";
+    }
+    if (rc == 0)
+        rc = atb__run_prepare(run, ex.loop, use_pidfd, 1);
     if (rc < 0)
         goto out;
     /* A signal ignored on entry stays ignored: that is how nohup and a
@@ -299,10 +310,12 @@ int atb_run_exec(struct atb_run *run)
     }
     ev_run(ex.loop, 0);
     ev_signal_stop(ex.loop, &ex.sigchld_w);
+    atb__guard_end(&run->guard);
     sweep(&ex);
     if (ex.catching && (sig = atb__catch_stop(&ex.sig, 1)) != 0 && run->interrupted == 0)
         run->interrupted = sig;
 out:
+    atb__guard_end(&run->guard);
     give_back(&ex);
     run->exec = NULL;
     return rc;

@@ -53,6 +53,7 @@ struct atb__proc_stat {
     int exited;  /* a zombie (with no thread left) or dead */
     pid_t ppid;
     pid_t pgrp;
+    unsigned long flags; /* the kernel's PF_* bits (PF_KTHREAD: 0x00200000) */
     unsigned long long start_time;
 };
 /* Returns 0, -ESRCH when there is no such process (or /proc hides it), or

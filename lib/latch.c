@@ -1,30 +1,23 @@
 /* latch: latch files and the folders they live in: names, safe folders, set,
- * unset, state, and the private folder each run gets. Waiting on latches is
- * in latch-wait.c. */
+ * unset and state. The private folder each run gets is in latch-scope.c,
+ * waiting on latches in latch-wait.c. */
 #include "internal.h"
+#include "latch-int.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-/* How deep atb_latch_scope_close() goes into folders children left. */
-#define SCOPE_DEPTH_MAX 32
-/* A run folder unlocked and unchanged this long is a killed run's. */
-#define SCOPE_STALE_S 60
-/* Stale run folders removed at most by one sweep, to bound its time. */
-#define SCOPE_SWEEP_MAX 64
 /* Tries at a fresh temporary name before giving up on setting a latch. */
 #define TMP_TRIES 8
 
-static void fail_on(struct atb_latch_error *err, const char *path, const char *why)
+void atb__latch_fail(struct atb_latch_error *err, const char *path, const char *why)
 {
     size_t len;
 
@@ -37,7 +30,7 @@ static void fail_on(struct atb_latch_error *err, const char *path, const char *w
     err->why = why;
 }
 
-static void clear_error(struct atb_latch_error *err)
+void atb__latch_clear(struct atb_latch_error *err)
 {
     if (err != NULL) {
         err->path[0] = '\0';
@@ -63,6 +56,30 @@ int atb_latch_name_check(const char *name)
     return 0;
 }
 
+/* Fills err for a folder someone else owns, saying who: the text goes in
+ * err->path's unused tail, after the path's terminating NUL, since the
+ * struct's layout is fixed for soname 0 (see atb.h) and err->why points to
+ * it. Without room there, err->why is the plain "is not owned by you". */
+static void fail_owner(struct atb_latch_error *err, const char *dir, uid_t owner)
+{
+    size_t used, room;
+    char *text;
+    int n;
+
+    atb__latch_fail(err, dir, "is not owned by you");
+    if (err == NULL)
+        return;
+    used = strlen(err->path) + 1;
+    if (used >= sizeof(err->path))
+        return;
+    text = err->path + used;
+    room = sizeof(err->path) - used;
+    n = snprintf(text, room, "is owned by uid %lu, not by you (uid %lu)", (unsigned long)owner,
+                 (unsigned long)geteuid());
+    if (n > 0 && (size_t)n < room)
+        err->why = text;
+}
+
 int atb_latch_dir_check(const char *dir, struct atb_latch_error *err)
 {
     struct stat st;
@@ -72,19 +89,20 @@ int atb_latch_dir_check(const char *dir, struct atb_latch_error *err)
      * a shared /tmp it is how someone else would redirect our latches. */
     if (lstat(dir, &st) < 0) {
         int rc = -errno;
-        fail_on(err, dir, NULL);
+        atb__latch_fail(err, dir, NULL);
         return rc;
     }
     if (S_ISLNK(st.st_mode))
         why = "is a symlink";
     else if (!S_ISDIR(st.st_mode))
         why = "is not a folder";
-    else if (st.st_uid != geteuid())
-        why = "is not owned by you";
-    else if (st.st_mode & (S_IWGRP | S_IWOTH))
+    else if (st.st_uid != geteuid()) {
+        fail_owner(err, dir, st.st_uid);
+        return ATB_ELATCHDIR;
+    } else if (st.st_mode & (S_IWGRP | S_IWOTH))
         why = "is writable by group or others";
     if (why != NULL) {
-        fail_on(err, dir, why);
+        atb__latch_fail(err, dir, why);
         return ATB_ELATCHDIR;
     }
     return 0;
@@ -105,12 +123,11 @@ static char *dup_trimmed(const char *path)
     return copy;
 }
 
-/* Creates each missing folder of path with mode 0700, parents first. Every
- * component that starts at or after offset check_from is checked as soon as
- * it exists, before anything is made inside it: those are the folders atb
- * answers for, while those before (/tmp, $XDG_RUNTIME_DIR) belong to the
- * system or the user. */
-static int make_dirs(char *path, size_t check_from, struct atb_latch_error *err)
+/* Every component of path that starts at or after offset check_from is
+ * checked as soon as it exists, before anything is made inside it: those are
+ * the folders atb answers for, while those before (/tmp, $XDG_RUNTIME_DIR)
+ * belong to the system or the user. */
+int atb__latch_make_dirs(char *path, size_t check_from, struct atb_latch_error *err)
 {
     size_t len = strlen(path);
 
@@ -129,7 +146,7 @@ static int make_dirs(char *path, size_t check_from, struct atb_latch_error *err)
             if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
                 rc = 0;
             else
-                fail_on(err, path, NULL);
+                atb__latch_fail(err, path, NULL);
         }
         if (rc == 0 && i > check_from)
             rc = atb_latch_dir_check(path, err);
@@ -140,15 +157,13 @@ static int make_dirs(char *path, size_t check_from, struct atb_latch_error *err)
     return 0;
 }
 
-/* The folder atb keeps its own latch folders in: $XDG_RUNTIME_DIR/atb, or
- * /tmp/atb-EUID when XDG_RUNTIME_DIR is unset, empty or relative (the XDG
- * spec says to ignore a relative one). *check_from is where the part atb
- * answers for begins. */
-static int base_dir(char **out, size_t *check_from)
+/* $XDG_RUNTIME_DIR counts only when absolute: the XDG spec says to ignore a
+ * relative one. Unset, empty or relative, the base is TMP/atb-EUID. */
+int atb__latch_base(const char *tmp, char **out, size_t *check_from)
 {
     const char *xdg = getenv("XDG_RUNTIME_DIR");
     char *top;
-    int n;
+    int n, in_tmp = 0;
 
     if (xdg != NULL && xdg[0] == '/') {
         top = dup_trimmed(xdg);
@@ -156,17 +171,18 @@ static int base_dir(char **out, size_t *check_from)
             return -ENOMEM;
         /* "/" trimmed stays "/": do not make "//atb". */
         n = asprintf(out, "%s/atb", strcmp(top, "/") == 0 ? "" : top);
-        *check_from = strlen(*out) - strlen("atb");
         free(top);
     } else {
-        n = asprintf(out, "/tmp/atb-%lu", (unsigned long)geteuid());
-        *check_from = strlen("/tmp/");
+        n = asprintf(out, "%s/atb-%lu", tmp, (unsigned long)geteuid());
+        in_tmp = 1;
     }
     if (n < 0) {
         *out = NULL;
         return -ENOMEM;
     }
-    return 0;
+    /* Both end in one component atb makes: "atb" or "atb-EUID". */
+    *check_from = (size_t)(strrchr(*out, '/') + 1 - *out);
+    return in_tmp;
 }
 
 int atb_latch_dir(char **dir, struct atb_latch_error *err)
@@ -177,7 +193,7 @@ int atb_latch_dir(char **dir, struct atb_latch_error *err)
     int rc;
 
     *dir = NULL;
-    clear_error(err);
+    atb__latch_clear(err);
     if (env != NULL && env[0] != '\0') {
         const char *slash;
 
@@ -191,7 +207,7 @@ int atb_latch_dir(char **dir, struct atb_latch_error *err)
     } else {
         char *base;
 
-        rc = base_dir(&base, &check_from);
+        rc = atb__latch_base(ATB__LATCH_TMP, &base, &check_from);
         if (rc < 0)
             return rc;
         rc = asprintf(&path, "%s/latch", base);
@@ -200,11 +216,11 @@ int atb_latch_dir(char **dir, struct atb_latch_error *err)
             return -ENOMEM;
     }
     if (strlen(path) >= ATB_LATCH_PATH_MAX) {
-        fail_on(err, path, NULL);
+        atb__latch_fail(err, path, NULL);
         rc = -ENAMETOOLONG;
         goto out;
     }
-    rc = make_dirs(path, check_from, err);
+    rc = atb__latch_make_dirs(path, check_from, err);
     if (rc == 0)
         rc = atb_latch_dir_check(path, err);
 out:
@@ -222,7 +238,7 @@ int atb_latch_path(const char *name, char **path, struct atb_latch_error *err)
     int rc;
 
     *path = NULL;
-    clear_error(err);
+    atb__latch_clear(err);
     if (slash != NULL) {
         const char *last = strrchr(name, '/') + 1;
 
@@ -337,211 +353,4 @@ int atb_latch_state(const char *path)
     if (S_ISLNK(st.st_mode))
         return -ELOOP;
     return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-}
-
-int atb_latch_scope_open(char **dir, int *lock, struct atb_latch_error *err)
-{
-    char *base = NULL, *path = NULL;
-    size_t check_from;
-    int rc, fd = -1;
-
-    *dir = NULL;
-    *lock = -1;
-    clear_error(err);
-    rc = base_dir(&base, &check_from);
-    if (rc < 0)
-        return rc;
-    rc = make_dirs(base, check_from, err);
-    if (rc < 0)
-        goto out;
-    if (asprintf(&path, "%s/run-XXXXXX", base) < 0) {
-        path = NULL;
-        rc = -ENOMEM;
-        goto out;
-    }
-    /* mkdtemp() makes the folder with mode 0700 and fails rather than
-     * reuse anything already at the name. */
-    if (mkdtemp(path) == NULL) {
-        rc = -errno;
-        fail_on(err, base, NULL);
-        goto out;
-    }
-    /* The lock says the folder is in use, for atb_latch_scope_sweep() in
-     * other runs; it goes when this process does, however it ends. */
-    fd = atb__open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-    if (fd >= 0) {
-        while ((rc = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
-            ;
-        rc = rc < 0 ? -errno : 0;
-    } else {
-        rc = fd;
-    }
-    if (rc < 0) {
-        atb__close(&fd);
-        rmdir(path);
-        goto out;
-    }
-    *dir = path;
-    *lock = fd;
-    path = NULL;
-out:
-    free(path);
-    free(base);
-    return rc;
-}
-
-static int open_dir_at(int at, const char *name)
-{
-    int fd;
-
-    do
-        fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    while (fd < 0 && errno == EINTR);
-    return fd < 0 ? -errno : fd;
-}
-
-/* Removes everything inside the folder open at fd (taken over and closed).
- * Names are unlinked first, which removes files and symlinks without
- * following them; only what unlink refuses as a folder is entered, through
- * O_NOFOLLOW, and only on the scope's own file system (dev), so a symlink or
- * a mount a child left there never leads outside. Returns 0 or the first
- * error; it carries on past errors to remove what it can. */
-static int empty_dir(int fd, dev_t dev, int depth)
-{
-    DIR *d = fdopendir(fd);
-    struct dirent *e;
-    int rc = 0;
-
-    if (d == NULL) {
-        rc = -errno;
-        atb__close(&fd);
-        return rc;
-    }
-    for (;;) {
-        struct stat st;
-        int sub, sub_rc;
-
-        errno = 0;
-        e = readdir(d);
-        if (e == NULL) {
-            if (errno != 0 && rc == 0)
-                rc = -errno;
-            break;
-        }
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (unlinkat(dirfd(d), e->d_name, 0) == 0 || errno == ENOENT)
-            continue;
-        if (errno != EISDIR && errno != EPERM) {
-            if (rc == 0)
-                rc = -errno;
-            continue;
-        }
-        if (depth >= SCOPE_DEPTH_MAX) {
-            if (rc == 0)
-                rc = -ELOOP;
-            continue;
-        }
-        sub = open_dir_at(dirfd(d), e->d_name);
-        if (sub < 0) {
-            if (sub != -ENOENT && rc == 0)
-                rc = sub;
-            continue;
-        }
-        if (fstat(sub, &st) < 0 || st.st_dev != dev) {
-            if (rc == 0)
-                rc = -EXDEV;
-            atb__close(&sub);
-            continue;
-        }
-        sub_rc = empty_dir(sub, dev, depth + 1);
-        if (unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT && sub_rc == 0)
-            sub_rc = -errno;
-        if (rc == 0)
-            rc = sub_rc;
-    }
-    closedir(d);
-    return rc;
-}
-
-int atb_latch_scope_close(const char *dir)
-{
-    int rc = 0;
-
-    /* A child still running could add a name between the emptying and the
-     * rmdir(); a few passes settle that without looping forever. */
-    for (int pass = 0; pass < 3; pass++) {
-        struct stat st;
-        int fd = atb__open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-
-        if (fd < 0)
-            return fd;
-        if (fstat(fd, &st) < 0) {
-            rc = -errno;
-            atb__close(&fd);
-            return rc;
-        }
-        rc = empty_dir(fd, st.st_dev, 0);
-        if (rmdir(dir) == 0)
-            return 0;
-        if (errno != ENOTEMPTY && errno != EEXIST)
-            return rc < 0 ? rc : -errno;
-        if (rc == 0)
-            rc = -ENOTEMPTY;
-    }
-    return rc;
-}
-
-/* Looks at one entry of the scope folders' parent: a run folder that is no
- * longer locked and has not changed for SCOPE_STALE_S belonged to a run
- * that was killed before it could remove it. Returns 1 when removed. */
-static int sweep_one(int base, const char *name, time_t now)
-{
-    struct stat st;
-    int fd, gone = 0;
-
-    if (strncmp(name, "run-", 4) != 0)
-        return 0;
-    fd = open_dir_at(base, name);
-    if (fd < 0)
-        return 0;
-    /* The age keeps a folder whose run has made it but not yet locked it
-     * out of reach; the lock, one whose run is alive, however old. */
-    if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || now - st.st_mtime < SCOPE_STALE_S ||
-        flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        atb__close(&fd);
-        return 0;
-    }
-    /* empty_dir takes fd over, and the lock with it. */
-    if (empty_dir(fd, st.st_dev, 0) == 0 && unlinkat(base, name, AT_REMOVEDIR) == 0)
-        gone = 1;
-    return gone;
-}
-
-int atb_latch_scope_sweep(void)
-{
-    char *path = NULL;
-    size_t check_from;
-    struct dirent *e;
-    DIR *d;
-    int fd, rc, removed = 0;
-    time_t now = time(NULL);
-
-    rc = base_dir(&path, &check_from);
-    if (rc < 0)
-        return rc;
-    fd = atb__open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-    free(path);
-    if (fd < 0)
-        return fd == -ENOENT ? 0 : fd;
-    d = fdopendir(fd);
-    if (d == NULL) {
-        rc = -errno;
-        atb__close(&fd);
-        return rc;
-    }
-    while (removed < SCOPE_SWEEP_MAX && (e = readdir(d)) != NULL)
-        removed += sweep_one(dirfd(d), e->d_name, now);
-    closedir(d);
-    return removed;
 }

@@ -33,6 +33,7 @@ int atb_run_new(struct atb_run **out)
     run->set.pad = 1;
     run->set.input_fd = -1;
     run->set.feed_fd = -1;
+    run->guard.fd = -1;
     run->error.id = -1;
     run->error.index = -1;
     *out = run;
@@ -286,7 +287,7 @@ int atb_run_start(struct atb_run *run, struct ev_loop *loop, atb_run_done_cb don
 
     if (run->stage != ATB__NEW)
         return ATB_ESTATE;
-    if (run->set.catch_signals)
+    if (run->set.catch_signals || run->set.guardian)
         return -EINVAL;
     switch (run->set.watch) {
     case ATB_WATCH_PIDFD:

@@ -356,6 +356,8 @@ void atb__sched_settle(struct atb_run *run)
     run->settling = 1;
     run->batch = 0;
     run->yielded = 0;
+    if (run->out.shed)
+        atb__output_shed(run);
     do {
         take_incoming(run);
         take_cancels(run);

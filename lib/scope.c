@@ -1,5 +1,9 @@
 /* scope: a run's private latch folder, exported to its commands as
- * ATB_LATCH_DIR (see atb-latch(1)), and removed at the end. */
+ * ATB_LATCH_DIR (see atb-latch(1)) and removed at the end; and the
+ * environment every command of the run starts from: the process's, with
+ * the run's own variables first (ATB_LATCH_DIR for the scope, ATB_RUN for
+ * the guardian's mark, guard.c), which a command keeps under clear_env
+ * too, and without the inherited ones they replace. */
 #include "engine.h"
 
 #include <errno.h>
@@ -9,49 +13,91 @@
 
 extern char **environ;
 
-/* Makes the folder and the environment that names it: ours comes first and
- * any inherited ATB_LATCH_DIR is left out. */
+static int out_of_memory(struct atb_error *err)
+{
+    memset(err, 0, sizeof(*err));
+    err->code = -ENOMEM;
+    err->id = err->index = -1;
+    snprintf(err->text, sizeof(err->text), "out of memory");
+    return -ENOMEM;
+}
+
+/* "NAME=VALUE" in a malloc'd string; VALUE is prefix, then a colon and
+ * tail when both are there. */
+static char *variable(const char *name, const char *prefix, const char *tail)
+{
+    size_t len = strlen(name) + 2 + (prefix ? strlen(prefix) + 1 : 0) + strlen(tail);
+    char *v = malloc(len);
+
+    if (v != NULL)
+        snprintf(v, len, "%s=%s%s%s", name, prefix ? prefix : "", prefix ? ":" : "", tail);
+    return v;
+}
+
+/* Whether the environment entry e is one of the run's own. */
+static int own(const struct atb_run *run, const char *e)
+{
+    for (size_t i = 0; i < run->base_keep; i++) {
+        size_t n = strcspn(run->base_env[i], "=") + 1;
+        if (strncmp(e, run->base_env[i], n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The base environment, when the run has variables of its own. Nested
+ * runs each add their token to ATB_RUN, so a guardian finds the commands
+ * of the runs inside its own too. */
+static int base_env(struct atb_run *run, struct atb_error *err)
+{
+    const char *outer = getenv("ATB_RUN");
+    size_t n = 0, k = 0;
+
+    if (run->latch_dir)
+        run->base_own[k++] = variable("ATB_LATCH_DIR", NULL, run->latch_dir);
+    if (run->mark[0])
+        run->base_own[k++] = variable("ATB_RUN", outer && *outer ? outer : NULL, run->mark);
+    if (k == 0)
+        return 0;
+    while (environ[n])
+        n++;
+    run->base_env = malloc((n + k + 1) * sizeof(char *));
+    if (run->base_env == NULL || run->base_own[0] == NULL || (k > 1 && run->base_own[1] == NULL))
+        return out_of_memory(err);
+    for (size_t i = 0; i < k; i++)
+        run->base_env[i] = run->base_own[i];
+    run->base_keep = k;
+    for (char **e = environ; *e; e++)
+        if (!own(run, *e))
+            run->base_env[k++] = *e;
+    run->base_env[k] = NULL;
+    return 0;
+}
+
 int atb__scope_open(struct atb_run *run, struct atb_error *err)
 {
     struct atb_latch_error lerr;
-    size_t n = 0;
     int rc;
 
-    if (!run->set.latch_scope)
-        return 0;
-    rc = atb_latch_scope_open(&run->latch_dir, &run->latch_lock, &lerr);
-    if (rc < 0) {
-        struct atb__buf b;
+    if (run->set.latch_scope) {
+        rc = atb_latch_scope_open(&run->latch_dir, &run->latch_lock, &lerr);
+        if (rc < 0) {
+            struct atb__buf b;
 
-        memset(err, 0, sizeof(*err));
-        err->code = rc;
-        err->id = -1;
-        err->index = -1;
-        atb__buf_init(&b, err->text, sizeof(err->text));
-        if (rc == ATB_ELATCHDIR)
-            atb__buf_add(&b, "latch folder %s %s", lerr.path, lerr.why ? lerr.why : "is unsafe");
-        else
-            atb__buf_add(&b, "latch folder: %s", atb_strerror(rc));
-        return rc;
+            memset(err, 0, sizeof(*err));
+            err->code = rc;
+            err->id = -1;
+            err->index = -1;
+            atb__buf_init(&b, err->text, sizeof(err->text));
+            if (rc == ATB_ELATCHDIR)
+                atb__buf_add(&b, "latch folder %s %s", lerr.path,
+                             lerr.why ? lerr.why : "is unsafe");
+            else
+                atb__buf_add(&b, "latch folder: %s", atb_strerror(rc));
+            return rc;
+        }
     }
-    run->base_env_latch = malloc(strlen(run->latch_dir) + sizeof("ATB_LATCH_DIR="));
-    while (environ[n])
-        n++;
-    run->base_env = malloc((n + 2) * sizeof(char *));
-    if (run->base_env == NULL || run->base_env_latch == NULL) {
-        memset(err, 0, sizeof(*err));
-        err->code = -ENOMEM;
-        snprintf(err->text, sizeof(err->text), "out of memory");
-        return -ENOMEM;
-    }
-    sprintf(run->base_env_latch, "ATB_LATCH_DIR=%s", run->latch_dir);
-    run->base_env[0] = run->base_env_latch;
-    n = 1;
-    for (char **e = environ; *e; e++)
-        if (strncmp(*e, "ATB_LATCH_DIR=", 14) != 0)
-            run->base_env[n++] = *e;
-    run->base_env[n] = NULL;
-    return 0;
+    return base_env(run, err);
 }
 
 void atb__scope_close(struct atb_run *run)
@@ -65,8 +111,10 @@ void atb__scope_close(struct atb_run *run)
     }
     free(run->latch_dir);
     free(run->base_env);
-    free(run->base_env_latch);
+    free(run->base_own[0]);
+    free(run->base_own[1]);
     run->latch_dir = NULL;
     run->base_env = NULL;
-    run->base_env_latch = NULL;
+    run->base_own[0] = run->base_own[1] = NULL;
+    run->base_keep = 0;
 }

@@ -185,6 +185,13 @@ int atb_run_set_catch_signals(struct atb_run *run, int on)
     return 0;
 }
 
+int atb_run_set_guardian(struct atb_run *run, int on)
+{
+    BEFORE_START(run);
+    run->set.guardian = on != 0;
+    return 0;
+}
+
 int atb_run_on_event(struct atb_run *run, atb_event_cb cb, void *data)
 {
     BEFORE_START(run);

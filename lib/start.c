@@ -23,8 +23,8 @@ static char **command_env(const struct atb_run *run, const struct atb__cmd *cmd)
     if (!cmd->clear_env)
         while (base[n])
             n++;
-    else if (run->base_env)
-        n = 1; /* base_env[0] is the latch scope, which stays */
+    else
+        n = run->base_keep; /* the run's own variables stay */
     while (cmd->env && cmd->env[extra])
         extra++;
     envp = malloc((n + extra + 1) * sizeof(*envp));
@@ -66,12 +66,12 @@ static void limit_cb(struct ev_loop *loop, ev_timer *w, int revents)
     atb__leave(run);
 }
 
-/* Out of fds while others run: the command stays queued and is tried again
- * when one of them finishes (whose fds are then free), rather than failing
- * the run. */
+/* Out of fds, or of processes (EAGAIN: RLIMIT_NPROC), while others run:
+ * the command stays queued and is tried again when one of them finishes
+ * (whose fds and process are then free), rather than failing the run. */
 static int starved(const struct atb_run *run, int rc)
 {
-    return (rc == -EMFILE || rc == -ENFILE) &&
+    return (rc == -EMFILE || rc == -ENFILE || rc == -EAGAIN) &&
            atb__tally_sum(&run->tally, ATB__ALL_KINDS, ATB__RUNNING, ATB__GROUP_DONE) > 0;
 }
 
@@ -117,6 +117,8 @@ enum atb__start_result atb__start_cmd(struct atb_run *run, struct atb__cmd *cmd)
     }
     cmd->res.pid = cmd->proc.pid;
     cmd->res.started_s = atb__now() - run->t0;
+    if (run->guard.pid > 0)
+        atb__guard_tell(&run->guard, '+', cmd->proc.pid);
     atb__cmd_phase(cmd, ATB__RUNNING);
     atb__deps_started(cmd);
     if (cmd->timeout_s > 0) {

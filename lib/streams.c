@@ -23,6 +23,12 @@ static const char *prefix_format(const struct atb_run *run)
     return run->set.prefix ? run->set.prefix : "[{name}] ";
 }
 
+/* Whether the run still needs cmd's lines: to see it become ready. */
+static int watched(const struct atb__cmd *cmd)
+{
+    return cmd->ready_re != NULL && !cmd->ready;
+}
+
 /* Whether any command needs its lines seen by the run. */
 static int any_watched(const struct atb_run *run)
 {
@@ -80,7 +86,7 @@ int atb__output_pipes(struct atb_run *run, struct atb__cmd *cmd, int wfd[2])
     if (mode == ATB_OUTPUT_INHERIT && cmd->ready_when == NULL)
         return 0;
     if (mode == ATB_OUTPUT_GROUP && cmd->ready_when == NULL) {
-        int rc = atb__group_files(cmd, wfd);
+        int rc = atb__group_files(run, cmd, wfd);
         if (rc <= 0)
             return rc;
     }
@@ -99,6 +105,10 @@ int atb__output_pipes(struct atb_run *run, struct atb__cmd *cmd, int wfd[2])
         cmd->out[i].which = i;
         cmd->out[i].spill_fd = -1;
         wfd[i] = p[1];
+        /* Its destination is gone: the command writes into a pipe nobody
+         * reads, and gets SIGPIPE as in a shell pipeline. */
+        if (run->out.dest[i].broken && !watched(cmd))
+            atb__close(&cmd->out[i].fd);
     }
     return 0;
 }
@@ -290,6 +300,29 @@ void atb__output_stop(struct atb_run *run, struct atb__cmd *cmd)
     }
 }
 
+void atb__output_shed(struct atb_run *run)
+{
+    unsigned shed = run->out.shed;
+
+    run->out.shed = 0;
+    for (size_t i = 0; i < run->n && shed; i++) {
+        struct atb__cmd *cmd = run->cmds[i];
+        int closed = 0;
+
+        for (int k = 0; k < 2; k++) {
+            struct atb__stream *s = &cmd->out[k];
+
+            if (!(shed & (1u << k)) || s->fd < 0 || s->direct || watched(cmd))
+                continue;
+            ev_io_stop(run->loop, &s->w);
+            atb__close(&s->fd);
+            closed = 1;
+        }
+        if (closed)
+            atb__sched_maybe_finish(cmd);
+    }
+}
+
 void atb__output_free_cmd(struct atb__cmd *cmd)
 {
     for (int i = 0; i < 2; i++) {
@@ -299,6 +332,7 @@ void atb__output_free_cmd(struct atb__cmd *cmd)
         atb__close(&s->fd);
         atb__close(&s->spill_fd);
         s->direct = 0;
+        cmd->run->out.held -= s->mem_len;
         free(s->part);
         free(s->mem);
         s->part = s->mem = NULL;

@@ -301,6 +301,8 @@ int atb__proc_stat(pid_t pid, struct atb__proc_stat *st)
             st->ppid = (pid_t)strtol(tok, NULL, 10);
         else if (field == 5)
             st->pgrp = (pid_t)strtol(tok, NULL, 10);
+        else if (field == 9)
+            st->flags = strtoul(tok, NULL, 10);
         else if (field == 22) {
             st->start_time = strtoull(tok, NULL, 10);
             break;

@@ -6,8 +6,9 @@
  * command's output. Writes block: a slow reader slows atb, which then stops
  * reading the pipes, which slows the commands. That is the back-pressure,
  * and no buffer grows to absorb it. After EPIPE (`atb | head`) a
- * destination is dropped, and the pipes are still read to the end so the
- * commands never block on them.
+ * destination is dropped, and the commands' pipes to it are closed
+ * (streams.c, atb__output_shed), so a command that goes on writing gets
+ * SIGPIPE, as it would in a shell pipeline.
  */
 #include "engine.h"
 
@@ -33,6 +34,7 @@ void atb__dest_write(struct atb_run *run, struct atb__dest *d, const char *buf, 
             (void)poll(&pfd, 1, -1);
         } else if (errno != EINTR) {
             d->broken = 1;
+            run->out.shed |= 1u << (d - run->out.dest);
         }
     }
 }

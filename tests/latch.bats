@@ -59,7 +59,14 @@ wait_ready() {
 	local i blocked
 	for ((i = 0; i < 500; i++)); do
 		blocked=$(awk '/^SigBlk:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
-		[ -n "$blocked" ] && [ $((0x$blocked & 0x4000)) -ne 0 ] && return 0
+		# TERM blocked, but not USR1: atb blocks every signal it catches
+		# before main() and unblocks them for the latch commands, whose
+		# wait then blocks only INT and TERM. Only atb's mask counts: a
+		# launcher that execs it (a pyenv shim is a bash script) may
+		# block TERM for a moment too.
+		[ "$(readlink "/proc/$1/exe" 2>/dev/null)" = "$(readlink -f "$ATB")" ] &&
+			[ -n "$blocked" ] && [ $((0x$blocked & 0x4000)) -ne 0 ] &&
+			[ $((0x$blocked & 0x200)) -eq 0 ] && return 0
 		pid_alive "$1" || return 1
 		sleep 0.02
 	done
@@ -492,7 +499,8 @@ os.execv(sys.argv[1], sys.argv[1:])' "$ATB" latch wait-unset --any x a >"$T/w.ou
 	fi
 	ratb latch set a
 	assert_equal "$status" 125
-	assert_equal "$stderr" "atb: latch folder $dir is not owned by you; refusing to use it"
+	# It says whose the folder is, and whose it should be.
+	assert_equal "$stderr" "atb: latch folder $dir is owned by uid $(stat -c %u "$dir"), not by you (uid $(id -u)); refusing to use it"
 }
 
 @test "an unsafe atb folder under XDG_RUNTIME_DIR is refused too" {
@@ -502,8 +510,150 @@ os.execv(sys.argv[1], sys.argv[1:])' "$ATB" latch wait-unset --any x a >"$T/w.ou
 	export XDG_RUNTIME_DIR=$T/xdg
 	ratb latch set a
 	assert_equal "$status" 125
-	assert_equal "$stderr" "atb: latch folder $T/xdg/atb is writable by group or others; refusing to use it"
+	# The default folder: the way out is to choose another one.
+	assert_equal "$stderr" "atb: latch folder $T/xdg/atb is writable by group or others; refusing to use it (set ATB_LATCH_DIR to use another folder)"
 	[ ! -e "$T/xdg/atb/latch" ]
+	# A run refuses it too (it is the user's own, under XDG_RUNTIME_DIR:
+	# nothing to fall back from), naming it.
+	ratb pool -- true
+	assert_equal "$status" 125
+	[[ "$stderr" == *"latch folder $T/xdg/atb is writable by group or others"* ]]
+}
+
+# --- another user's /tmp/atb-UID ---
+#
+# On a shared /tmp, anyone can make /tmp/atb-UID for someone else's UID
+# before they do. These tests play that: as root they make /tmp/atb-65534,
+# then run atb as nobody (65534), the way a user's own shell without
+# XDG_RUNTIME_DIR would. /tmp/atb-65534 is a fixed name another process on
+# the machine might use: a test makes it only when it is absent, and
+# teardown removes only what a test made.
+
+NB=/tmp/atb-65534
+
+teardown() {
+	common_teardown
+	[ -z "${NB_MADE:-}" ] || rm -rf -- "$NB"
+	# A fallback a failed run left (a run removes its own).
+	if [[ "${NB_SCOPE:-}" == /tmp/atb-65534-run-?????? ]]; then
+		rm -rf -- "$NB_SCOPE"
+	fi
+}
+
+# nobody_setup: skips unless root with setpriv and nobody/nogroup, and
+# unless nobody can run atb and /tmp/atb-65534 is free.
+nobody_setup() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root, to act as a second user (nobody)"
+	command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
+	[ "$(id -u nobody 2>/dev/null)" = 65534 ] || skip "needs user nobody with uid 65534"
+	getent group nogroup >/dev/null || skip "needs group nogroup"
+	as_nobody "$ATB" --version >/dev/null 2>&1 || skip "user nobody cannot run $ATB"
+	if [ -e "$NB" ] || [ -L "$NB" ]; then
+		skip "$NB exists already (another process may be using it)"
+	fi
+}
+
+# as_nobody ARGS...: ARGS as nobody, with no latch variables and no TMPDIR.
+as_nobody() {
+	timeout -k 5 "$T_LIMIT" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		env -u ATB_LATCH_DIR -u XDG_RUNTIME_DIR -u TMPDIR "$@"
+}
+
+# nbatb ARGS...: atb as nobody; sets status, output and stderr like ratb.
+nbatb() {
+	status=0
+	as_nobody "$ATB" "$@" >"$T/out" 2>"$T/err" 3>&- || status=$?
+	output=$(cat "$T/out")
+	stderr=$(cat "$T/err")
+	printf '# nobody: atb %s\n# status %s\n# stdout: %s\n# stderr: %s\n' "$*" "$status" "$output" "$stderr" >&2
+}
+
+# The command a run as nobody gives: it checks its scope, sets and reads a
+# latch there, and prints the folder, its mode and its owner.
+SCOPE_CHECK='d=$ATB_LATCH_DIR
+test -d "$d" && "$1" latch set x && "$1" latch status x >/dev/null && test -f "$d/x" &&
+stat -c "%n %a %u" "$d"'
+
+# assert_fallback: a run as nobody succeeds in a fresh folder of its own in
+# /tmp, which is gone when the run ends; so does `atb run`.
+assert_fallback() {
+	nbatb pool -o inherit -- sh -c "$SCOPE_CHECK" sh "$ATB"
+	assert_equal "$status" 0
+	assert_equal "$stderr" ""
+	[[ "$output" =~ ^(/tmp/atb-65534-run-[A-Za-z0-9]{6})\ 700\ 65534$ ]]
+	NB_SCOPE=${BASH_REMATCH[1]}
+	[ ! -e "$NB_SCOPE" ]
+	status=0
+	echo '{"commands": [{"name": "a", "argv": ["sh", "-c", "test -d \"$ATB_LATCH_DIR\" && echo \"$ATB_LATCH_DIR\""]}]}' |
+		as_nobody "$ATB" run -o inherit - >"$T/out" 2>"$T/err" 3>&- || status=$?
+	assert_equal "$status" 0
+	[[ "$(cat "$T/out")" =~ ^/tmp/atb-65534-run-[A-Za-z0-9]{6}$ ]]
+	[ ! -e "$(cat "$T/out")" ]
+}
+
+# assert_refused WHY: `atb latch` as nobody, on the default folder, refuses
+# /tmp/atb-65534 and says why, rather than use another folder.
+assert_refused() {
+	nbatb latch set x
+	assert_equal "$status" 125
+	assert_equal "$stderr" "atb: latch folder $NB $1; refusing to use it (set ATB_LATCH_DIR to use another folder)"
+	nbatb latch wait-set -t 0 x
+	assert_equal "$status" 125
+	[[ "$stderr" == "atb: latch folder $NB $1; "* ]]
+}
+
+@test "another user's /tmp/atb-UID: runs fall back, latch commands refuse it by name" {
+	nobody_setup
+	mkdir -m 0700 "$NB" || skip "$NB appeared meanwhile"
+	NB_MADE=1
+	assert_fallback
+	assert_refused "is owned by uid 0, not by you (uid 65534)"
+	# Nothing was made in it.
+	[ -z "$(ls -A "$NB")" ]
+	assert_equal "$(stat -c '%u %a' "$NB")" "0 700"
+	# With another folder chosen, as the message says, latch commands work.
+	status=0
+	as_nobody sh -c 'd=$(mktemp -d) || exit 1
+		ATB_LATCH_DIR=$d/l "$1" latch set x && test -f "$d/l/x"
+		rc=$?; rm -r "$d"; exit $rc' sh "$ATB" || status=$?
+	assert_equal "$status" 0
+}
+
+@test "a symlink at /tmp/atb-UID: runs fall back, latch commands refuse it by name" {
+	nobody_setup
+	mkdir -m 0755 "$T/elsewhere"
+	ln -s "$T/elsewhere" "$NB" || skip "$NB appeared meanwhile"
+	NB_MADE=1
+	assert_fallback
+	assert_refused "is a symlink"
+	[ -z "$(ls -A "$T/elsewhere")" ]
+}
+
+@test "a group-writable /tmp/atb-UID: runs fall back, latch commands refuse it by name" {
+	nobody_setup
+	mkdir -m 0700 "$NB" || skip "$NB appeared meanwhile"
+	NB_MADE=1
+	chown 65534:65534 "$NB"
+	chmod 0770 "$NB"
+	assert_fallback
+	assert_refused "is writable by group or others"
+	[ -z "$(ls -A "$NB")" ]
+}
+
+@test "someone else's /tmp/atb-UID/latch: runs are unaffected, latch commands name it" {
+	nobody_setup
+	mkdir -m 0700 "$NB" || skip "$NB appeared meanwhile"
+	NB_MADE=1
+	mkdir -m 0700 "$NB/latch"
+	chown 65534:65534 "$NB"
+	# A run's scope is beside the latch folder, not in it.
+	nbatb pool -o inherit -- sh -c "$SCOPE_CHECK" sh "$ATB"
+	assert_equal "$status" 0
+	[[ "$output" =~ ^(/tmp/atb-65534/run-[A-Za-z0-9]{6})\ 700\ 65534$ ]]
+	[ ! -e "${BASH_REMATCH[1]}" ]
+	nbatb latch set x
+	assert_equal "$status" 125
+	assert_equal "$stderr" "atb: latch folder $NB/latch is owned by uid 0, not by you (uid 65534); refusing to use it (set ATB_LATCH_DIR to use another folder)"
 }
 
 # --- usage ---

@@ -138,7 +138,29 @@ PY
 	assert_success
 	[[ "$output" == *$'==> a <==\na1\na2'* ]]
 	[[ "$output" == *$'==> b <==\nb1'* ]]
-	assert_equal "$stderr" "e1"
+	assert_equal "$stderr" "atb: pool: no temporary file in $T/missing for grouped output (No such file or directory): holding it in memory, up to 16 MiB a command
+e1"
+}
+
+@test "group: on a full TMPDIR, output is held in memory, in blocks, and atb says so" {
+	full_fs "$T/full"
+	TMPDIR=$T/full run --separate-stderr atb wait-all -o group -n a,b -- \
+		sh -c 'echo a1; echo e1 >&2; echo a2; exit 3' -- sh -c 'echo b1'
+	assert_failure 3
+	[[ "$output" == *$'==> a <==\na1\na2'* ]]
+	[[ "$output" == *$'==> b <==\nb1'* ]]
+	# The failing command's own error output is all there.
+	[[ "$stderr" == *e1* ]]
+	[[ "$stderr" == *"atb: wait-all: no temporary file in $T/full for grouped output (No space left on device): holding it in memory, up to 16 MiB a command"* ]]
+}
+
+@test "group: on a full TMPDIR, a command that outgrows memory is written as it comes, all of it" {
+	full_fs "$T/full"
+	TMPDIR=$T/full run --separate-stderr bash -c "'$ATB' pool -o group -n big,quiet -- sh -c 'seq 4000000; echo last' -- true | md5sum"
+	assert_success
+	assert_equal "$output" "$( (echo '==> big <=='; seq 4000000; echo last) | md5sum)"
+	[[ "$stderr" == *"atb: pool: no temporary file in $T/full"* ]]
+	[[ "$stderr" == *"atb: pool: big: no room left to hold its output: the rest is written as it comes, outside its block"* ]]
 }
 
 @test "group: a command with ready_when is read through a pipe, its block whole" {
@@ -203,12 +225,43 @@ print(sorted(b[:40] + "|" + b[-10:] + "|" + str(len(b)) for b in blocks if b))' 
 	assert_failure
 }
 
-@test "EPIPE: atb | head keeps running the commands and writes the report" {
-	run bash -c "'$ATB' pool --report '$T/r.json' -- seq 200000 -- seq 300000 | head -1; echo \"status \${PIPESTATUS[0]}\""
+@test "EPIPE: atb | head: the writers get SIGPIPE as in a shell pipeline, the report is written, 141" {
+	# Once atb's stdout is gone, the commands' pipes are closed: a writer
+	# dies of SIGPIPE, which counts as its failure, as with pipefail.
+	run bash -c "'$ATB' pool --report '$T/r.json' -- seq 2000000 -- seq 3000000 | head -1; echo \"status \${PIPESTATUS[0]}\""
 	assert_line --index 0 --regexp '^\[seq(#2)?\] +1$'
+	assert_line 'status 141'
+	# The first to die of it fails the pool; the other has died of it too,
+	# or is cancelled by that failure.
+	run report_get "$T/r.json" 'sorted(set((c["state"], c["signal"]) for c in r["commands"]))'
+	assert_output --regexp '^\[(\["cancelled", "SIGTERM"\], )?\["failed", "SIGPIPE"\]\]$'
+	run report_get "$T/r.json" 'r["exit_status"]'
+	assert_output 141
+}
+
+@test "broken output: atb pool -c yes 'sleep .3' | head -1 ends, nothing is left" {
+	# Before, atb stopped writing and waited for a yes that never ends.
+	run timeout 20 bash -c "'$ATB' pool -c yes 'sleep .3' | head -1; echo \"status \${PIPESTATUS[0]}\""
+	assert_line --index 0 --regexp '^\[yes\] +y$'
+	assert_line 'status 141'
+	wait_unmarked 10
+}
+
+@test "broken output in group mode: the writer's file is not a pipe, it runs to its end" {
+	# A command writing into its own file is not part of the pipeline:
+	# only what goes through atb's pipes stops.
+	run timeout 20 bash -c "'$ATB' pool -o group -c 'seq 100000' 'sleep .3; echo done' | head -1; echo \"status \${PIPESTATUS[0]}\""
+	assert_line --index 0 '==> seq <=='
 	assert_line 'status 0'
-	run report_get "$T/r.json" '[c["state"] for c in r["commands"]]'
-	assert_output '["succeeded", "succeeded"]'
+	wait_unmarked 10
+}
+
+@test "broken stderr: commands writing to stderr get SIGPIPE too, stdout goes on" {
+	run timeout 20 bash -c "{ '$ATB' wait-all -c 'yes >&2' 'echo out; sleep .3; echo out2' 2>&1 >&3 | head -1 >/dev/null; echo \"status \${PIPESTATUS[0]}\" >&3; } 3>&1"
+	assert_line --regexp '^\[echo\] +out$'
+	assert_line --regexp '^\[echo\] +out2$'
+	assert_line 'status 141'
+	wait_unmarked 10
 }
 
 @test "children get SIGPIPE back: a writer to a closed pipe dies of it" {

@@ -169,3 +169,55 @@ PY
 	assert_equal "$status" 0
 	assert_equal "$(rj '[c["argv"] for c in r["commands"]]')" '[["/bin/sh", "-c", "exit 0"], ["/bin/sh", "-c", "echo  \"a  b\" >/dev/null"]]'
 }
+
+@test "--report on a full disk: the old report stays whole, the real error is named, 125 only because the run succeeded" {
+	full_fs "$T/full"
+	# An earlier report, written before the disk filled up.
+	rm -f "$T/full/.fill"
+	echo '{"old": true}' >"$T/full/r.json"
+	head -c 2M /dev/zero >"$T/full/.fill" 2>/dev/null || true
+	ratb pool --report "$T/full/r.json" -- seq 2000
+	assert_equal "$status" 125
+	assert_equal "$stderr" "atb: $T/full/r.json: cannot write the report: No space left on device (the run itself succeeded)"
+	assert_equal "$(cat "$T/full/r.json")" '{"old": true}'
+	# No temporary file is left beside it.
+	assert_equal "$(ls -A "$T/full" | sort | xargs)" ".fill r.json"
+	# A run that failed keeps its own status; the message says no more.
+	ratb pool --report "$T/full/r.json" -- seq 2000 -- false
+	assert_equal "$status" 1
+	[[ "$stderr" == "atb: $T/full/r.json: cannot write the report: No space left on device"$'\n'* ]]
+	assert_equal "$(cat "$T/full/r.json")" '{"old": true}'
+}
+
+@test "--report: the report replaces the old one whole, by a rename in its folder" {
+	echo '{"old": true}' >"$T/r.json"
+	ino=$(stat -c %i "$T/r.json")
+	ratb pool --report "$T/r.json" -- true
+	assert_equal "$status" 0
+	assert_equal "$(rj 'r["outcome"]')" succeeded
+	[ "$(stat -c %i "$T/r.json")" != "$ino" ]
+	assert_equal "$(ls -A "$T" | grep -c atb-)" 0
+	# A target that is not a regular file is written in place.
+	mkfifo "$T/fifo"
+	cat "$T/fifo" >"$T/from-fifo" &
+	rec cat $!
+	ratb pool --report "$T/fifo" -- true
+	assert_equal "$status" 0
+	wait_file "$T/from-fifo"
+	report_get "$T/from-fifo" 'r["outcome"]'
+}
+
+@test "--report - into a closed pipe: the real error, and the run's success said" {
+	run bash -c "'$ATB' pool --report - -- true 2>'$T/err' | true; echo \"status \${PIPESTATUS[0]}\""
+	assert_output 'status 125'
+	assert_equal "$(cat "$T/err")" "atb: -: cannot write the report: Broken pipe (the run itself succeeded)"
+}
+
+@test "--junit on a full disk: the same, whole or not at all" {
+	full_fs "$T/full"
+	ratb pool --junit "$T/full/j.xml" -- seq 2000
+	assert_equal "$status" 125
+	assert_equal "$stderr" "atb: $T/full/j.xml: cannot write the report: No space left on device (the run itself succeeded)"
+	[ ! -e "$T/full/j.xml" ]
+	assert_equal "$(ls -A "$T/full")" ".fill"
+}

@@ -28,8 +28,8 @@ parent_signal() {
 	local sig=$1 want=$2
 	mkfifo "$T/gc.ready" "$T/esc.ready"
 	start_atb_fg pool -g 5s --report "$T/r.json" -n tree,escaper,plain \
-		-- sh -c '"$ATB_HELPERS/t-trap" -p "$PIDS/gc" -r "$T/gc.ready" -l "$T/gc.log" -e 0 INT TERM HUP & echo $$ >> "$PIDS/tree"; exec sleep 1000' \
-		-- sh -c 'setsid "$ATB_HELPERS/t-trap" -p "$PIDS/esc" -r "$T/esc.ready" -i TERM -i HUP -i INT & echo $$ >> "$PIDS/escaper"; exec sleep 1000' \
+		-- sh -c '"$ATB_HELPERS/t-trap" -p "$PIDS/gc" -r "$T/gc.ready" -l "$T/gc.log" -e 0 INT TERM HUP QUIT & echo $$ >> "$PIDS/tree"; exec sleep 1000' \
+		-- sh -c 'setsid "$ATB_HELPERS/t-trap" -p "$PIDS/esc" -r "$T/esc.ready" -i TERM -i HUP -i INT -i QUIT & echo $$ >> "$PIDS/escaper"; exec sleep 1000' \
 		-- sh -c "$(gated plain 'exec sleep 1000')"
 	ready gc
 	ready esc
@@ -76,6 +76,14 @@ finish_t_exec() {
 
 @test "SIGHUP to atb: forwarded to every group, report printed, nothing left, atb dies of SIGHUP (129)" {
 	parent_signal HUP 129
+}
+
+@test "SIGQUIT to atb (Ctrl-\\ reaches atb alone): forwarded to every group, reported, nothing left, atb dies of it (131), no core" {
+	parent_signal QUIT 131
+	# Dying of a signal it was sent is not a crash: no core file.
+	run ls "$T"
+	refute_output --partial core
+	wait_unmarked 10
 }
 
 @test "parent cancellation re-raises the signal: atb is killed by it, not exiting with 128+N" {
@@ -179,13 +187,16 @@ finish_t_exec() {
 	assert_gone stub
 }
 
-# every_signal SIG SENT: a run of one gated command; SIG to atb cancels it
-# with SENT, the report is written (outcome interrupted), atb dies of SIG.
+# every_signal SIG SENT: a run of one gated command with a grandchild in
+# its group and another in a session of its own; SIG to atb cancels it
+# with SENT, the report is written (outcome interrupted), atb dies of SIG,
+# and nothing that carries the test's mark is left.
 every_signal() {
 	local sig=$1 sent=$2 num
 	num=$(kill -l "$sig")
 	rm -f "$T/c.ready" "$T/c.go" "$PIDS/c" "$T/r.json"
-	start_atb_fg pool -g 5s --report "$T/r.json" -- sh -c "$(gated c 'exec sleep 1000')"
+	start_atb_fg pool -g 5s --report "$T/r.json" \
+		-- sh -c "sleep 1000 & setsid sleep 1000 & $(gated c 'exec sleep 1000')"
 	ready c
 	kill -"$sig" "$apid"
 	finish_atb
@@ -194,6 +205,7 @@ every_signal() {
 	assert_equal "$(rj 'r["exit_status"]')" $((128 + num))
 	assert_equal "$(rj 'r["commands"][0]["signal"]')" "SIG$sent"
 	assert_gone c
+	wait_unmarked 10
 }
 
 @test "every signal that would end atb is caught: the run is cancelled and reported, then atb dies of it" {
@@ -236,7 +248,7 @@ many() {
 	# Starting yields to the loop in batches: an end that comes while the
 	# rest are still being started is seen, and nothing starts after it.
 	local args
-	mapfile -t args < <(many 3000 true)
+	mapfile -t args < <(many 5000 true)
 	ratb race -t 60s --report "$T/r.json" "${args[@]}"
 	assert_equal "$status" 0
 	assert_equal "$(rj 'r["outcome"]')" succeeded
@@ -246,7 +258,7 @@ many() {
 
 @test "thousands of commands without -j: a signal is acted on at once, nothing starts after it" {
 	local args t0 t1
-	mapfile -t args < <(many 3000 sleep 1000)
+	mapfile -t args < <(many 5000 sleep 1000)
 	mkfifo "$T/first.ready" "$T/first.go"
 	start_atb_fg pool -g 5s --report "$T/r.json" -- sh -c "$(gated first 'exec sleep 1000')" -- "${args[@]}"
 	ready first
@@ -259,4 +271,25 @@ many() {
 	[ $(((t1 - t0) / 1000000)) -lt 10000 ]
 	# Whatever had started was cancelled; the rest never started.
 	assert_equal "$(rj 'sorted(set(c["state"] for c in r["commands"]))')" '["cancelled", "not_started"]'
+}
+
+@test "thousands of commands without -j: -t fires on time, nothing starts after it" {
+	local args
+	mapfile -t args < <(many 5000 sleep 1000)
+	mkfifo "$T/first.ready" "$T/first.go"
+	local t0 t1
+	t0=$(date +%s%N)
+	start_atb_fg pool -t 1s -g 5s --report "$T/r.json" -- sh -c "$(gated first 'exec sleep 1000')" -- "${args[@]}"
+	ready first
+	finish_atb
+	t1=$(date +%s%N)
+	assert_equal "$status" 124
+	# On time: before the yielding start the deadline came only once every
+	# command had started, 7 to 25 seconds in.
+	[ $(((t1 - t0) / 1000000)) -lt 10000 ]
+	assert_equal "$(rj 'r["outcome"]')" timed_out
+	# The deadline was kept while commands were still being started: the
+	# rest never started, and whatever had started was cancelled.
+	assert_equal "$(rj 'sorted(set(c["state"] for c in r["commands"]) - {"not_started"})')" '["cancelled"]'
+	wait_unmarked 10
 }

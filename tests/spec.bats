@@ -551,11 +551,13 @@ state() {
 	spec s.json <<-EOF
 	{"commands": [
 	  {"name": "guard", "shell": "$(gated guard 'exit 0')", "shield": true},
-	  {"name": "victim", "shell": "trap 'echo c > $T/victim.cancelled; exit 1' TERM; $(long victim) & wait"},
-	  {"name": "bad", "shell": "read x < $T/guard.ready; exit 3"}
+	  {"name": "victim", "shell": "trap 'echo c > $T/victim.cancelled; exit 1' TERM; ($(long victim)) & echo r > $T/victim.armed; wait"},
+	  {"name": "bad", "shell": "read x < $T/guard.ready; read y < $T/victim.armed; exit 3"}
 	]}
 	EOF
-	mkfifo "$T/victim.cancelled"
+	# bad fails only once victim's trap is set: a TERM before it would
+	# end the shell without writing (seen on a loaded CI machine).
+	mkfifo "$T/victim.cancelled" "$T/victim.armed"
 	atb run --report r.json s.json >"$T/out" 2>"$T/err" &
 	local apid=$!
 	rec atb "$apid"

@@ -9,7 +9,10 @@
  * Bare names (no '/') live in the latch folder: $ATB_LATCH_DIR, else
  * $XDG_RUNTIME_DIR/atb/latch, else /tmp/atb-EUID/latch. atb makes that folder
  * with mode 0700 and refuses one that is a symlink, is not owned by the
- * effective user, or is writable by group or others (ATB_ELATCHDIR).
+ * effective user, or is writable by group or others (ATB_ELATCHDIR). It
+ * refuses the default folder too, rather than use another, since every
+ * process must find the same latches; only a run's private folder, which no
+ * other process looks for by name, falls back (atb_latch_scope_open()).
  */
 #ifndef ATB_LATCH_H
 #define ATB_LATCH_H
@@ -30,10 +33,15 @@ struct ev_loop;
 enum atb_latch_state { ATB_LATCH_UNSET = 0, ATB_LATCH_SET = 1 };
 
 /* Why a folder was refused or could not be made: filled by the functions
- * that take one (the pointer may be NULL) whenever they fail on a folder. */
+ * that take one (the pointer may be NULL) whenever they fail on a folder.
+ * why is static text ("is a symlink"), or, for a folder someone else owns,
+ * text kept in path's unused tail after its terminating NUL ("is owned by
+ * uid 1000, not by you (uid 0)"): use it while the struct is unchanged,
+ * and not from a copy of the struct. It reads as a sentence after the
+ * path: "PATH WHY". */
 struct atb_latch_error {
     char path[ATB_LATCH_PATH_MAX]; /* the folder concerned, or "" */
-    const char *why;               /* static text such as "is a symlink", or NULL */
+    const char *why;               /* why it was refused (see above), or NULL */
 };
 
 /* Checks a bare latch name: 1 to ATB_LATCH_NAME_MAX letters, digits, '.',
@@ -48,7 +56,8 @@ int atb_latch_dir(char **dir, struct atb_latch_error *err);
 
 /* Checks that an existing folder is safe for latches: a real folder (not a
  * symlink), owned by the effective user, not writable by group or others.
- * Returns 0, ATB_ELATCHDIR (with err->why) or a negative errno from lstat. */
+ * Returns 0, ATB_ELATCHDIR (err says which folder and why) or a negative
+ * errno from lstat (err->path is dir, err->why NULL). */
 int atb_latch_dir_check(const char *dir, struct atb_latch_error *err);
 
 /* Turns a latch NAME into a path: a NAME containing '/' is used as given
@@ -76,13 +85,18 @@ int atb_latch_state(const char *path);
 
 /* Creates a fresh private latch folder (mode 0700) for one run, next to the
  * default latch folder ($XDG_RUNTIME_DIR/atb/run-XXXXXX, else
- * /tmp/atb-EUID/run-XXXXXX; $ATB_LATCH_DIR is not consulted). *dir is
- * malloc'd; the caller frees it and later calls atb_latch_scope_close().
- * *lock is a close-on-exec fd holding a flock(2) on the folder, which marks
- * it in use for atb_latch_scope_sweep(); the caller closes it after
+ * /tmp/atb-EUID/run-XXXXXX; $ATB_LATCH_DIR is not consulted). When
+ * XDG_RUNTIME_DIR is not used and /tmp/atb-EUID is unsafe (anyone can make
+ * it first on a shared /tmp), the folder is /tmp/atb-EUID-run-XXXXXX
+ * instead, made by mkdtemp(3) (with /tmp sticky or closed to others), and
+ * err names the folder passed over and why while the call returns 0;
+ * otherwise err is empty on success. *dir is malloc'd; the caller frees it
+ * and later calls atb_latch_scope_close(). *lock is a close-on-exec fd
+ * holding a flock(2) on the folder, which marks it in use for
+ * atb_latch_scope_sweep(); the caller closes it after
  * atb_latch_scope_close(), and the kernel drops it if the process is
- * killed. Returns 0, ATB_ELATCHDIR (err says which folder and why) or a
- * negative errno. */
+ * killed. Returns 0, ATB_ELATCHDIR (err says which folder and why; also
+ * when the fallback cannot be made) or a negative errno. */
 int atb_latch_scope_open(char **dir, int *lock, struct atb_latch_error *err);
 
 /* Removes a scope folder and everything in it, whatever children left there:
@@ -94,9 +108,12 @@ int atb_latch_scope_open(char **dir, int *lock, struct atb_latch_error *err);
 int atb_latch_scope_close(const char *dir);
 
 /* Removes the run folders that runs killed before they could clean up left
- * next to the scope folders: those owned by this user, not locked, and not
- * changed for a minute (a folder just made is not locked yet). At most 64
- * in one call. Returns how many were removed, or a negative errno. */
+ * next to the scope folders, and, when those are in /tmp, the fallback
+ * folders /tmp/atb-EUID-run-*: those owned by this user, not locked, and
+ * not changed for a minute (a folder just made is not locked yet), opened
+ * without following symlinks. A folder of scopes that is not this user's,
+ * or is writable by others, is left unread. At most 64 in one call.
+ * Returns how many were removed, or a negative errno. */
 int atb_latch_scope_sweep(void);
 
 /* How to wait. Fill with atb_latch_wait_opts_init(), then change fields. */

@@ -155,6 +155,18 @@ int atb_run_set_watch(struct atb_run *run, enum atb_watch watch);
  * run as atb_run_cancel() does; see atb_run_exec(). */
 int atb_run_set_catch_signals(struct atb_run *run, int on);
 
+/* atb_run_exec() only (atb_run_start() refuses it, -EINVAL): a guardian
+ * process watches this one for the run's duration and, should it die
+ * before the end without a word (SIGKILL, the OOM killer), cancels what it
+ * left: every command's process group and every process whose ATB_RUN
+ * carries the run's token (descendants that left their group), with the
+ * cancel signal, then SIGKILL after the grace. Every command gets ATB_RUN
+ * (a colon-separated list: nested runs add theirs). The guardian is forked
+ * from the calling process, so that process must be single-threaded. When
+ * it cannot be forked (-EAGAIN under ulimit -u), atb_run_exec() starts
+ * nothing and returns why, with atb_run_error()'s key "guardian". */
+int atb_run_set_guardian(struct atb_run *run, int on);
+
 /* Stores in signals (room for size) the numbers of the signals
  * atb_run_exec() catches with catch_signals, and returns how many there
  * are (at most 64): every signal whose default action ends the process and
@@ -194,8 +206,17 @@ enum atb_event_kind {
                               output fds: a caller drawing on the same terminal
                               clears its line now */
     ATB_EVENT_SIGNAL,      /* atb_run_exec() caught signo, the count-th so far */
-    ATB_EVENT_TICK         /* atb_run_set_tick()'s interval passed */
+    ATB_EVENT_TICK,        /* atb_run_set_tick()'s interval passed */
+    ATB_EVENT_HELD,        /* group mode: id's output cannot go to a temporary
+                              file (error: a negative errno; -ENOSPC when
+                              $TMPDIR has less than 64 MiB free), so it is
+                              held in memory, up to ATB_GROUP_HOLD_MAX
+                              bytes; once per id */
+    ATB_EVENT_LOOSE        /* group mode: id's held output outgrew memory:
+                              what it holds is written now, after its
+                              header, and the rest as it comes; once per id */
 };
+#define ATB_GROUP_HOLD_MAX (16u * 1024 * 1024)
 
 struct atb_event {
     enum atb_event_kind kind;
@@ -204,6 +225,7 @@ struct atb_event {
     int stream;       /* OUTPUT: 1 stdout, 2 stderr */
     const char *data; /* OUTPUT: the line (not NUL-terminated) */
     size_t len;
+    int error;        /* HELD: why there is no file (negative errno) */
 };
 
 /* Called for every event; the event is valid during the call only. The

@@ -1,7 +1,7 @@
 # Benchmarks and soak test for atb; never part of `make check`.
 # Called by the top-level Makefile:
 #   make bench [SCALE=0] [ONLY=overhead,startup,failfast,output,race,latch,scale,stdin]
-#              [STDIN_N=20000] [QUICK=1]
+#              [STDIN_N=20000] [QUICK=1] [BASELINE=/path/to/older/atb]
 #   make soak  [SOAK_RUNS=5000] [SOAK_TIME=240] [SOAK_SEED=N]
 # SCALE=0 leaves out the 10,000-command scale workload (about 2 minutes);
 # STDIN_N=1000000 runs the whole --stdin feed of the issue (10+ minutes here);
@@ -16,6 +16,7 @@ SCALE     ?= 1
 ONLY      ?=
 STDIN_N   ?= 20000
 QUICK     ?=
+BASELINE  ?=
 SOAK_RUNS ?= 5000
 SOAK_TIME ?= 240
 SOAK_SEED ?=
@@ -61,7 +62,7 @@ bench-peers:
 
 bench: bench-peers bench-tools
 	$(PYTHON) tests/bench/bench.py --build $(BUILD) --scale $(SCALE) --stdin-n $(STDIN_N) \
-	  $(if $(ONLY),--only $(ONLY)) $(if $(QUICK),--quick)
+	  $(if $(ONLY),--only $(ONLY)) $(if $(QUICK),--quick) $(if $(BASELINE),--baseline $(BASELINE))
 
 soak:
 	$(PYTHON) tests/bench/soak.py --build $(BUILD) --runs $(SOAK_RUNS) --time $(SOAK_TIME) $(if $(SOAK_SEED),--seed $(SOAK_SEED))

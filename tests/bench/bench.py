@@ -7,6 +7,12 @@ peers and builds the helper programs first:
     make bench                     every workload, scale included
     make bench SCALE=0             without the scale workload
     make bench ONLY=overhead,output
+    make bench BASELINE=/path/to/older/atb
+
+With a baseline, every hyperfine invocation that times atb also times the
+older binary given, with the same arguments and in the same rounds, and
+the report ends with a table of atb's medians against the baseline's (a
+change that makes no workload slower shows ratios near 1.00x).
 
 Every timed figure comes from one hyperfine invocation that runs atb, the
 floor (tests/bench/floor.c: posix_spawn and wait, nothing else) and the
@@ -75,6 +81,8 @@ class Bench:
         self.quick = args.quick
         self.stdin_n = args.stdin_n
         self.rows = []
+        self.base_rows = []  # (invocation, key, atb median, baseline median)
+        self.baseline = os.path.abspath(args.baseline) if args.baseline else None
         self.notes = []
         self.extra = {}  # workload -> free-form figures for results.json
         self.mem = {}
@@ -141,6 +149,9 @@ class Bench:
         if self.quick:
             runs = max(2, runs // 3)
             warmup = min(warmup, 1)
+        if self.baseline:
+            cmds = cmds + [("baseline:" + k, [self.baseline] + c[1:])
+                           for k, c in cmds if c and c[0] == self.atb]
         rounds = max(1, min(runs, rounds or 6))
         per_round = -(-runs // rounds)
         self.last_runs = per_round * rounds + warmup
@@ -174,6 +185,9 @@ class Bench:
                     times[r["command"]].extend(r["times"])
         res = {k: {"median": statistics.median(v), "min": min(v), "times": v}
                for k, v in times.items() if v}
+        for k in res:
+            if k.startswith("baseline:") and k[9:] in res:
+                self.base_rows.append((name, k[9:], res[k[9:]]["median"], res[k]["median"]))
         self.log(f"{name}: done in {time.monotonic() - t0:.0f} s: " +
                  ", ".join(f"{k} {fmt_time(v['median'])}" for k, v in res.items()))
         return res
@@ -666,11 +680,22 @@ class Bench:
         if self.notes:
             md.append("")
             md += [f"- {n}" for n in self.notes]
+        if self.base_rows:
+            print(f"atb against the baseline {self.baseline} (medians, same rounds):")
+            md += ["", f"atb against the baseline `{self.baseline}` (medians of the same rounds):",
+                   "", "| invocation | atb | baseline | ratio |", "|---|---|---|---|"]
+            for name, key, new, old in self.base_rows:
+                label = name if key == "atb" else f"{name} ({key})"
+                print(f"  {label:40} {fmt_time(new):>10} {fmt_time(old):>10} "
+                      f"{fmt_ratio(new / old):>7}")
+                md.append(f"| {label} | {fmt_time(new)} | {fmt_time(old)} | "
+                          f"{fmt_ratio(new / old)} |")
+            print()
         with open(os.path.join(self.dir, "results.md"), "w") as f:
             f.write("\n".join(md) + "\n")
         with open(os.path.join(self.dir, "results.json"), "w") as f:
             json.dump({"machine": mach, "rows": self.rows, "notes": self.notes,
-                       "figures": self.extra}, f, indent=1, default=str)
+                       "figures": self.extra, "baseline": self.base_rows}, f, indent=1, default=str)
         print(f"bench: wrote {os.path.join(self.dir, 'results.md')} and results.json")
         missed = [r["workload"] for r in self.rows if r["met"] is False]
         print(f"bench: {len(self.rows)} rows, {len(missed)} targets not met" +
@@ -683,6 +708,8 @@ def main():
     ap.add_argument("--scale", type=int, default=1, help="0: skip the scale workload")
     ap.add_argument("--only", default="", help="comma-separated workloads: " + ",".join(WORKLOADS))
     ap.add_argument("--quick", action="store_true", help="fewer runs (a smoke test)")
+    ap.add_argument("--baseline", default="",
+                    help="an older atb binary timed beside atb in the same rounds")
     ap.add_argument("--stdin-n", type=int, default=20000,
                     help="commands fed to atb pool --stdin (the issue asks 1,000,000)")
     args = ap.parse_args()
@@ -697,7 +724,7 @@ def main():
     b = Bench(args)
     if b.hf_bin is None:
         sys.exit("bench: hyperfine is not installed (make bench installs it)")
-    for exe in (b.atb, b.floor, b.gen, b.latchbench):
+    for exe in (b.atb, b.floor, b.gen, b.latchbench) + ((b.baseline,) if b.baseline else ()):
         if not os.access(exe, os.X_OK):
             sys.exit(f"bench: {exe} is missing (run through make bench)")
     t0 = time.monotonic()

@@ -11,8 +11,12 @@ once and checks:
   - the exit status: 0; the status of the first command to fail (failures are
     chained so that their order is known: each waits until the one before
     has ended and been reaped); the race winner's; 124 for -t; killed by
-    the signal sent to atb (SIGINT, SIGTERM, SIGHUP at a random moment,
-    sometimes followed by a second signal);
+    the signal sent to atb (at a random moment, sometimes followed by a
+    second one: SIGINT, SIGTERM and SIGHUP most often, and every other
+    signal atb catches: QUIT, USR1, USR2, ALRM, XCPU, XFSZ, VTALRM, PROF,
+    PWR);
+  - SIGKILL to atb at a random moment: atb's guardian cancels everything
+    the run started (the check below waits up to 10 s for it);
   - the --report JSON parses and agrees (exit_status, outcome);
   - no process outlives atb: this driver is a child subreaper, so anything
     left over is reparented to it, and every process also carries a marker
@@ -42,6 +46,11 @@ import time
 PR_SET_CHILD_SUBREAPER = 36
 HANG_S = 20.0
 SIGS = {"INT": signal.SIGINT, "TERM": signal.SIGTERM, "HUP": signal.SIGHUP}
+# Every other signal atb catches (atb_run_signals(): the real-time ones too).
+MORE_SIGS = [signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM, signal.SIGXCPU,
+             signal.SIGXFSZ, signal.SIGVTALRM, signal.SIGPROF, signal.SIGPWR,
+             signal.SIGRTMIN + 1]
+GUARD_S = 10.0
 
 
 class Scenario:
@@ -138,8 +147,10 @@ class Scenario:
             self.race()
         elif r < 0.74:
             self.timeout()
-        elif r < 0.95:
+        elif r < 0.90:
             self.signalled()
+        elif r < 0.95:
+            self.killed()
         else:
             self.fds()
 
@@ -228,12 +239,24 @@ class Scenario:
                 argv, info = self.long_cmd(k), {"lines": None}
             self.cmds.append((f"c{k}", argv, info))
         self.cmds.append((f"c{n}", self.long_cmd(n), {"lines": None}))
-        first = r.choice(list(SIGS.values()))
+        pick = list(SIGS.values()) * 4 + MORE_SIGS
+        first = r.choice(pick)
         t = r.choice([0, 0.001, 0.005, 0.02, 0.05, 0.1, 0.2])
         self.signals = [(t, first)]
         if r.random() < 0.3:
-            self.signals.append((t + r.choice([0, 0.01, 0.05]), r.choice(list(SIGS.values()))))
+            self.signals.append((t + r.choice([0, 0.01, 0.05]), r.choice(pick)))
         self.expect = -first
+
+    def killed(self):
+        """SIGKILL to atb: nothing handles it in atb; its guardian must."""
+        r = self.rng
+        self.kind = "killed"
+        self.mode = r.choice(["pool", "try-all", "wait-all", "race"])
+        self.common_opts()
+        for k in range(r.randint(1, 6)):
+            self.cmds.append((f"c{k}", self.long_cmd(k), {"lines": None}))
+        self.signals = [(r.choice([0, 0.001, 0.005, 0.02, 0.05, 0.1, 0.2]), signal.SIGKILL)]
+        self.expect = -signal.SIGKILL
 
     def fds(self):
         """A long run with -j 2: heads hold the two slots until gate1, the
@@ -335,6 +358,29 @@ class Soak:
         self.reap()
         return sorted(found.values())
 
+    def survivors(self, tag):
+        """Live children of ours (zombies reaped) and marked processes."""
+        self.reap()
+        found = [p for p in self.children() if "[Z]" not in self.describe(p)]
+        if shutil.which("pgrep"):
+            out = subprocess.run(["pgrep", "-f", f"soak-{tag}-|30\\.{tag}"],
+                                 capture_output=True, text=True).stdout
+            found += [int(x) for x in out.split()]
+        return found
+
+    def wait_guarded(self, tag):
+        """After SIGKILL to atb: its guardian (now our child: we are the
+        subreaper) cancels what the run left, waits the grace, kills, and
+        exits. Everything must be gone within GUARD_S."""
+        end = time.monotonic() + GUARD_S
+        while time.monotonic() < end:
+            if not self.survivors(tag):
+                self.stats["killed, all gone"] = self.stats.get("killed, all gone", 0) + 1
+                return []
+            time.sleep(0.01)
+        return [f"SIGKILL to atb: still there after {GUARD_S:.0f} s: "
+                + "; ".join(self.describe(p) for p in self.survivors(tag)[:6])]
+
     @staticmethod
     def reap():
         while True:
@@ -393,13 +439,20 @@ class Soak:
         if got != sc.expect:
             problems.append(f"exit status: expected {self.status_text(sc.expect)}, got "
                             f"{self.status_text(got)}")
-        problems += self.check_report(sc, report, got)
+        if sc.kind == "killed":
+            # No report from a SIGKILLed atb; its guardian cleans up.
+            problems += self.wait_guarded(tag)
+        else:
+            problems += self.check_report(sc, report, got)
         left = self.leftovers(tag)
         if left:
             problems.append(f"{len(left)} processes outlived atb: " + "; ".join(left[:6]))
         run_dirs = [d for d in os.listdir(os.path.join(self.xdg, "atb"))
                     if d.startswith("run-")] if os.path.isdir(os.path.join(self.xdg, "atb")) \
             else []
+        if run_dirs and sc.kind == "killed":
+            # A killed run cannot remove its folder; the next run does.
+            run_dirs = []
         if run_dirs:
             problems.append(f"run folders left in $XDG_RUNTIME_DIR/atb: {run_dirs}")
             for d in run_dirs:
@@ -531,9 +584,12 @@ class Soak:
 
 
 def default_signals():
-    """In the child, before exec: SIGINT and SIGHUP back to their defaults."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    """In the child, before exec: every signal atb catches back to its
+    default (a background job starts with SIGINT and SIGQUIT ignored, nohup
+    ignores SIGHUP), and none blocked."""
+    for sig in list(SIGS.values()) + MORE_SIGS:
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

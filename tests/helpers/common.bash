@@ -20,11 +20,62 @@ common_setup() {
 	T=$BATS_TEST_TMPDIR
 	PIDS=$T/pids
 	mkdir -p "$PIDS"
-	export T PIDS
+	# Every process a test starts inherits T_MARK: survivors are found by
+	# it, wherever they went (another group, another session).
+	T_MARK=atb-test-$$-$BATS_TEST_NUMBER-$RANDOM
+	export T PIDS T_MARK
+}
+
+# marked: the pids of live processes (not zombies) whose environment holds
+# this test's T_MARK. The test's own shells never do: a shell's environment
+# in /proc is the one it was started with, before setup exported T_MARK.
+marked() {
+	local f pid
+	[ -n "${T_MARK:-}" ] || return 0
+	for f in $(env -u T_MARK grep -lsxzF "T_MARK=$T_MARK" /proc/[0-9]*/environ); do
+		pid=${f#/proc/}
+		pid=${pid%/environ}
+		if pid_alive "$pid"; then echo "$pid"; fi
+	done
+	return 0
+}
+
+# wait_unmarked [SECONDS]: waits until no process carries T_MARK (polls in
+# 50 ms steps, after the event that should end them all); lists what is
+# left when it fails.
+wait_unmarked() {
+	local i left
+	for ((i = 0; i < ${1:-15} * 20; i++)); do
+		left=$(marked)
+		[ -z "$left" ] && return 0
+		sleep 0.05
+	done
+	for i in $left; do
+		echo "# left behind: $i: $(tr '\0' ' ' <"/proc/$i/cmdline" 2>/dev/null)" >&2
+	done
+	return 1
+}
+
+# full_fs DIR: a 1 MiB tmpfs at DIR, filled up; skips the test (with the
+# reason) where a tmpfs cannot be mounted. Teardown unmounts it.
+full_fs() {
+	mkdir -p "$1"
+	mount -t tmpfs -o size=1m,mode=1777 tmpfs "$1" 2>/dev/null ||
+		skip "cannot mount a tmpfs at $1 (needs root, or a container that allows mount)"
+	echo "$1" >>"$T/mounts"
+	head -c 2M /dev/zero >"$1/.fill" 2>/dev/null || true
+	[ "$(df --output=avail -k "$1" | tail -1)" -eq 0 ]
 }
 
 common_teardown() {
 	local f pid
+	# Whatever carries this test's mark (see marked), by pid.
+	for pid in $(marked); do
+		kill -KILL "$pid" 2>/dev/null
+	done
+	if [ -f "$T/mounts" ]; then
+		while read -r f; do umount -l "$f" 2>/dev/null; done <"$T/mounts"
+	fi
 	for f in "$PIDS"/*; do
 		[ -f "$f" ] || continue
 		while read -r pid; do

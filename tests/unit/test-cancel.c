@@ -1,10 +1,13 @@
 /* Unit tests for lib/cancel.c: pid and pid-file parsing, and cancels of
  * real processes, each run with pidfds (_pidfd) and with the /proc fallback
  * (_proc). The targets are this test's own children, which the library
- * treats like any other process; the tests reap them afterwards. */
+ * treats like any other process; the tests reap them afterwards. Refusals
+ * are checked with targets that a wrong answer would not end: kernel
+ * threads, and ancestors of a grandchild that runs the cancel. */
 #include "atb.h"
 #include "unit.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -149,10 +152,27 @@ static void write_file(const char *path, const char *text, size_t len)
     close(fd);
 }
 
-TEST(pidfile_read)
+/* Loads path and checks the outcome: rc, and for -EINVAL/-ERANGE the
+ * reason starting with why. */
+static void expect_load(const char *path, int rc, const char *why)
+{
+    const char *got = "unset";
+    pid_t pid = 0;
+
+    ASSERT_EQ(atb_cancel_pidfile_load(path, &pid, NULL, &got), rc);
+    if (why != NULL) {
+        ASSERT(got != NULL);
+        ASSERT(strncmp(got, why, strlen(why)) == 0);
+    }
+}
+
+/* Strict contents: one pid, at most one newline after it. */
+TEST(pidfile_contents)
 {
     char dir[] = "/tmp/atb-test-cancel-XXXXXX", path[64];
-    static char big[5000];
+    static char big[100];
+    struct timespec written;
+    struct stat st;
     pid_t pid = 0;
 
     ASSERT(mkdtemp(dir) != NULL);
@@ -161,36 +181,76 @@ TEST(pidfile_read)
     write_file(path, "4321\n", 5);
     ASSERT_EQ(atb_cancel_pidfile_read(path, &pid), 0);
     ASSERT_EQ(pid, 4321);
-    write_file(path, " \t\n 77 extra words\n", 19);
+    write_file(path, "88", 2);
+    ASSERT_EQ(atb_cancel_pidfile_load(path, &pid, &written, NULL), 0);
+    ASSERT_EQ(pid, 88);
+    ASSERT_EQ(stat(path, &st), 0);
+    ASSERT_EQ(written.tv_sec, st.st_mtim.tv_sec);
+    ASSERT_EQ(written.tv_nsec, st.st_mtim.tv_nsec);
+    write_file(path, "0077\n", 5);
     ASSERT_EQ(atb_cancel_pidfile_read(path, &pid), 0);
     ASSERT_EQ(pid, 77);
-    write_file(path, "88", 2);
-    ASSERT_EQ(atb_cancel_pidfile_read(path, &pid), 0);
-    ASSERT_EQ(pid, 88);
-    write_file(path, "", 0);
-    ASSERT_EQ(atb_cancel_pidfile_read(path, &pid), -EINVAL);
-    write_file(path, "  \n", 3);
-    ASSERT_EQ(atb_cancel_pidfile_read(path, &pid), -EINVAL);
-    write_file(path, "pid=12\n", 7);
-    ASSERT_EQ(atb_cancel_pidfile_read(path, &pid), -EINVAL);
-    write_file(path, "12abc\n", 6);
-    ASSERT_EQ(atb_cancel_pidfile_read(path, &pid), -EINVAL);
-    write_file(path, "0\n", 2);
-    ASSERT_EQ(atb_cancel_pidfile_read(path, &pid), -EINVAL);
-    write_file(path, "-12\n", 4);
-    ASSERT_EQ(atb_cancel_pidfile_read(path, &pid), -EINVAL);
-    write_file(path, "99999999999\n", 12);
-    ASSERT_EQ(atb_cancel_pidfile_read(path, &pid), -ERANGE);
-    /* A token cut by the 4 KiB read limit is not trusted. */
-    memset(big, ' ', sizeof(big));
-    memcpy(big + 4094, "12345", 5);
-    write_file(path, big, sizeof(big));
-    ASSERT_EQ(atb_cancel_pidfile_read(path, &pid), -EINVAL);
-    ASSERT_EQ(pid, 88);
 
-    ASSERT_EQ(atb_cancel_pidfile_read(dir, &pid), -EISDIR);
+    write_file(path, "", 0);
+    expect_load(path, -EINVAL, "empty");
+    write_file(path, " 12\n", 4);
+    expect_load(path, -EINVAL, "starts with a blank");
+    write_file(path, "\t12\n", 4);
+    expect_load(path, -EINVAL, "starts with a blank");
+    write_file(path, "\n12\n", 4);
+    expect_load(path, -EINVAL, "starts with a blank");
+    write_file(path, "pid=12\n", 7);
+    expect_load(path, -EINVAL, "does not start with a process id");
+    write_file(path, "-12\n", 4);
+    expect_load(path, -EINVAL, "does not start with a process id");
+    write_file(path, "+12\n", 4);
+    expect_load(path, -EINVAL, "does not start with a process id");
+    write_file(path, "123abc\n", 7);
+    expect_load(path, -EINVAL, "text after the process id");
+    write_file(path, "123 456\n", 8);
+    expect_load(path, -EINVAL, "text after the process id");
+    write_file(path, "123 \n", 5);
+    expect_load(path, -EINVAL, "text after the process id");
+    write_file(path, "123\r\n", 5);
+    expect_load(path, -EINVAL, "text after the process id");
+    write_file(path, "123\n\n", 5);
+    expect_load(path, -EINVAL, "text after the process id");
+    write_file(path, "123\nsomething else\n", 19);
+    expect_load(path, -EINVAL, "text after the process id");
+    write_file(path, "0\n", 2);
+    expect_load(path, -EINVAL, "0 is not a process id");
+    write_file(path, "99999999999\n", 12);
+    expect_load(path, -ERANGE, "number too large");
+    memset(big, '1', sizeof(big));
+    write_file(path, big, sizeof(big));
+    expect_load(path, -EINVAL, "too long");
+    ASSERT_EQ(pid, 77);
+
+    expect_load(dir, -EINVAL, "not a regular file");
+    expect_load("/dev/null", -EINVAL, "not a regular file");
     ASSERT_EQ(unlink(path), 0);
-    ASSERT_EQ(atb_cancel_pidfile_read(path, &pid), -ENOENT);
+    expect_load(path, -ENOENT, NULL);
+    ASSERT_EQ(rmdir(dir), 0);
+}
+
+/* A FIFO is refused at once, with or without a writer: never read, never
+ * waited on (a regression hangs until the runner's time limit). */
+TEST(pidfile_fifo)
+{
+    char dir[] = "/tmp/atb-test-cancel-XXXXXX", path[64];
+    int wfd;
+
+    ASSERT(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/fifo", dir);
+    ASSERT_EQ(mkfifo(path, 0600), 0);
+    expect_load(path, -EINVAL, "not a regular file");
+    /* With a reader of our own open, a writer can be there too. */
+    wfd = open(path, O_RDWR | O_CLOEXEC);
+    ASSERT(wfd >= 0);
+    ASSERT_EQ(write(wfd, "12\n", 3), 3);
+    expect_load(path, -EINVAL, "not a regular file");
+    close(wfd);
+    ASSERT_EQ(unlink(path), 0);
     ASSERT_EQ(rmdir(dir), 0);
 }
 
@@ -454,6 +514,286 @@ BOTH(refused)
     kill(t[0].pid, SIGKILL);
     status = reap(t[0].pid);
     ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/* Returns a child of kthreadd (a kworker, say) when pid 2 is kthreadd, or
+ * 0 where it is not (in a pid namespace). */
+static pid_t kthread_child(void)
+{
+    char buf[512], *p;
+    struct dirent *e;
+    pid_t found = 0;
+    DIR *d;
+    int fd;
+    ssize_t n;
+
+    fd = open("/proc/2/comm", O_RDONLY | O_CLOEXEC);
+    n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n != 9 || memcmp(buf, "kthreadd\n", 9) != 0)
+        return 0;
+    d = opendir("/proc");
+    ASSERT(d != NULL);
+    while (found == 0 && (e = readdir(d)) != NULL) {
+        char path[300];
+        int ppid = 0;
+
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+        if (fd >= 0)
+            close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        p = strrchr(buf, ')');
+        if (p != NULL && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == 2)
+            found = (pid_t)atoi(e->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+/* Kernel threads are refused, kthreadd itself and its children: a refusal,
+ * so nothing is signalled. */
+BOTH(kthread_refused)
+{
+    struct atb_cancel_opts opts;
+    struct atb_cancel_target t[2] = {{.pid = sleeper(TERM_DIES)}, {.pid = 2}};
+    pid_t worker = kthread_child();
+    int status;
+
+    if (worker == 0) {
+        fprintf(stderr, "# skipped: pid 2 is not kthreadd (a pid namespace?)\n");
+        kill(t[0].pid, SIGKILL);
+        reap(t[0].pid);
+        return;
+    }
+    opts_for(&opts, no_pidfd, 0);
+    ASSERT_EQ(atb_cancel_run(t, 2, &opts), -EINVAL);
+    ASSERT_EQ(t[1].state, ATB_CANCEL_REFUSED);
+    ASSERT_EQ(t[1].error, -EPERM);
+    ASSERT_EQ(t[0].state, ATB_CANCEL_PENDING);
+    t[1].pid = worker;
+    ASSERT_EQ(atb_cancel_run(t, 2, &opts), -EINVAL);
+    /* The worker may have ended meanwhile; if not, it is refused. */
+    ASSERT(t[1].state == ATB_CANCEL_REFUSED ||
+           t[1].state == ATB_CANCEL_NOT_RUNNING);
+    if (t[1].state == ATB_CANCEL_REFUSED)
+        ASSERT_EQ(t[1].error, -EPERM);
+    opts.group = 1;
+    t[1].pid = 2;
+    ASSERT_EQ(atb_cancel_run(&t[1], 1, &opts), -EINVAL);
+    ASSERT_EQ(t[1].error, -EPERM);
+    ASSERT_EQ(seen.signals + seen.done, 0);
+    ASSERT(still_running(t[0].pid));
+    kill(t[0].pid, SIGKILL);
+    status = reap(t[0].pid);
+    ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/* The canceller's ancestors are refused: from a grandchild G of this test,
+ * a cancel of its parent C and of this test's process is refused and
+ * signals neither (were it not, SIGTERM would end C: the test fails). */
+BOTH(ancestors_refused)
+{
+    pid_t test = getpid(), c = fork();
+    int status;
+
+    ASSERT(c >= 0);
+    if (c == 0) {
+        pid_t g = fork();
+
+        if (g < 0)
+            _exit(90);
+        if (g == 0) {
+            struct atb_cancel_target t[2] = {{.pid = getppid()}, {.pid = test}};
+            struct atb_cancel_opts opts;
+
+            opts_for(&opts, no_pidfd, 20);
+            if (atb_cancel_run(t, 2, &opts) != -EINVAL)
+                _exit(10);
+            if (t[0].state != ATB_CANCEL_REFUSED || t[0].error != -EDEADLK ||
+                t[1].state != ATB_CANCEL_REFUSED || t[1].error != -EDEADLK)
+                _exit(11);
+            _exit(seen.signals + seen.done == 0 ? 0 : 12);
+        }
+        while (waitpid(g, &status, 0) < 0)
+            if (errno != EINTR)
+                _exit(91);
+        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 92);
+    }
+    status = reap(c);
+    ASSERT(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+}
+
+static struct timespec wall_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts;
+}
+
+/* A process that started after its pid file was written is refused, beyond
+ * 20 ms (2 s more for an mtime of whole seconds); one that started before,
+ * and a target with no pid file, are cancelled. */
+BOTH(started_after_pidfile)
+{
+    struct atb_cancel_opts opts;
+    struct timespec before = wall_now(), w[3];
+    struct atb_cancel_target t[3] = {{.pid = sleeper(TERM_DIES)},
+                                     {.pid = sleeper(TERM_DIES)},
+                                     {.pid = sleeper(TERM_DIES)}};
+
+    if (before.tv_nsec == 0)
+        before.tv_nsec = 1;
+    opts_for(&opts, no_pidfd, 20);
+    w[0] = before;
+    w[0].tv_sec -= 3600;
+    ASSERT_EQ(atb_cancel_run_pidfiles(t, 1, &opts, w), -EINVAL);
+    ASSERT_EQ(t[0].state, ATB_CANCEL_REFUSED);
+    ASSERT_EQ(t[0].error, -ESTALE);
+    w[0].tv_sec = before.tv_sec - 1;
+    ASSERT_EQ(atb_cancel_run_pidfiles(t, 1, &opts, w), -EINVAL);
+    ASSERT_EQ(t[0].error, -ESTALE);
+    w[0] = (struct timespec){before.tv_sec - 3, 0};
+    ASSERT_EQ(atb_cancel_run_pidfiles(t, 1, &opts, w), -EINVAL);
+    ASSERT_EQ(t[0].error, -ESTALE);
+    ASSERT_EQ(seen.signals + seen.done, 0);
+    ASSERT(still_running(t[0].pid));
+
+    w[0] = wall_now();
+    w[1] = (struct timespec){before.tv_sec - 1, 0};
+    w[2] = (struct timespec){0, -1};
+    ASSERT_EQ(atb_cancel_run_pidfiles(t, 3, &opts, w), 0);
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(t[i].state, ATB_CANCEL_GONE);
+        reap(t[i].pid);
+    }
+}
+
+/* Forks a child that writes its own pid to path, as a daemon does, and
+ * returns its pid once it has. */
+static pid_t self_writer(const char *path)
+{
+    int p[2];
+    char c;
+    pid_t pid;
+
+    ASSERT(pipe2(p, O_CLOEXEC) == 0);
+    pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        char text[16];
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        int len = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+
+        if (fd < 0 || write(fd, text, (size_t)len) != len || close(fd) < 0 ||
+            write(p[1], "r", 1) != 1)
+            _exit(99);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    ASSERT(read(p[0], &c, 1) == 1);
+    close(p[0]);
+    return pid;
+}
+
+/* A pid file that its process wrote itself is accepted. */
+BOTH(pidfile_by_itself)
+{
+    char dir[] = "/tmp/atb-test-cancel-XXXXXX", path[64];
+    struct atb_cancel_opts opts;
+    struct atb_cancel_target t = {0};
+    struct timespec written;
+    pid_t pid;
+
+    ASSERT(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/pid", dir);
+    pid = self_writer(path);
+    ASSERT_EQ(atb_cancel_pidfile_load(path, &t.pid, &written, NULL), 0);
+    ASSERT_EQ(t.pid, pid);
+    opts_for(&opts, no_pidfd, 20);
+    ASSERT_EQ(atb_cancel_run_pidfiles(&t, 1, &opts, &written), 0);
+    ASSERT_EQ(t.state, ATB_CANCEL_GONE);
+    reap(pid);
+    ASSERT_EQ(unlink(path), 0);
+    ASSERT_EQ(rmdir(dir), 0);
+}
+
+/* Makes the next pid the kernel hands out pid, through ns_last_pid, and
+ * starts a sleeper on it. Returns its pid, or 0 when ns_last_pid cannot be
+ * written here; tries again when another process took the pid first. */
+static pid_t sleeper_on(pid_t pid)
+{
+    for (int i = 0; i < 50; i++) {
+        char text[16];
+        int len = snprintf(text, sizeof(text), "%d", (int)pid - 1);
+        int fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+        pid_t got;
+
+        if (fd < 0 || write(fd, text, (size_t)len) != len) {
+            if (fd >= 0)
+                close(fd);
+            return 0;
+        }
+        close(fd);
+        got = sleeper(TERM_DIES);
+        if (got == pid)
+            return got;
+        kill(got, SIGKILL);
+        reap(got);
+    }
+    ASSERT(!"another process took the pid 50 times");
+    return 0;
+}
+
+/* The issue's case: a pid file names a process that has ended, and a new
+ * process got its pid. The new one started after the file was written: it
+ * is refused and left alone. */
+BOTH(pidfile_pid_reused)
+{
+    char dir[] = "/tmp/atb-test-cancel-XXXXXX", path[64];
+    struct timespec old_times[2] = {wall_now(), wall_now()};
+    struct atb_cancel_opts opts;
+    struct atb_cancel_target t = {0};
+    struct timespec written;
+    pid_t old, reused;
+
+    ASSERT(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/pid", dir);
+    old = self_writer(path);
+    kill(old, SIGKILL);
+    reap(old);
+    /* However fast this test runs, the file is a second older than the
+     * process that is about to get its pid. */
+    old_times[0].tv_sec -= 1;
+    old_times[1].tv_sec -= 1;
+    ASSERT_EQ(utimensat(AT_FDCWD, path, old_times, 0), 0);
+    ASSERT_EQ(atb_cancel_pidfile_load(path, &t.pid, &written, NULL), 0);
+    ASSERT_EQ(t.pid, old);
+    reused = sleeper_on(old);
+    if (reused == 0) {
+        fprintf(stderr, "# skipped: cannot write "
+                        "/proc/sys/kernel/ns_last_pid to reuse a pid\n");
+    } else {
+        opts_for(&opts, no_pidfd, 20);
+        ASSERT_EQ(atb_cancel_run_pidfiles(&t, 1, &opts, &written), -EINVAL);
+        ASSERT_EQ(t.state, ATB_CANCEL_REFUSED);
+        ASSERT_EQ(t.error, -ESTALE);
+        ASSERT_EQ(seen.signals + seen.done, 0);
+        ASSERT(still_running(reused));
+        kill(reused, SIGKILL);
+        reap(reused);
+    }
+    ASSERT_EQ(unlink(path), 0);
+    ASSERT_EQ(rmdir(dir), 0);
 }
 
 /* The same process named twice is signalled once and settled twice. */

@@ -446,3 +446,103 @@ TEST(large_output_through_pipes_kept)
     atb_run_free(run);
     close(fd);
 }
+
+/* No temporary file can be made (TMPDIR names no folder): the output comes
+ * through pipes and is held in memory, blocks as usual, and the run says
+ * so once per command with the reason (ATB_EVENT_HELD). */
+struct held_count {
+    int held, loose, error, loose_id;
+};
+
+static void count_held(struct atb_run *run, const struct atb_event *ev, void *data)
+{
+    struct held_count *h = data;
+
+    (void)run;
+    if (ev->kind == ATB_EVENT_HELD) {
+        h->held++;
+        h->error = ev->error;
+    } else if (ev->kind == ATB_EVENT_LOOSE) {
+        h->loose++;
+        h->loose_id = ev->id;
+    }
+}
+
+static char *saved_tmpdir(void)
+{
+    const char *t = getenv("TMPDIR");
+    char *copy = t ? strdup(t) : NULL;
+
+    ASSERT(setenv("TMPDIR", "/nonexistent/atb-unit", 1) == 0);
+    return copy;
+}
+
+static void restore_tmpdir(char *saved)
+{
+    if (saved)
+        setenv("TMPDIR", saved, 1);
+    else
+        unsetenv("TMPDIR");
+    free(saved);
+}
+
+TEST(no_temporary_folder_holds_output_in_memory)
+{
+    int out = mem_file(), err = mem_file();
+    char *saved = saved_tmpdir();
+    struct atb_run *run = new_run(out, err);
+    struct held_count h = {0};
+    char *o, *e;
+
+    ASSERT_EQ(atb_run_on_event(run, count_held, &h), 0);
+    add_sh(run, "a", "echo a1; echo e1 >&2; echo a2");
+    add_sh(run, "b", "seq 1 3");
+    ASSERT_EQ(atb_run_exec(run), 0);
+    restore_tmpdir(saved);
+    succeeded(run, 0);
+    succeeded(run, 1);
+    ASSERT_EQ(h.held, 2);
+    ASSERT_EQ(h.error, -ENOENT);
+    ASSERT_EQ(h.loose, 0);
+    o = file_text(out, NULL);
+    e = file_text(err, NULL);
+    ASSERT(strstr(o, "==> a <==\na1\na2\n") != NULL);
+    ASSERT(strstr(o, "==> b <==\n1\n2\n3\n") != NULL);
+    ASSERT_STR_EQ(e, "e1\n");
+    free(o), free(e);
+    atb_run_free(run);
+    close(out), close(err);
+}
+
+/* Output beyond what memory may hold (ATB_GROUP_HOLD_MAX) with no file to
+ * spill into: the block opens at once and the rest follows as it comes,
+ * all of it, in order, with a newline added at the end (ATB_EVENT_LOOSE). */
+TEST(output_that_outgrows_memory_is_written_as_it_comes)
+{
+    int out = mem_file(), err = mem_file();
+    char *saved = saved_tmpdir();
+    struct atb_run *run = new_run(out, err);
+    struct held_count h = {0};
+    char *o, *want;
+    size_t olen, slen;
+
+    ASSERT_EQ(atb_run_on_event(run, count_held, &h), 0);
+    /* About 20 MiB, the last line without its newline. */
+    add_sh(run, "big", "seq 1 2600000; printf end");
+    ASSERT_EQ(atb_run_exec(run), 0);
+    restore_tmpdir(saved);
+    succeeded(run, 0);
+    ASSERT_EQ(h.loose, 1);
+    ASSERT_EQ(h.loose_id, 0);
+    o = file_text(out, &olen);
+    want = seq_text(1, 2600000, &slen);
+    ASSERT(slen > ATB_GROUP_HOLD_MAX);
+    /* Its header, every line, "end" and the added newline. */
+    ASSERT_EQ(olen, 12 + slen + 4);
+    ASSERT(memcmp(o, "==> big <==\n", 12) == 0);
+    ASSERT(memcmp(o + 12, want, slen) == 0);
+    ASSERT(memcmp(o + 12 + slen, "end\n", 4) == 0);
+    free(o), free(want);
+    atb_run_free(run);
+    close(out), close(err);
+}

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "latch-int.h"
 
 /* A fresh folder for one test, with the environment pointed into it. Each
  * test runs in its own process, so setenv() here touches no other test. */
@@ -255,13 +256,54 @@ TEST(dir_refuses_unsafe)
     ASSERT_STR_EQ(err.why, "is not a folder");
     ASSERT_EQ(atb_latch_dir_check(join(tmp, "none"), &err), -ENOENT);
 
-    /* Someone else's folder: as root, give it away; otherwise "/" is. */
+    tmp_remove();
+}
+
+/* Someone else's folder, for the tests of refusals: as root, a folder given
+ * away to nobody; otherwise "/", which root owns. */
+static const char *foreign_dir(char *why, size_t size)
+{
+    const char *dir = "/";
+    unsigned long owner = 0;
+
     if (geteuid() == 0) {
-        ASSERT_EQ(chown(real, 65534, 65534), 0);
-        ASSERT_EQ(atb_latch_dir_check(real, &err), ATB_ELATCHDIR);
-    } else {
-        ASSERT_EQ(atb_latch_dir_check("/", &err), ATB_ELATCHDIR);
+        dir = join(tmp, "foreign");
+        ASSERT_EQ(mkdir(dir, 0700), 0);
+        ASSERT_EQ(chown(dir, 65534, 65534), 0);
+        owner = 65534;
     }
+    snprintf(why, size, "is owned by uid %lu, not by you (uid %lu)", owner,
+             (unsigned long)geteuid());
+    return dir;
+}
+
+TEST(dir_refused_names_the_owner)
+{
+    struct atb_latch_error err;
+    char why[128], padded[ATB_LATCH_PATH_MAX], *got;
+    const char *dir;
+    size_t len;
+
+    tmp_make();
+    dir = foreign_dir(why, sizeof(why));
+    ASSERT_EQ(atb_latch_dir_check(dir, &err), ATB_ELATCHDIR);
+    ASSERT_STR_EQ(err.path, dir);
+    ASSERT_STR_EQ(err.why, why);
+    /* The text lives in err itself, after the path, which reads as ever. */
+    ASSERT(err.why > err.path && err.why < err.path + sizeof(err.path));
+    ASSERT_EQ(atb_latch_dir_check(dir, NULL), ATB_ELATCHDIR);
+    /* Through ATB_LATCH_DIR, as `atb latch` finds it. */
+    setenv("ATB_LATCH_DIR", dir, 1);
+    ASSERT_EQ(atb_latch_dir(&got, &err), ATB_ELATCHDIR);
+    ASSERT(got == NULL);
+    ASSERT_STR_EQ(err.path, dir);
+    ASSERT_STR_EQ(err.why, why);
+    /* A path too long to leave room for the text: the plain reason. */
+    len = (size_t)snprintf(padded, sizeof(padded), "%s", dir);
+    while (len + 2 < sizeof(padded) - 8)
+        len += (size_t)snprintf(padded + len, sizeof(padded) - len, "/.");
+    ASSERT_EQ(atb_latch_dir_check(padded, &err), ATB_ELATCHDIR);
+    ASSERT_STR_EQ(err.path, padded);
     ASSERT_STR_EQ(err.why, "is not owned by you");
     tmp_remove();
 }
@@ -547,6 +589,240 @@ TEST(scope_close_whatever_children_left)
     ASSERT_EQ(symlink(outside, join(tmp, "scope-link")), 0);
     ASSERT(atb_latch_scope_close(join(tmp, "scope-link")) < 0);
     ASSERT(exists(join(outside, "keep")));
+    tmp_remove();
+}
+
+/* ---- the fallback when /tmp/atb-EUID is unsafe ----
+ *
+ * These point the shared temporary folder at the test's own (the *_in
+ * functions), so the base is TMP/atb-EUID and the fallback TMP/atb-EUID-run-*;
+ * no second user is needed except for a folder someone else owns, which
+ * root can make by giving one away. */
+
+/* TMP/atb-EUID. */
+static const char *tmp_base(void)
+{
+    char name[64];
+
+    snprintf(name, sizeof(name), "atb-%lu", (unsigned long)geteuid());
+    return join(tmp, name);
+}
+
+/* TMP/atb-EUID-run-SUFFIX ("" for the prefix itself). */
+static const char *fallback_name(const char *suffix)
+{
+    char name[128];
+
+    snprintf(name, sizeof(name), "atb-%lu-run-%s", (unsigned long)geteuid(), suffix);
+    return join(tmp, name);
+}
+
+/* Opens a scope that must fall back, passing over base for why, and checks
+ * the folder it gets: fresh, private, ours, locked; then uses and closes it. */
+static void check_fallback(const char *base, const char *why)
+{
+    struct atb_latch_error err;
+    const char *prefix = fallback_name("");
+    char *a, *b;
+    struct stat st;
+    int la, lb, other;
+
+    ASSERT_EQ(atb__latch_scope_open_in(tmp, &a, &la, &err), 0);
+    ASSERT_STR_EQ(err.path, base);
+    ASSERT_STR_EQ(err.why, why);
+    ASSERT(strncmp(a, prefix, strlen(prefix)) == 0);
+    ASSERT_EQ(strlen(a), strlen(prefix) + 6);
+    ASSERT_EQ(lstat(a, &st), 0);
+    ASSERT(S_ISDIR(st.st_mode));
+    ASSERT_EQ(st.st_mode & 07777, 0700);
+    ASSERT_EQ(st.st_uid, geteuid());
+    ASSERT_EQ(atb_latch_dir_check(a, &err), 0);
+    ASSERT(la >= 0 && (fcntl(la, F_GETFD) & FD_CLOEXEC));
+    /* Locked, so no sweep takes it while the run lives. */
+    other = open(a, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT(other >= 0);
+    ASSERT(flock(other, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK);
+    close(other);
+    /* Each run its own. */
+    ASSERT_EQ(atb__latch_scope_open_in(tmp, &b, &lb, &err), 0);
+    ASSERT(strcmp(a, b) != 0);
+    ASSERT_EQ(atb_latch_set(join(a, "x")), 0);
+    ASSERT_EQ(atb_latch_state(join(a, "x")), ATB_LATCH_SET);
+    ASSERT_EQ(atb_latch_scope_close(a), 0);
+    ASSERT_EQ(atb_latch_scope_close(b), 0);
+    ASSERT(!exists(a) && !exists(b));
+    close(la);
+    close(lb);
+    free(a);
+    free(b);
+}
+
+TEST(scope_falls_back_when_tmp_base_unsafe)
+{
+    struct atb_latch_error err;
+    const char *base, *elsewhere;
+    char why[128], *dir;
+    int lock;
+
+    tmp_make();
+    base = tmp_base();
+    /* A safe base: no fallback, and err stays empty. */
+    ASSERT_EQ(atb__latch_scope_open_in(tmp, &dir, &lock, &err), 0);
+    ASSERT_STR_EQ(err.path, "");
+    ASSERT(err.why == NULL);
+    ASSERT(strncmp(dir, join(base, "run-"), strlen(join(base, "run-"))) == 0);
+    ASSERT_EQ(atb_latch_scope_close(dir), 0);
+    close(lock);
+    free(dir);
+    ASSERT_EQ(rmdir(base), 0);
+
+    /* Open to others: anyone could swap or plant things in it. */
+    ASSERT_EQ(mkdir(base, 0700), 0);
+    ASSERT_EQ(chmod(base, 0777), 0);
+    check_fallback(base, "is writable by group or others");
+    ASSERT_EQ(mode_of(base), 0777);
+    ASSERT_EQ(count_entries(base), 0);
+    ASSERT_EQ(rmdir(base), 0);
+
+    /* A symlink, even to a safe folder of ours: never followed, and
+     * nothing is made where it points. */
+    elsewhere = join(tmp, "elsewhere");
+    ASSERT_EQ(mkdir(elsewhere, 0700), 0);
+    ASSERT_EQ(symlink(elsewhere, base), 0);
+    check_fallback(base, "is a symlink");
+    ASSERT_EQ(count_entries(elsewhere), 0);
+    ASSERT_EQ(unlink(base), 0);
+
+    /* Not a folder. */
+    write_file(base, "x");
+    check_fallback(base, "is not a folder");
+    ASSERT_EQ(unlink(base), 0);
+
+    /* Someone else's: the case of the report, as root. */
+    if (geteuid() == 0) {
+        ASSERT_EQ(mkdir(base, 0700), 0);
+        ASSERT_EQ(chown(base, 65534, 65534), 0);
+        snprintf(why, sizeof(why), "is owned by uid 65534, not by you (uid 0)");
+        check_fallback(base, why);
+    }
+    tmp_remove();
+}
+
+TEST(scope_fallback_needs_a_safe_tmp)
+{
+    struct atb_latch_error err;
+    const char *base;
+    char *dir;
+    int lock;
+
+    tmp_make();
+    base = tmp_base();
+    ASSERT_EQ(mkdir(base, 0700), 0);
+    ASSERT_EQ(chmod(base, 0777), 0);
+    /* A tmp anyone can write without the sticky bit would let them rename
+     * the fallback away: refused, naming the unsafe base. */
+    ASSERT_EQ(chmod(tmp, 0777), 0);
+    ASSERT_EQ(atb__latch_scope_open_in(tmp, &dir, &lock, &err), ATB_ELATCHDIR);
+    ASSERT(dir == NULL);
+    ASSERT_EQ(lock, -1);
+    ASSERT_STR_EQ(err.path, base);
+    ASSERT_STR_EQ(err.why, "is writable by group or others");
+    ASSERT_EQ(count_entries(tmp), 1);
+    /* Sticky, as /tmp is: fine. */
+    ASSERT_EQ(chmod(tmp, 01777), 0);
+    check_fallback(base, "is writable by group or others");
+    ASSERT_EQ(chmod(tmp, 0700), 0);
+    /* Under $XDG_RUNTIME_DIR, the user's own, an unsafe atb folder is the
+     * user's doing: refused, not passed over. */
+    setenv("XDG_RUNTIME_DIR", tmp, 1);
+    ASSERT_EQ(mkdir(join(tmp, "atb"), 0777), 0);
+    ASSERT_EQ(chmod(join(tmp, "atb"), 0777), 0);
+    ASSERT_EQ(atb__latch_scope_open_in(tmp, &dir, &lock, &err), ATB_ELATCHDIR);
+    ASSERT_STR_EQ(err.path, join(tmp, "atb"));
+    ASSERT_EQ(count_entries(tmp), 2);
+    tmp_remove();
+}
+
+/* Old folders under names the sweep must pass over: another user's name
+ * (TMP/atb-OTHER-run-other1) and, as root, our name on someone else's
+ * folder (TMP/atb-EUID-run-foreign1). */
+static const char *plant_not_ours(void)
+{
+    char name[128];
+    const char *other;
+
+    snprintf(name, sizeof(name), "atb-%lu-run-other1", (unsigned long)geteuid() + 1);
+    other = join(tmp, name);
+    ASSERT_EQ(mkdir(other, 0700), 0);
+    age(other);
+    if (geteuid() == 0) {
+        const char *foreign = fallback_name("foreign1");
+
+        ASSERT_EQ(mkdir(foreign, 0700), 0);
+        ASSERT_EQ(chown(foreign, 65534, 65534), 0);
+        age(foreign);
+    }
+    return other;
+}
+
+TEST(scope_sweep_covers_fallback_folders)
+{
+    struct atb_latch_error err;
+    const char *base, *stale, *young, *held, *link, *target, *in_base, *other;
+    char *mine;
+    int lock, hold;
+
+    tmp_make();
+    base = tmp_base();
+    ASSERT_EQ(mkdir(base, 0700), 0);
+    ASSERT_EQ(chmod(base, 0777), 0);
+    /* Our own fallback, aged: our lock keeps it. */
+    ASSERT_EQ(atb__latch_scope_open_in(tmp, &mine, &lock, &err), 0);
+    age(mine);
+    /* A killed run's fallback, with a latch in it. */
+    stale = fallback_name("stale1");
+    ASSERT_EQ(mkdir(stale, 0700), 0);
+    write_file(join(stale, "db-up"), "x");
+    age(stale);
+    /* Unlocked but just made; old but locked. */
+    young = fallback_name("young1");
+    ASSERT_EQ(mkdir(young, 0700), 0);
+    held = fallback_name("held1");
+    ASSERT_EQ(mkdir(held, 0700), 0);
+    hold = open(held, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT(hold >= 0);
+    ASSERT_EQ(flock(hold, LOCK_EX), 0);
+    age(held);
+    /* A symlink under a fallback's name, to an old folder of ours: the
+     * link is not followed, so neither goes. */
+    target = join(tmp, "target");
+    ASSERT_EQ(mkdir(target, 0700), 0);
+    write_file(join(target, "keep"), "keep");
+    age(target);
+    link = fallback_name("link1");
+    ASSERT_EQ(symlink(target, link), 0);
+    other = plant_not_ours();
+    /* The unsafe base is not read at all, not even for our own folders. */
+    in_base = join(base, "run-stale2");
+    ASSERT_EQ(mkdir(in_base, 0700), 0);
+    age(in_base);
+
+    ASSERT_EQ(atb__latch_scope_sweep_in(tmp), 1);
+    ASSERT(!exists(stale));
+    ASSERT(exists(young) && exists(held) && exists(mine) && exists(in_base));
+    ASSERT(exists(link) && exists(join(target, "keep")) && exists(other));
+    ASSERT(geteuid() != 0 || exists(fallback_name("foreign1")));
+
+    /* Once its run is gone, the held folder goes too; once the base is
+     * safe again, it is swept as well. */
+    close(hold);
+    ASSERT_EQ(chmod(base, 0700), 0);
+    ASSERT_EQ(atb__latch_scope_sweep_in(tmp), 2);
+    ASSERT(!exists(held) && !exists(in_base));
+    ASSERT(exists(mine) && exists(link));
+    ASSERT_EQ(atb_latch_scope_close(mine), 0);
+    close(lock);
+    free(mine);
     tmp_remove();
 }
 

@@ -474,12 +474,18 @@ TEST(broken_pipe_destination_is_dropped)
     ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
     close(p[0]);
     run = new_run(ATB_OUTPUT_PREFIX, p[1], err);
+    /* seq gets SIGPIPE once the run has closed the pipe; the shell goes
+     * on to exit 3. */
     add_sh(run, "a", "echo x; seq 1 100000; exit 3");
-    add_sh(run, "b", "echo y >&2; echo z; seq 1 10 >&2");
+    add_sh(run, "b", "echo y >&2; seq 1 10 >&2");
+    add_sh(run, "c", "exec seq 1 1000000");
     ASSERT_EQ(atb_run_exec(run), 0);
     ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_FAILED);
     ASSERT_EQ(atb_run_result(run, 0)->exit_code, 3);
     succeeded(run, 1);
+    /* A writer to the broken stream dies of it, as in a shell pipeline. */
+    ASSERT_EQ(atb_run_result(run, 2)->state, ATB_STATE_FAILED);
+    ASSERT_EQ(atb_run_result(run, 2)->term_signal, SIGPIPE);
     ASSERT_EQ(atb_run_outcome(run), ATB_OUTCOME_FAILED);
     e = file_text(err, NULL);
     ASSERT_STR_EQ(e, "[b] y\n[b] 1\n[b] 2\n[b] 3\n[b] 4\n[b] 5\n[b] 6\n[b] 7\n[b] 8\n[b] 9\n[b] 10\n");
@@ -490,8 +496,9 @@ TEST(broken_pipe_destination_is_dropped)
 
 /* The reader goes away in the middle: it reads what the first write put
  * in the pipe, then closes its end just before the second write (from the
- * WRITING event). The command goes on to its end and succeeds, and no
- * write is tried on the dropped destination again (no WRITING event). */
+ * WRITING event). The run then closes the command's pipe, so the command
+ * dies of SIGPIPE as in a shell pipeline, and no write is tried on the
+ * dropped destination again (no WRITING event). */
 struct late_reader {
     int rfd;
     int events, after_close;
@@ -532,11 +539,11 @@ TEST(reader_that_leaves_midway_is_dropped)
     r.rfd = p[0];
     run = new_run(ATB_OUTPUT_PREFIX, p[1], err);
     ASSERT_EQ(atb_run_on_event(run, close_reader, &r), 0);
-    add_sh(run, "big", "seq 1 400000");
+    add_sh(run, "big", "exec seq 1 400000");
     ASSERT_EQ(atb_run_exec(run), 0);
-    succeeded(run, 0);
-    ASSERT_EQ(atb_run_result(run, 0)->exit_code, 0);
-    ASSERT_EQ(atb_run_outcome(run), ATB_OUTCOME_SUCCEEDED);
+    ASSERT_EQ(atb_run_result(run, 0)->state, ATB_STATE_FAILED);
+    ASSERT_EQ(atb_run_result(run, 0)->term_signal, SIGPIPE);
+    ASSERT_EQ(atb_run_outcome(run), ATB_OUTCOME_FAILED);
     ASSERT_EQ(r.rfd, -1);
     ASSERT(r.got_len >= 16);
     ASSERT(memcmp(r.got, "[big] 1\n[big] 2\n", 16) == 0);

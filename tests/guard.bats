@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# The guardian: nothing a run started outlives atb, even when atb dies in a
+# way it cannot handle (SIGKILL, the OOM killer, a CI runner's hard kill).
+# Survivors are counted by T_MARK, which every process a test starts
+# inherits, whatever group or session it moved to.
+
+load helpers/common
+
+setup() {
+	common_setup
+	export ATB_HELPERS
+}
+
+# tree_run ARGS...: atb (in the background, pid in apid) runs a command
+# with a grandchild in its group, one whose child left for a session of
+# its own (setsid), and a double-forked daemon; returns once all of them
+# are in place. The grandchildren log the signals they get to $T/NAME.log
+# and exit on them.
+tree_run() {
+	mkfifo "$T/gc.ready" "$T/esc.ready" "$T/dmn.ready"
+	start_atb pool "$@" -n tree,escaper,daemon \
+		-- sh -c '"$ATB_HELPERS/t-trap" -p "$PIDS/gc" -r "$T/gc.ready" -l "$T/gc.log" -e 0 TERM & exec sleep 1000' \
+		-- sh -c 'setsid "$ATB_HELPERS/t-trap" -p "$PIDS/esc" -r "$T/esc.ready" -l "$T/esc.log" -e 0 TERM & exec sleep 1000' \
+		-- sh -c '(setsid "$ATB_HELPERS/t-trap" -p "$PIDS/dmn" -r "$T/dmn.ready" -l "$T/dmn.log" -e 0 TERM &); exec sleep 1000'
+	ready gc
+	ready esc
+	ready dmn
+}
+
+# guardian_of PID: the pid of atb PID's guardian.
+guardian_of() {
+	pgrep -P "$1" -x atb-guard
+}
+
+@test "SIGKILL to atb: the guardian cancels every command and every descendant, then exits" {
+	tree_run -g 5s
+	local guard
+	guard=$(guardian_of "$apid")
+	[ -n "$guard" ]
+	rec guard "$guard"
+	kill -KILL "$apid"
+	wait_unmarked 20
+	# The graceful signal came first, as atb itself would have sent it.
+	assert_equal "$(cat "$T/gc.log")" TERM
+	assert_equal "$(cat "$T/esc.log")" TERM
+	assert_equal "$(cat "$T/dmn.log")" TERM
+	run pid_alive "$guard"
+	assert_failure
+}
+
+@test "SIGKILL to atb: what ignores the cancel signal gets SIGKILL after the grace period" {
+	mkfifo "$T/stub.ready"
+	start_atb pool -g 1s --signal INT -n stub \
+		-- sh -c 'setsid "$ATB_HELPERS/t-trap" -p "$PIDS/stub" -r "$T/stub.ready" -l "$T/stub.log" -i TERM INT & exec sleep 1000'
+	ready stub
+	kill -KILL "$apid"
+	wait_unmarked 20
+	# It was sent the run's cancel signal (--signal), which it only logged.
+	assert_equal "$(cat "$T/stub.log")" INT
+	assert_gone stub
+}
+
+@test "SIGKILL to atb's whole process group: the guardian, in a session of its own, still acts" {
+	# setsid makes atb a process group leader (it is not one as a job of
+	# this non-interactive shell), so its group is its own.
+	mkfifo "$T/gc.ready"
+	setsid "$ATB" pool -n tree \
+		-- sh -c '"$ATB_HELPERS/t-trap" -p "$PIDS/gc" -r "$T/gc.ready" -l "$T/gc.log" -e 0 TERM & exec sleep 1000' \
+		>"$T/out" 2>"$T/err" 3>&- &
+	apid=$!
+	rec atb "$apid"
+	ready gc
+	assert_equal "$(ps -o pgid= -p "$apid" | tr -d ' ')" "$apid"
+	kill -KILL -- "-$apid"
+	wait_unmarked 20
+	assert_equal "$(cat "$T/gc.log")" TERM
+}
+
+@test "a run that ends normally takes its guardian with it, and no command holds the guardian's socket" {
+	run atb pool -o inherit -- sh -c 'ls -l /proc/$$/fd | grep -c socket || true' -- true
+	assert_success
+	assert_output 0
+	wait_unmarked 10
+}
+
+@test "the guardian is not in atb's session or process group, and holds no terminal" {
+	start_atb pool -- sh -c "$(gated c 'exit 0')"
+	ready c
+	local guard
+	guard=$(guardian_of "$apid")
+	[ -n "$guard" ]
+	rec guard "$guard"
+	assert_equal "$(ps -o sid= -p "$guard" | tr -d ' ')" "$guard"
+	assert_equal "$(ps -o pgid= -p "$guard" | tr -d ' ')" "$guard"
+	# Only /dev/null and its socket.
+	run sh -c "ls -l /proc/$guard/fd | awk 'NR > 1 { print \$NF }' | sed 's/:.*//' | sort | uniq -c | awk '{ print \$1, \$2 }'"
+	assert_output $'3 /dev/null\n1 socket'
+	go c
+	finish_atb
+	assert_equal "$status" 0
+	wait_unmarked 10
+}
+
+@test "a nested run marks its commands with both runs' tokens, and each guardian knows its own" {
+	run atb pool -o inherit -c "'$ATB' pool -o inherit -c 'echo \$ATB_RUN'"
+	assert_success
+	[[ "$output" =~ ^[0-9a-f]{16}:[0-9a-f]{16}$ ]]
+}
