@@ -451,7 +451,11 @@ class Soak:
                     if d.startswith("run-")] if os.path.isdir(os.path.join(self.xdg, "atb")) \
             else []
         if run_dirs and sc.kind == "killed":
-            # A killed run cannot remove its folder; the next run does.
+            # A killed run cannot remove its folder; a later run sweeps it
+            # once it is a minute old. Removed here so the next run's check
+            # sees only its own.
+            for d in run_dirs:
+                shutil.rmtree(os.path.join(self.xdg, "atb", d), ignore_errors=True)
             run_dirs = []
         if run_dirs:
             problems.append(f"run folders left in $XDG_RUNTIME_DIR/atb: {run_dirs}")
