@@ -261,15 +261,32 @@ void atb__scope_close(struct atb_run *run);
 struct atb__guard {
     int fd;                 /* owned: atb's end of the socket, or -1 */
     pid_t pid;              /* the guardian, or 0 */
+    void *stack;            /* owned (mapped): the first guardian's stack and
+                             * state, until it is reaped; NULL after */
+    pid_t *pgids;           /* owned (mapped): its groups */
+    pid_t *told;            /* owned: groups told '+' and not yet '-' */
+    size_t ntold, captold;
+    const char *token;      /* the run's mark */
+    int signo;
+    double grace_s;
 };
 /* A random token for the run's mark (16 hex digits) into buf. */
 int atb__guard_token(char *buf, size_t size);
-/* Forks the guardian. Returns 0 or a negative errno (nothing made). */
+/* Starts the first guardian, which shares atb's memory, and waits until it
+ * is ready. Returns 0 or a negative errno (nothing made). */
 int atb__guard_start(struct atb__guard *gd, const char *token, int signo, double grace_s);
+/* Hands over to a forked guardian with memory of its own. Returns 0 (also
+ * when there is nothing to hand over) or a negative errno, the first
+ * guardian then still on guard. */
+int atb__guard_handover(struct atb__guard *gd);
 /* '+' a group started, '-' a group is gone. */
 void atb__guard_tell(struct atb__guard *gd, char what, pid_t pgid);
-/* The run ended normally: the guardian exits, and is reaped. */
+/* The run is over: the guardian is told so and exits on its own. It is
+ * not waited for here, so that its exit costs the run nothing. */
 void atb__guard_end(struct atb__guard *gd);
+/* Reaps the guardian told to end (atb_run_free()): it is gone by then, or
+ * about to be. */
+void atb__guard_reap(struct atb__guard *gd);
 
 /* ---- start.c ---- */
 enum atb__start_result { ATB__STARTED, ATB__START_FAILED, ATB__START_LATER };

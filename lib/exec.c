@@ -32,6 +32,11 @@
  * reads the caught signals, the guardian's socket and the latch scope's
  * folder. One short and libev aborts when it makes its signal pipe. */
 #define RUN_FDS (ATB__LOOP_FDS + 4)
+/* When the guardian that shares atb's memory hands over to one of its own
+ * (guard.c): late enough that short runs never pay for the fork, early
+ * enough that the OOM killer, which kills the first one with atb, rarely
+ * comes before. */
+#define HANDOVER_S 0.5
 
 struct atb__exec {
     struct ev_loop *loop;
@@ -43,6 +48,7 @@ struct atb__exec {
     pid_t *before;          /* owned, sorted: the children the process had */
     size_t nbefore;
     ev_signal sigchld_w;    /* pidfd mode: orphans to reap */
+    ev_timer handover_w;    /* the guardian's handover */
     int old_subreaper;
     sigset_t old_mask;
     struct sigaction old_chld; /* libev sets SIGCHLD's action: put back */
@@ -169,11 +175,11 @@ static void sigchld_cb(struct ev_loop *loop, ev_signal *w, int revents)
  * us. It is killed, and reaped with whatever it leaves behind, until none
  * is left. Bounded, so a process stuck in the kernel (D state) cannot hang
  * us forever. */
-static void sweep(struct atb__exec *ex)
+static void sweep(struct atb__exec *ex, pid_t guardian)
 {
     for (int round = 0; round < 100; round++) {
         pid_t *pids;
-        size_t n, left = 0;
+        size_t n, found = 0, left = 0;
 
         if (atb__children(&pids, &n) < 0) {
             free(pids);
@@ -182,19 +188,35 @@ static void sweep(struct atb__exec *ex)
         for (size_t i = 0; i < n; i++) {
             siginfo_t si;
 
-            if (was_before(ex, pids[i]))
+            if (was_before(ex, pids[i]) || pids[i] == guardian)
                 continue;
-            left++;
+            found++;
             (void)kill(pids[i], SIGKILL);
+            si.si_pid = 0;
             while (waitid(P_PID, (id_t)pids[i], &si, WEXITED | WNOHANG) < 0 &&
                    errno == EINTR)
                 ;
+            if (si.si_pid == 0)
+                left++; /* not dead yet: looked at again after a pause */
         }
         free(pids);
-        if (left == 0)
+        /* What a reaped one left behind has been handed to us already. */
+        if (found == 0)
             break;
-        usleep(1000 * (round < 10 ? 1 : 10));
+        if (left > 0)
+            usleep(1000 * (round < 10 ? 1 : 10));
     }
+}
+
+static void handover_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct atb_run *run = w->data;
+
+    (void)loop;
+    (void)revents;
+    /* Refused (EAGAIN under a process limit, say): the first guardian
+     * stays on guard, as good as the second but for the OOM killer. */
+    (void)atb__guard_handover(&run->guard);
 }
 
 static void exec_done(struct atb_run *run, void *data)
@@ -281,8 +303,7 @@ int atb_run_exec(struct atb_run *run)
         return rc;
     run->exec = &ex;
     run->done = exec_done;
-    /* The guardian is forked now, while the process is small, and before
-     * any command it must know of starts. */
+    /* The guardian starts before any command it must know of. */
     if (run->set.guardian && (rc = atb__guard_token(run->mark, sizeof(run->mark))) == 0)
         rc = atb__guard_start(&run->guard, run->mark, run->set.cancel_signal,
                               run->set.grace_s);
@@ -308,10 +329,18 @@ int atb_run_exec(struct atb_run *run)
         ex.sigchld_w.data = run;
         ev_signal_start(ex.loop, &ex.sigchld_w);
     }
+    if (run->guard.pid > 0) {
+        ev_timer_init(&ex.handover_w, handover_cb, HANDOVER_S, 0);
+        ex.handover_w.data = run;
+        ev_timer_start(ex.loop, &ex.handover_w);
+    }
     ev_run(ex.loop, 0);
+    ev_timer_stop(ex.loop, &ex.handover_w);
     ev_signal_stop(ex.loop, &ex.sigchld_w);
+    /* The guardian is told the run is over only once nothing of it is
+     * left: a SIGKILL during the sweep still finds it on guard. */
+    sweep(&ex, run->guard.pid);
     atb__guard_end(&run->guard);
-    sweep(&ex);
     if (ex.catching && (sig = atb__catch_stop(&ex.sig, 1)) != 0 && run->interrupted == 0)
         run->interrupted = sig;
 out:

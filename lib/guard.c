@@ -2,18 +2,36 @@
  * atb itself dies in a way no handler sees: SIGKILL, the OOM killer, a CI
  * runner's hard kill.
  *
- * atb_run_exec() forks the guardian before the first command starts. It
+ * atb_run_exec() starts the guardian before the first command starts. It
  * leaves atb's session and process group (setsid), so a signal to atb's
  * group or a closing terminal does not take it along, and keeps no fd but
- * its end of a socket pair whose other end only atb holds (close-on-exec:
- * no command inherits it). On that socket atb tells it each command's
- * process group as it starts ("+PGID") and as it is gone ("-PGID"); at a
- * normal end atb says "E" and closes it. An end of file without that word
- * means atb has died: the guardian then sends the run's cancel signal (and
- * SIGCONT) to every group it knows and to every process that carries the
- * run's mark in its environment, so that descendants that left their
- * group are found too; waits the grace period while any is left; sends
- * SIGKILL to what is left; and exits.
+ * /dev/null and its end of a socket pair whose other end only atb holds
+ * (close-on-exec: no command inherits it). On that socket atb tells it
+ * each command's process group as it starts ("+PGID") and as it is gone
+ * ("-PGID"); at a normal end atb says "E" and closes it. An end of file
+ * without that word means atb has died: the guardian then sends the run's
+ * cancel signal (and SIGCONT) to every group it knows and to every process
+ * that carries the run's mark in its environment, so that descendants that
+ * left their group are found too; waits the grace period while any is
+ * left; sends SIGKILL to what is left; and exits.
+ *
+ * Two guardians, one after the other, so that it costs the start-up almost
+ * nothing and still outlives anything that kills atb:
+ *
+ *   first     a process that shares atb's memory (clone with CLONE_VM, no
+ *             copy of the address space: a fork copies atb's page tables
+ *             and makes each page atb then writes a copy-on-write fault,
+ *             milliseconds on a slow VM). It is ready before atb goes on.
+ *             Sharing memory, it never calls malloc (atb may die holding
+ *             the allocator's lock, and glibc's per-thread cache is shared
+ *             with it) and, once ready, makes no call that can fail while
+ *             atb lives (errno is shared too). Its limit: the OOM killer
+ *             kills every process sharing its victim's memory.
+ *   handover  after HANDOVER_S of run (atb__guard_handover(), from the
+ *             run's loop), a forked guardian with memory of its own takes
+ *             over, told every group still running, and the first ends.
+ *             The OOM killer strikes runs that have gone on, not ones in
+ *             their first half second.
  *
  * The mark is ATB_RUN, which every command gets: a colon-separated list of
  * the tokens of the runs it is inside (nested runs add theirs). Its limits:
@@ -24,12 +42,15 @@
  */
 #include "engine.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -42,11 +63,17 @@
 #define GUARD_TICK_S 0.02
 #define KILL_WAIT_S 2.0
 #define ENVIRON_MAX (256 * 1024)
+/* The first guardian's stack, and the groups any guardian can hold: as
+ * many as run at once, a million being more than any run starts. Both are
+ * reserved address space, paid for only as used. */
+#define GUARD_STACK (256 * 1024)
+#define PGIDS_MAX (1 << 20)
 
 struct guard_state {
-    pid_t *pgids;
-    size_t n, cap;
+    pid_t *pgids;           /* PGIDS_MAX of them, mapped */
+    size_t n;
     const char *token;
+    int fd;                 /* the guardian's end of the socket */
     int signo;
     double grace_s;
 };
@@ -69,15 +96,8 @@ int atb__guard_token(char *buf, size_t size)
 
 static void remember(struct guard_state *g, pid_t pgid)
 {
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 64;
-        pid_t *n = realloc(g->pgids, cap * sizeof(*n));
-        if (n == NULL)
-            return; /* the mark still finds its processes */
-        g->pgids = n;
-        g->cap = cap;
-    }
-    g->pgids[g->n++] = pgid;
+    if (g->n < PGIDS_MAX) /* else the mark still finds its processes */
+        g->pgids[g->n++] = pgid;
 }
 
 static void forget_pgid(struct guard_state *g, pid_t pgid)
@@ -87,6 +107,40 @@ static void forget_pgid(struct guard_state *g, pid_t pgid)
             g->pgids[i] = g->pgids[--g->n];
             return;
         }
+    }
+}
+
+/* /proc's pids, read without opendir(), which allocates. */
+struct pid_walk {
+    int fd;
+    long pos, len;
+    char buf[8192];
+};
+
+static int walk_open(struct pid_walk *w)
+{
+    w->pos = w->len = 0;
+    w->fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return w->fd >= 0 ? 0 : -1;
+}
+
+static pid_t walk_next(struct pid_walk *w)
+{
+    for (;;) {
+        struct dirent64 *d;
+        pid_t pid;
+
+        if (w->pos >= w->len) {
+            w->len = (long)getdents64(w->fd, w->buf, sizeof(w->buf));
+            w->pos = 0;
+            if (w->len <= 0)
+                return 0;
+        }
+        d = (struct dirent64 *)(void *)(w->buf + w->pos);
+        w->pos += d->d_reclen;
+        pid = (pid_t)atol(d->d_name);
+        if (pid > 1)
+            return pid;
     }
 }
 
@@ -117,16 +171,14 @@ static int marked(pid_t pid, const char *token, char *buf)
 /* Sends signo to every marked process; returns how many there were. */
 static size_t signal_marked(const struct guard_state *g, int signo, char *buf)
 {
-    DIR *d = opendir("/proc");
-    struct dirent *e;
+    struct pid_walk w;
     size_t found = 0;
+    pid_t pid;
 
-    if (d == NULL)
+    if (buf == NULL || walk_open(&w) < 0)
         return 0;
-    while ((e = readdir(d)) != NULL) {
-        pid_t pid = (pid_t)atol(e->d_name);
-
-        if (pid <= 1 || pid == getpid() || !marked(pid, g->token, buf))
+    while ((pid = walk_next(&w)) > 0) {
+        if (pid == getpid() || !marked(pid, g->token, buf))
             continue;
         found++;
         if (signo != 0) {
@@ -135,7 +187,7 @@ static size_t signal_marked(const struct guard_state *g, int signo, char *buf)
                 (void)kill(pid, SIGCONT);
         }
     }
-    closedir(d);
+    close(w.fd);
     return found;
 }
 
@@ -156,23 +208,22 @@ static void round_of(const struct guard_state *g, int signo, char *buf)
  * environment left to read). */
 static size_t left_of(const struct guard_state *g, char *buf)
 {
-    DIR *d = opendir("/proc");
-    struct dirent *e;
+    struct pid_walk w;
     size_t left = 0;
+    pid_t pid;
 
-    if (d == NULL)
+    if (walk_open(&w) < 0)
         return 0;
-    while ((e = readdir(d)) != NULL) {
+    while ((pid = walk_next(&w)) > 0) {
         struct atb__proc_stat st;
-        pid_t pid = (pid_t)atol(e->d_name);
 
-        if (pid <= 1 || atb__proc_stat(pid, &st) < 0 || st.exited)
+        if (atb__proc_stat(pid, &st) < 0 || st.exited)
             continue;
         for (size_t i = 0; i < g->n; i++)
             if (st.pgrp == g->pgids[i])
                 left++;
     }
-    closedir(d);
+    close(w.fd);
     return left + signal_marked(g, 0, buf);
 }
 
@@ -186,13 +237,15 @@ static void wait_gone(const struct guard_state *g, double wait_s, char *buf)
         nanosleep(&tick, NULL);
 }
 
-/* atb has died: cancel what it left, as it would have. */
+/* atb has died: cancel what it left, as it would have. No malloc (see the
+ * top): the environment buffer is mapped. */
 static void act(struct guard_state *g)
 {
-    char *buf = malloc(ENVIRON_MAX);
+    char *buf = mmap(NULL, ENVIRON_MAX, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-    if (buf == NULL)
-        return;
+    if (buf == MAP_FAILED)
+        buf = NULL; /* its groups still get the signals */
     if (left_of(g, buf) > 0) {
         round_of(g, g->signo, buf);
         wait_gone(g, g->grace_s, buf);
@@ -201,7 +254,8 @@ static void act(struct guard_state *g)
         round_of(g, SIGKILL, buf);
         wait_gone(g, KILL_WAIT_S, buf);
     }
-    free(buf);
+    if (buf != NULL)
+        munmap(buf, ENVIRON_MAX);
 }
 
 /* The guardian's life: read what atb says until it ends, one way or the
@@ -235,11 +289,17 @@ static void guardian(struct guard_state *g)
     }
 }
 
-/* In the child: out of atb's session, nothing held but the socket. */
-static void become_guardian(int fd, struct guard_state *g)
+/* In the guardian: out of atb's session, nothing held but /dev/null and
+ * the socket (moved out of 0-2 first, where a closed stdio may have put
+ * it). Says it is ready with "R": from then on the shared guardian makes
+ * no call that can fail while atb lives. Returns 0, or -1 to exit. */
+static int settle(int fd)
 {
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int moved = fcntl(fd, F_DUPFD, GUARD_FD + 1), null;
 
+    if (moved < 0)
+        return -1;
+    null = open("/dev/null", O_RDWR);
     (void)setsid();
     (void)prctl(PR_SET_NAME, "atb-guard");
     if (null >= 0) {
@@ -247,38 +307,18 @@ static void become_guardian(int fd, struct guard_state *g)
         dup2(null, 1);
         dup2(null, 2);
     }
-    if (fd != GUARD_FD && dup2(fd, GUARD_FD) < 0)
-        _exit(1);
+    if (dup2(moved, GUARD_FD) < 0)
+        return -1;
     (void)syscall(SYS_close_range, GUARD_FD + 1, ~0U, 0);
-    guardian(g);
-    _exit(0);
+    return send(GUARD_FD, "R", 1, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
-int atb__guard_start(struct atb__guard *gd, const char *token, int signo, double grace_s)
+static int shared_guardian(void *arg)
 {
-    int sv[2];
-    pid_t pid;
+    struct guard_state *g = arg;
 
-    gd->fd = -1;
-    gd->pid = 0;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-        return -errno;
-    pid = fork();
-    if (pid < 0) {
-        int err = -errno;
-        atb__close(&sv[0]);
-        atb__close(&sv[1]);
-        return err;
-    }
-    if (pid == 0) {
-        struct guard_state g = {NULL, 0, 0, token, signo, grace_s};
-
-        close(sv[1]);
-        become_guardian(sv[0], &g);
-    }
-    atb__close(&sv[0]);
-    gd->fd = sv[1];
-    gd->pid = pid;
+    if (settle(g->fd) == 0)
+        guardian(g);
     return 0;
 }
 
@@ -298,25 +338,198 @@ static int send_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
+/* Waits for the guardian's "R". Returns 0 or a negative errno. */
+static int wait_ready(int fd)
+{
+    char c;
+    ssize_t n = atb__read(fd, &c, 1);
+
+    if (n < 0)
+        return (int)n;
+    return n == 1 && c == 'R' ? 0 : -ECHILD;
+}
+
+static void unmap_first(struct atb__guard *gd)
+{
+    if (gd->stack != NULL)
+        munmap(gd->stack, GUARD_STACK);
+    if (gd->pgids != NULL)
+        munmap(gd->pgids, PGIDS_MAX * sizeof(pid_t));
+    gd->stack = NULL;
+    gd->pgids = NULL;
+}
+
+/* Clones the shared guardian on its mapped stack, every signal blocked
+ * across the clone so that no handler of atb's ever runs on it. */
+static pid_t clone_shared(struct atb__guard *gd, struct guard_state *g)
+{
+    sigset_t all, old;
+    pid_t pid;
+
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    pid = clone(shared_guardian, (char *)gd->stack + GUARD_STACK, CLONE_VM | SIGCHLD, g);
+    if (pid < 0)
+        pid = -errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return pid;
+}
+
+int atb__guard_start(struct atb__guard *gd, const char *token, int signo, double grace_s)
+{
+    struct guard_state *g;
+    int sv[2], rc;
+    pid_t pid;
+
+    memset(gd, 0, sizeof(*gd));
+    gd->fd = -1;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return -errno;
+    gd->stack = mmap(NULL, GUARD_STACK, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    gd->pgids = mmap(NULL, PGIDS_MAX * sizeof(pid_t), PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (gd->stack == MAP_FAILED || gd->pgids == MAP_FAILED) {
+        rc = -errno;
+        gd->stack = gd->stack == MAP_FAILED ? NULL : gd->stack;
+        gd->pgids = gd->pgids == MAP_FAILED ? NULL : gd->pgids;
+        goto fail;
+    }
+    /* Its state lives at the bottom of its stack: atb's memory that atb
+     * does not touch while it runs. */
+    g = gd->stack;
+    *g = (struct guard_state){gd->pgids, 0, token, sv[0], signo, grace_s};
+    gd->token = token;
+    gd->signo = signo;
+    gd->grace_s = grace_s;
+    pid = clone_shared(gd, g);
+    if (pid < 0) {
+        rc = (int)pid;
+        goto fail;
+    }
+    gd->pid = pid;
+    atb__close(&sv[0]);
+    gd->fd = sv[1];
+    rc = wait_ready(gd->fd);
+    if (rc < 0)
+        atb__guard_reap(gd);
+    return rc;
+fail:
+    atb__close(&sv[0]);
+    atb__close(&sv[1]);
+    unmap_first(gd);
+    return rc;
+}
+
+/* Tells the new guardian every group still running. */
+static int tell_all(const struct atb__guard *gd, int fd)
+{
+    char buf[4096];
+    size_t len = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < gd->ntold && rc == 0; i++) {
+        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "+%d\n", (int)gd->told[i]);
+        if (len > sizeof(buf) - 32 || i + 1 == gd->ntold) {
+            rc = send_all(fd, buf, len);
+            len = 0;
+        }
+    }
+    return rc;
+}
+
+/* In the forked guardian: a state of its own, its copy of the groups'
+ * array emptied, filled again from what atb tells it. */
+static void forked_guardian(struct atb__guard *gd, int fd)
+{
+    struct guard_state g = {gd->pgids, 0, gd->token, fd, gd->signo, gd->grace_s};
+
+    if (settle(fd) == 0)
+        guardian(&g);
+    _exit(0);
+}
+
+int atb__guard_handover(struct atb__guard *gd)
+{
+    int sv[2], rc;
+    pid_t pid, first = gd->pid;
+
+    if (gd->stack == NULL || gd->fd < 0)
+        return 0; /* handed over already, or no guardian to hand over */
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return -errno;
+    pid = fork();
+    if (pid == 0) {
+        close(sv[1]);
+        forked_guardian(gd, sv[0]);
+    }
+    rc = pid < 0 ? -errno : 0;
+    atb__close(&sv[0]);
+    if (rc == 0 && (rc = wait_ready(sv[1])) == 0)
+        rc = tell_all(gd, sv[1]);
+    if (rc < 0) {
+        /* The first one stays on guard; the new one, if any, sees the end
+         * of its socket and, knowing no group, exits. */
+        atb__close(&sv[1]);
+        if (pid > 0)
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        return rc;
+    }
+    atb__guard_end(gd);
+    while (waitpid(first, NULL, 0) < 0 && errno == EINTR)
+        ;
+    unmap_first(gd);
+    gd->fd = sv[1];
+    gd->pid = pid;
+    return 0;
+}
+
 void atb__guard_tell(struct atb__guard *gd, char what, pid_t pgid)
 {
     char line[32];
     int len = snprintf(line, sizeof(line), "%c%d\n", what, (int)pgid);
 
+    if (what == '+' && gd->ntold == gd->captold) {
+        size_t cap = gd->captold ? gd->captold * 2 : 64;
+        pid_t *n = realloc(gd->told, cap * sizeof(*n));
+        if (n != NULL) {
+            gd->told = n;
+            gd->captold = cap;
+        }
+    }
+    if (what == '+' && gd->ntold < gd->captold)
+        gd->told[gd->ntold++] = pgid;
+    for (size_t i = 0; what == '-' && i < gd->ntold; i++) {
+        if (gd->told[i] == pgid) {
+            gd->told[i] = gd->told[--gd->ntold];
+            break;
+        }
+    }
     if (gd->fd >= 0 && send_all(gd->fd, line, (size_t)len) < 0)
         atb__close(&gd->fd); /* the guardian is gone: no longer counted on */
 }
 
 void atb__guard_end(struct atb__guard *gd)
 {
-    if (gd->pid <= 0)
-        return;
     if (gd->fd >= 0)
         (void)send_all(gd->fd, "E\n", 2);
     atb__close(&gd->fd);
-    /* It exits at once on "E"; if it died before, it is reaped already
-     * (ECHILD) or now. */
-    while (waitpid(gd->pid, NULL, 0) < 0 && errno == EINTR)
-        ;
+}
+
+void atb__guard_reap(struct atb__guard *gd)
+{
+    atb__guard_end(gd);
+    if (gd->pid > 0) {
+        /* It exits at once on "E"; if it died before, it is reaped already
+         * (ECHILD) or now. */
+        while (waitpid(gd->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
     gd->pid = 0;
+    /* Only once it has exited: the first guardian runs on this stack. */
+    unmap_first(gd);
+    free(gd->told);
+    gd->told = NULL;
+    gd->ntold = gd->captold = 0;
 }

@@ -371,5 +371,6 @@ void atb_run_free(struct atb_run *run)
     free(run->set.group_before);
     free(run->set.group_after);
     free(run->set.input);
+    atb__guard_reap(&run->guard);
     free(run);
 }
