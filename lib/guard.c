@@ -468,8 +468,10 @@ int atb__guard_handover(struct atb__guard *gd)
     if (rc == 0 && (rc = wait_ready(sv[1])) == 0)
         rc = tell_all(gd, sv[1]);
     if (rc < 0) {
-        /* The first one stays on guard; the new one, if any, sees the end
-         * of its socket and, knowing no group, exits. */
+        /* The first one stays on guard; the new one, if any, is told the
+         * run is over (an end of file alone would make it cancel the run's
+         * marked processes) and exits. */
+        (void)send_all(sv[1], "E\n", 2);
         atb__close(&sv[1]);
         if (pid > 0)
             while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
