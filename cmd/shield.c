@@ -15,11 +15,21 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* Tells the person at the terminal that the signal was heard. */
+struct shielded {
+    const char *name;
+    struct atb_run *run;
+};
+
+/* Tells the person at the terminal that the signal was heard. One that
+ * comes before the command started is said at the end (nothing runs). */
 static void on_signal(int signo, int count, void *data)
 {
-    const char *name = data;
+    const struct shielded *sh = data;
+    const struct atb_result *res = atb_run_result(sh->run, 0);
+    const char *name = sh->name;
 
+    if (res == NULL || res->state == ATB_STATE_QUEUED)
+        return;
     if (count == 1)
         cmd_err("shield: %s received; %s finishes first (send it again to cancel it)",
                 atb_signal_name(signo), name);
@@ -93,6 +103,7 @@ static int setup(struct atb_run *run, char **words, double grace, struct cmd_vie
 int cmd_shield(int argc, char **argv)
 {
     struct cmd_view view;
+    struct shielded shielded;
     struct atb_run *run = NULL;
     const struct atb_result *res;
     double grace = 0;
@@ -103,9 +114,11 @@ int cmd_shield(int argc, char **argv)
         return status;
     memset(&view, 0, sizeof(view));
     view.who = "shield";
-    view.on_signal = on_signal;
-    view.signal_data = argv[first];
     rc = atb_run_new(&run);
+    shielded.name = argv[first];
+    shielded.run = run;
+    view.on_signal = on_signal;
+    view.signal_data = &shielded;
     if (rc == 0)
         rc = setup(run, argv + first, grace, &view);
     if (rc == 0)
@@ -130,6 +143,9 @@ int cmd_shield(int argc, char **argv)
         if (res->state == ATB_STATE_CANCELLED)
             cmd_err("shield: %s was cancelled after all (a second signal, or --grace)",
                     res->name);
+        else if (res->state == ATB_STATE_NOT_STARTED)
+            cmd_err("shield: %s came before %s started; it was not run",
+                    atb_signal_name(sig), res->name);
         else
             cmd_err("shield: %s was deferred until %s ended (status %d); exiting with it "
                     "now",

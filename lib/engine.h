@@ -266,6 +266,8 @@ struct atb__guard {
     pid_t *pgids;           /* owned (mapped): its groups */
     pid_t *told;            /* owned: groups told '+' and not yet '-' */
     size_t ntold, captold;
+    char *pending;          /* owned: what is still to be said */
+    size_t npending, cappending;
     const char *token;      /* the run's mark */
     int signo;
     double grace_s;
@@ -279,8 +281,13 @@ int atb__guard_start(struct atb__guard *gd, const char *token, int signo, double
  * when there is nothing to hand over) or a negative errno, the first
  * guardian then still on guard. */
 int atb__guard_handover(struct atb__guard *gd);
-/* '+' a group started, '-' a group is gone. */
+/* '+' a group started, '-' a group is gone: said at the next
+ * atb__guard_flush(). */
 void atb__guard_tell(struct atb__guard *gd, char what, pid_t pgid);
+/* Says what was told since the last flush, in one write: once per turn of
+ * the loop (exec.c), so the guardian wakes once per batch, not twice per
+ * command. A command started since is found by its mark meanwhile. */
+void atb__guard_flush(struct atb__guard *gd);
 /* The run is over: the guardian is told so and exits on its own. It is
  * not waited for here, so that its exit costs the run nothing. */
 void atb__guard_end(struct atb__guard *gd);

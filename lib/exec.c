@@ -49,6 +49,7 @@ struct atb__exec {
     size_t nbefore;
     ev_signal sigchld_w;    /* pidfd mode: orphans to reap */
     ev_timer handover_w;    /* the guardian's handover */
+    ev_prepare flush_w;     /* before the loop waits: the guardian told */
     int old_subreaper;
     sigset_t old_mask;
     struct sigaction old_chld; /* libev sets SIGCHLD's action: put back */
@@ -219,6 +220,15 @@ static void handover_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)atb__guard_handover(&run->guard);
 }
 
+static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    struct atb_run *run = w->data;
+
+    (void)loop;
+    (void)revents;
+    atb__guard_flush(&run->guard);
+}
+
 static void exec_done(struct atb_run *run, void *data)
 {
     (void)data;
@@ -333,8 +343,12 @@ int atb_run_exec(struct atb_run *run)
         ev_timer_init(&ex.handover_w, handover_cb, HANDOVER_S, 0);
         ex.handover_w.data = run;
         ev_timer_start(ex.loop, &ex.handover_w);
+        ev_prepare_init(&ex.flush_w, flush_cb);
+        ex.flush_w.data = run;
+        ev_prepare_start(ex.loop, &ex.flush_w);
     }
     ev_run(ex.loop, 0);
+    ev_prepare_stop(ex.loop, &ex.flush_w);
     ev_timer_stop(ex.loop, &ex.handover_w);
     ev_signal_stop(ex.loop, &ex.sigchld_w);
     /* The guardian is told the run is over only once nothing of it is

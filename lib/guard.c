@@ -478,12 +478,35 @@ int atb__guard_handover(struct atb__guard *gd)
                 ;
         return rc;
     }
+    /* The new one knows every group from the list: what was pending is
+     * not said to the first, which is told the end. */
+    gd->npending = 0;
     atb__guard_end(gd);
     while (waitpid(first, NULL, 0) < 0 && errno == EINTR)
         ;
     unmap_first(gd);
     gd->fd = sv[1];
     gd->pid = pid;
+    return 0;
+}
+
+/* Adds line to what is still to be said; 0, or -1 when memory ran out. */
+static int add_pending(struct atb__guard *gd, const char *line, size_t len)
+{
+    if (gd->npending + len > gd->cappending) {
+        size_t cap = gd->cappending ? gd->cappending * 2 : 256;
+        char *n;
+
+        while (cap < gd->npending + len)
+            cap *= 2;
+        n = realloc(gd->pending, cap);
+        if (n == NULL)
+            return -1;
+        gd->pending = n;
+        gd->cappending = cap;
+    }
+    memcpy(gd->pending + gd->npending, line, len);
+    gd->npending += len;
     return 0;
 }
 
@@ -508,12 +531,24 @@ void atb__guard_tell(struct atb__guard *gd, char what, pid_t pgid)
             break;
         }
     }
-    if (gd->fd >= 0 && send_all(gd->fd, line, (size_t)len) < 0)
+    if (gd->fd >= 0 && add_pending(gd, line, (size_t)len) < 0) {
+        /* No memory to hold it: said now. */
+        atb__guard_flush(gd);
+        if (gd->fd >= 0 && send_all(gd->fd, line, (size_t)len) < 0)
+            atb__close(&gd->fd);
+    }
+}
+
+void atb__guard_flush(struct atb__guard *gd)
+{
+    if (gd->npending > 0 && gd->fd >= 0 && send_all(gd->fd, gd->pending, gd->npending) < 0)
         atb__close(&gd->fd); /* the guardian is gone: no longer counted on */
+    gd->npending = 0;
 }
 
 void atb__guard_end(struct atb__guard *gd)
 {
+    atb__guard_flush(gd);
     if (gd->fd >= 0)
         (void)send_all(gd->fd, "E\n", 2);
     atb__close(&gd->fd);
@@ -534,4 +569,7 @@ void atb__guard_reap(struct atb__guard *gd)
     free(gd->told);
     gd->told = NULL;
     gd->ntold = gd->captold = 0;
+    free(gd->pending);
+    gd->pending = NULL;
+    gd->npending = gd->cappending = 0;
 }

@@ -135,3 +135,17 @@ protected() {
 	run pid_alive "$(cat "$PIDS/cmd")"
 	assert_failure
 }
+
+@test "shield: a signal that comes before the command starts: it is not run, and atb says so" {
+	# Pending when atb starts (the shell sends TERM to itself with TERM
+	# blocked, then execs atb), so it is read before anything starts.
+	cat >"$T/early.sh" <<-'SH'
+	kill -TERM $$
+	exec "$1" shield -- sh -c 'echo started >"$T/started"'
+	SH
+	run --separate-stderr "$ATB_HELPERS/t-exec" -b TERM -w "$T/atb.pid" -- sh "$T/early.sh" "$ATB"
+	rec atb "$(cat "$T/atb.pid")"
+	assert_output "signaled 15"
+	assert_equal "$stderr" "atb: shield: SIGTERM came before sh started; it was not run"
+	[ ! -e "$T/started" ]
+}
