@@ -284,8 +284,8 @@ int atb__guard_handover(struct atb__guard *gd);
 /* '+' a group started, '-' a group is gone: said at the next
  * atb__guard_flush(). */
 void atb__guard_tell(struct atb__guard *gd, char what, pid_t pgid);
-/* Says what was told since the last flush, in one write: once per turn of
- * the loop (exec.c), so the guardian wakes once per batch, not twice per
+/* Says what was told since the last flush, in one write: at most every
+ * 20 ms (exec.c), so the guardian wakes once per batch, not twice per
  * command. A command started since is found by its mark meanwhile. */
 void atb__guard_flush(struct atb__guard *gd);
 /* The run is over: the guardian is told so and exits on its own. It is
