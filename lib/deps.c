@@ -18,8 +18,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Fills err for rc, met with the latch sets of command id. */
+static int latch_error(struct atb_error *err, int rc, int id, const char *sets)
+{
+    struct atb__buf b;
+
+    memset(err, 0, sizeof(*err));
+    err->code = rc;
+    err->id = id;
+    err->key = "sets";
+    err->index = -1;
+    atb__buf_init(&b, err->text, sizeof(err->text));
+    atb__buf_quote(&b, sets, '\'');
+    atb__buf_add(&b, ": %s", atb_strerror(rc));
+    return rc;
+}
+
 int atb__deps_paths(struct atb_run *run, struct atb_error *err)
 {
+    int made = 0;
+
     for (size_t i = 0; i < run->n; i++) {
         struct atb__cmd *cmd = run->cmds[i];
         int rc = 0;
@@ -30,6 +48,12 @@ int atb__deps_paths(struct atb_run *run, struct atb_error *err)
         cmd->latch_path = NULL;
         if (run->latch_dir != NULL && atb_latch_name_check(cmd->sets) == 0) {
             size_t size = strlen(run->latch_dir) + strlen(cmd->sets) + 2;
+
+            /* The scope was only named (latch-scope.c): the run sets
+             * latches in it, so it is made now. */
+            if (!made && (rc = atb_latch_scope_make(run->latch_dir)) < 0)
+                return latch_error(err, rc, cmd->res.id, cmd->sets);
+            made = 1;
             cmd->latch_path = malloc(size);
             if (cmd->latch_path == NULL)
                 return -ENOMEM;
@@ -37,19 +61,8 @@ int atb__deps_paths(struct atb_run *run, struct atb_error *err)
             continue;
         }
         rc = atb_latch_path(cmd->sets, &cmd->latch_path, NULL);
-        if (rc < 0) {
-            struct atb__buf b;
-
-            memset(err, 0, sizeof(*err));
-            err->code = rc;
-            err->id = cmd->res.id;
-            err->key = "sets";
-            err->index = -1;
-            atb__buf_init(&b, err->text, sizeof(err->text));
-            atb__buf_quote(&b, cmd->sets, '\'');
-            atb__buf_add(&b, ": %s", atb_strerror(rc));
-            return rc;
-        }
+        if (rc < 0)
+            return latch_error(err, rc, cmd->res.id, cmd->sets);
     }
     return 0;
 }

@@ -162,21 +162,47 @@ EOF2
 	[ -f "$T/shared/outer" ]
 }
 
+@test "scope: the private folder is made only when used" {
+	mkdir -m 0700 "$T/xdg"
+	unset ATB_LATCH_DIR
+	export XDG_RUNTIME_DIR=$T/xdg
+	run atb pool -- sh -c 'test -e "$ATB_LATCH_DIR" && echo made || echo absent'
+	assert_success
+	assert_output absent
+	run atb pool -- sh -c "'$ATB' latch set x && test -d \"\$ATB_LATCH_DIR\" && stat -c %a \"\$ATB_LATCH_DIR\""
+	assert_success
+	assert_output 700
+	# A command that sets a latch has it made before anything starts.
+	spec s.json <<EOF2
+{"commands": [{"name": "web", "ready_when": "up", "sets": "web-up",
+   "shell": "test -d \"\$ATB_LATCH_DIR\" && echo up"}]}
+EOF2
+	run atb run "$T/s.json"
+	assert_success
+	assert_output --partial up
+	# Nothing of any of them is left.
+	run find "$T/xdg/atb" -name 'run-*'
+	assert_output ''
+}
+
 @test "scope: the private folder is removed on failure, timeout and SIGINT" {
-	run atb pool -- sh -c "echo \$ATB_LATCH_DIR >$T/d1; exit 3"
+	run atb pool -- sh -c "'$ATB' latch set x && echo \$ATB_LATCH_DIR >$T/d1; exit 3"
 	assert_failure 3
+	[ -s "$T/d1" ]
 	[ ! -e "$(cat "$T/d1")" ]
-	run atb pool -t 0.2s -- sh -c "echo \$ATB_LATCH_DIR >$T/d2; exec sleep 1000"
+	run atb pool -t 0.2s -- sh -c "'$ATB' latch set x && echo \$ATB_LATCH_DIR >$T/d2; exec sleep 1000"
 	assert_failure 124
+	[ -s "$T/d2" ]
 	[ ! -e "$(cat "$T/d2")" ]
 	mkfifo "$T/ready"
-	env --default-signal=INT "$ATB" pool -- sh -c "echo \$ATB_LATCH_DIR >$T/d3; echo >$T/ready; exec sleep 1000" &
+	env --default-signal=INT "$ATB" pool -- sh -c "'$ATB' latch set x && echo \$ATB_LATCH_DIR >$T/d3; echo >$T/ready; exec sleep 1000" &
 	local apid=$! status=0
 	rec atb "$apid"
 	wait_fifo "$T/ready"
 	kill -INT "$apid"
 	wait "$apid" || status=$?
 	[ "$status" -eq 130 ]
+	[ -s "$T/d3" ]
 	[ ! -e "$(cat "$T/d3")" ]
 }
 

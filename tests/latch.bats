@@ -423,17 +423,20 @@ os.execv(sys.argv[1], sys.argv[1:])' "$ATB" latch wait-unset --any x a >"$T/w.ou
 	unset ATB_LATCH_DIR
 	export XDG_RUNTIME_DIR=$T/xdg
 	mkfifo "$T/f1" "$T/f2"
-	# Two runs, each reporting its private folder; the first is SIGKILLed,
-	# which leaves its folder behind, the second stays alive.
-	"$ATB" pool -o inherit -- sh -c "echo \$\$ >>$PIDS/c1; echo \$ATB_LATCH_DIR >$T/f1; exec sleep 1000" &
+	# Two runs, each setting a latch in its private folder (which makes it)
+	# and reporting the folder; the first is SIGKILLed, which leaves its
+	# folder behind, the second stays alive.
+	"$ATB" pool -o inherit -- sh -c "echo \$\$ >>$PIDS/c1; '$ATB' latch set up; echo \$ATB_LATCH_DIR >$T/f1; exec sleep 1000" &
 	local killed=$!
 	rec atb1 "$killed"
-	"$ATB" pool -o inherit -- sh -c "echo \$\$ >>$PIDS/c2; echo \$ATB_LATCH_DIR >$T/f2; exec sleep 1000" &
+	"$ATB" pool -o inherit -- sh -c "echo \$\$ >>$PIDS/c2; '$ATB' latch set up; echo \$ATB_LATCH_DIR >$T/f2; exec sleep 1000" &
 	rec atb2 $!
 	local dead live
 	read -r -t 20 dead <"$T/f1"
 	read -r -t 20 live <"$T/f2"
-	[ -d "$dead" ] && [ -d "$live" ] && [ "$dead" != "$live" ]
+	[ -f "$dead/up" ]
+	[ -f "$live/up" ]
+	[ "$dead" != "$live" ]
 	kill -KILL "$killed"
 	wait "$killed" || true
 	[ -d "$dead" ]

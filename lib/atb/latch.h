@@ -83,28 +83,38 @@ int atb_latch_unset(const char *path);
  * another negative errno from lstat(2). */
 int atb_latch_state(const char *path);
 
-/* Creates a fresh private latch folder (mode 0700) for one run, next to the
- * default latch folder ($XDG_RUNTIME_DIR/atb/run-XXXXXX, else
- * /tmp/atb-EUID/run-XXXXXX; $ATB_LATCH_DIR is not consulted). When
+/* Names a fresh private latch folder (mode 0700) for one run, next to the
+ * default latch folder ($XDG_RUNTIME_DIR/atb/run-SLOT, else
+ * /tmp/atb-EUID/run-SLOT, SLOT being 16 hex digits; $ATB_LATCH_DIR is not
+ * consulted), without making it: most runs never use theirs, and making
+ * and removing a folder is most of what a scope costs. It is made by
+ * atb_latch_scope_make(), or by whatever process first makes it its latch
+ * folder through ATB_LATCH_DIR (atb_latch_dir() makes a missing one). When
  * XDG_RUNTIME_DIR is not used and /tmp/atb-EUID is unsafe (anyone can make
  * it first on a shared /tmp), the folder is /tmp/atb-EUID-run-XXXXXX
- * instead, made by mkdtemp(3) (with /tmp sticky or closed to others), and
- * err names the folder passed over and why while the call returns 0;
- * otherwise err is empty on success. *dir is malloc'd; the caller frees it
- * and later calls atb_latch_scope_close(). *lock is a close-on-exec fd
- * holding a flock(2) on the folder, which marks it in use for
- * atb_latch_scope_sweep(); the caller closes it after
- * atb_latch_scope_close(), and the kernel drops it if the process is
+ * instead, made at once by mkdtemp(3) (with /tmp sticky or closed to
+ * others), and err names the folder passed over and why while the call
+ * returns 0; otherwise err is empty on success. *dir is malloc'd; the
+ * caller frees it and later calls atb_latch_scope_close(). *lock is a
+ * close-on-exec fd holding the lock that marks the scope in use for
+ * atb_latch_scope_sweep() (an OFD lock on one byte of scopes.lock beside
+ * the folder, or a flock(2) on a fallback folder); the caller closes it
+ * after atb_latch_scope_close(), and the kernel drops it if the process is
  * killed. Returns 0, ATB_ELATCHDIR (err says which folder and why; also
  * when the fallback cannot be made) or a negative errno. */
 int atb_latch_scope_open(char **dir, int *lock, struct atb_latch_error *err);
+
+/* Makes a scope's folder that atb_latch_scope_open() only named, if it is
+ * not there yet, and checks it (atb_latch_dir_check()). Returns 0,
+ * ATB_ELATCHDIR or a negative errno. */
+int atb_latch_scope_make(const char *dir);
 
 /* Removes a scope folder and everything in it, whatever children left there:
  * files and symlinks are unlinked, never followed; subfolders are entered
  * only through O_NOFOLLOW and only on the same file system, at most 32 deep.
  * dir itself must be a folder, not a symlink to one. Returns 0, or the
- * first negative errno met (removal goes on past errors; -ENOENT when dir
- * does not exist). Call it once the run's processes are gone. */
+ * first negative errno met (removal goes on past errors; a scope never
+ * made is 0). Call it once the run's processes are gone. */
 int atb_latch_scope_close(const char *dir);
 
 /* Removes the run folders that runs killed before they could clean up left

@@ -455,17 +455,30 @@ TEST(scope_open_close)
     snprintf(prefix, sizeof(prefix), "%s/atb/run-", tmp);
     ASSERT(strncmp(a, prefix, strlen(prefix)) == 0);
     ASSERT(strncmp(b, prefix, strlen(prefix)) == 0);
-    ASSERT_EQ(mode_of(a), 0700);
+    /* run- and 16 hex digits, named but not made until needed. */
+    ASSERT_EQ(strlen(a), strlen(prefix) + 16);
+    ASSERT(!exists(a) && !exists(b));
     ASSERT_EQ(mode_of(join(tmp, "atb")), 0700);
+    ASSERT_EQ(atb_latch_scope_make(a), 0);
+    ASSERT_EQ(atb_latch_scope_make(a), 0);
+    ASSERT_EQ(mode_of(a), 0700);
     ASSERT_EQ(atb_latch_dir_check(a, &err), 0);
     ASSERT(!exists(join(tmp, "elsewhere")));
+    /* What a command's `atb latch` makes through ATB_LATCH_DIR serves too;
+     * one made unsafe is refused. */
+    ASSERT_EQ(mkdir(b, 0770), 0);
+    ASSERT_EQ(chmod(b, 0770), 0);
+    ASSERT_EQ(atb_latch_scope_make(b), ATB_ELATCHDIR);
+    ASSERT_EQ(chmod(b, 0700), 0);
+    ASSERT_EQ(atb_latch_scope_make(b), 0);
 
     ASSERT_EQ(atb_latch_set(join(a, "x")), 0);
     ASSERT_EQ(atb_latch_scope_close(a), 0);
     ASSERT(!exists(a));
     ASSERT_EQ(atb_latch_scope_close(b), 0);
     ASSERT(!exists(b));
-    ASSERT_EQ(atb_latch_scope_close(a), -ENOENT);
+    /* Gone, or never made: nothing to do. */
+    ASSERT_EQ(atb_latch_scope_close(a), 0);
     close(la);
     close(lb);
     free(a);
@@ -491,13 +504,14 @@ static void age(const char *path)
 TEST(scope_sweep_removes_only_killed_runs_folders)
 {
     struct atb_latch_error err;
-    char *mine;
-    const char *base, *stale, *young, *held, *other;
-    int lock, hold;
+    char *mine, *theirs;
+    const char *base, *stale, *young, *held, *other, *dead;
+    int lock, hold, their_lock;
 
     tmp_make();
     setenv("XDG_RUNTIME_DIR", tmp, 1);
     ASSERT_EQ(atb_latch_scope_open(&mine, &lock, &err), 0);
+    ASSERT_EQ(atb_latch_scope_make(mine), 0);
     base = join(tmp, "atb");
     /* A killed run's folder, with latches and a subfolder in it. */
     stale = join(base, "run-stale1");
@@ -521,18 +535,34 @@ TEST(scope_sweep_removes_only_killed_runs_folders)
     age(other);
     /* Our own folder, aged: our lock keeps it. */
     age(mine);
+    /* Another live run's named scope, which a command of it made: the lock
+     * on its slot keeps it, though the folder itself is not locked. */
+    ASSERT_EQ(atb_latch_scope_open(&theirs, &their_lock, &err), 0);
+    ASSERT_EQ(mkdir(theirs, 0700), 0);
+    write_file(join(theirs, "db-up"), "x");
+    age(theirs);
+    /* A named scope whose run was killed: its slot is free. */
+    dead = join(base, "run-00000000000000ff");
+    ASSERT_EQ(mkdir(dead, 0700), 0);
+    age(dead);
 
-    ASSERT_EQ(atb_latch_scope_sweep(), 1);
+    ASSERT_EQ(atb_latch_scope_sweep(), 2);
     ASSERT(!exists(stale));
+    ASSERT(!exists(dead));
     ASSERT(exists(young));
     ASSERT(exists(held));
     ASSERT(exists(other));
     ASSERT(exists(mine));
+    ASSERT(exists(join(theirs, "db-up")));
 
-    /* Once its run is gone, the held folder goes too. */
+    /* Once their runs are gone, the held folders go too. */
     close(hold);
-    ASSERT_EQ(atb_latch_scope_sweep(), 1);
+    close(their_lock);
+    ASSERT_EQ(atb_latch_scope_sweep(), 2);
     ASSERT(!exists(held));
+    ASSERT(!exists(theirs));
+    ASSERT(exists(mine));
+    free(theirs);
     ASSERT_EQ(atb_latch_scope_close(mine), 0);
     close(lock);
     free(mine);
@@ -552,6 +582,7 @@ TEST(scope_close_whatever_children_left)
     ASSERT_EQ(mkdir(outside, 0700), 0);
     write_file(join(outside, "keep"), "keep");
     ASSERT_EQ(atb_latch_scope_open(&scope, &lock, &err), 0);
+    ASSERT_EQ(atb_latch_scope_make(scope), 0);
     close(lock);
 
     write_file(join(scope, "plain"), "x");
@@ -575,6 +606,7 @@ TEST(scope_close_whatever_children_left)
 
     /* Deeper than atb goes: it says so and leaves the folder. */
     ASSERT_EQ(atb_latch_scope_open(&scope, &lock, &err), 0);
+    ASSERT_EQ(atb_latch_scope_make(scope), 0);
     close(lock);
     snprintf(deep, sizeof(deep), "%s", scope);
     for (int i = 0; i < 40; i++) {
@@ -671,9 +703,11 @@ TEST(scope_falls_back_when_tmp_base_unsafe)
     ASSERT_STR_EQ(err.path, "");
     ASSERT(err.why == NULL);
     ASSERT(strncmp(dir, join(base, "run-"), strlen(join(base, "run-"))) == 0);
+    ASSERT_EQ(atb_latch_scope_make(dir), 0);
     ASSERT_EQ(atb_latch_scope_close(dir), 0);
     close(lock);
     free(dir);
+    ASSERT_EQ(unlink(join(base, "scopes.lock")), 0);
     ASSERT_EQ(rmdir(base), 0);
 
     /* Open to others: anyone could swap or plant things in it. */
@@ -1287,6 +1321,7 @@ TEST(waiter_unset_by_scope_close)
     tmp_make();
     setenv("XDG_RUNTIME_DIR", tmp, 1);
     ASSERT_EQ(atb_latch_scope_open(&scope, &lock, &err), 0);
+    ASSERT_EQ(atb_latch_scope_make(scope), 0);
     close(lock);
     paths[0] = join(scope, "l");
     ASSERT_EQ(atb_latch_set(paths[0]), 0);
