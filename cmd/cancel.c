@@ -183,11 +183,23 @@ static int add_pidfile(struct cancel_list *l, const char *path)
     return 0;
 }
 
+static const struct option longopts[] = {
+    {"signal", required_argument, NULL, 's'},
+    {"grace", required_argument, NULL, 'g'},
+    {"group", no_argument, NULL, OPT_GROUP},
+    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
 /* Says what is wrong with the option getopt_long() stopped at: c is ':'
  * when it needs a value, else it is unknown. Returns -1. Separate so that
  * parse_option() reads as the options it knows. */
 static int bad_option(int c, char **argv)
 {
+    char hint[96];
+
     if (c == ':') {
         if (optopt > 0 && optopt < OPT_GROUP)
             cmd_err("cancel: option '-%c' needs a value", optopt);
@@ -199,8 +211,8 @@ static int bad_option(int c, char **argv)
         cmd_err("cancel: unknown option '-%c' (try 'atb help cancel')",
                 optopt);
     else
-        cmd_err("cancel: unknown option '%s' (try 'atb help cancel')",
-                argv[optind - 1]);
+        cmd_err("cancel: unknown option '%s'%s (try 'atb help cancel')", argv[optind - 1],
+                cmd_option_hint(argv[optind - 1], longopts, NULL, hint, sizeof(hint)));
     return -1;
 }
 
@@ -250,15 +262,6 @@ static int parse_option(int c, char **argv, struct atb_cancel_opts *opts,
 static int parse_args(int argc, char **argv, struct atb_cancel_opts *opts,
                       int *verbose, struct cancel_list *l)
 {
-    static const struct option longopts[] = {
-        {"signal", required_argument, NULL, 's'},
-        {"grace", required_argument, NULL, 'g'},
-        {"group", no_argument, NULL, OPT_GROUP},
-        {"pidfile", required_argument, NULL, OPT_PIDFILE},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     pid_t pid;
     int c, rc;
 

@@ -24,13 +24,30 @@ int cmd_run(int argc, char **argv);     /* run SPEC */
 /* ATB_NO_PIDFD set (and not "0"): watch children by SIGCHLD, not pidfds. */
 int cmd_no_pidfd(void);
 
-/* Names the option getopt just stumbled on, as the user wrote it. */
-void cmd_bad_option(const char *who, char **argv, int at, int opt);
+struct option;
+/* Names the option getopt just stumbled on, as the user wrote it, with the
+ * nearest of longs (the getopt_long table, or NULL) for a mistyped one. */
+void cmd_bad_option(const char *who, char **argv, int at, int opt,
+                    const struct option *longs);
+
+/* "; did you mean '--jobs'?" when word ("--jbos", "--jbos=3") is close to
+ * one of the options longs or names (either may be NULL; names ends with
+ * NULL, and holds whole words such as "--any"), else "". */
+const char *cmd_option_hint(const char *word, const struct option *longs,
+                            const char *const *names, char *buf, size_t size);
 
 /* --- options.c: the run settings both the modes and atb run take. --- */
 
 /* Long options without a short form (their own options count up from 256). */
-enum { CMD_OPT_PREFIX = 512, CMD_OPT_COLOR, CMD_OPT_NO_PAD };
+enum {
+    CMD_OPT_PREFIX = 512,
+    CMD_OPT_COLOR,
+    CMD_OPT_NO_PAD,
+    CMD_OPT_NO_STDIN,
+    CMD_OPT_FOREGROUND,
+    CMD_OPT_PRESERVE_STATUS,
+    CMD_OPT_HALT
+};
 
 /* The settings given as options, checked as they are parsed and applied to
  * a run later (after a spec's, which they beat), in the order given. */
@@ -42,7 +59,8 @@ struct cmd_settings {
 };
 
 /* Takes an option that sets a run setting (-j -s -g -t -o -i, --prefix,
- * --color, --no-pad) into s after checking its value. Returns 1 when it
+ * --color, --no-pad; --no-stdin, --foreground and --preserve-status, which
+ * cmd_view_settings() reads) into s after checking its value. Returns 1 when it
  * did, 0 when opt is not one of them, -1 after a message naming the option
  * and the bad value; who starts the message ("pool", "run"). */
 int cmd_setting(const char *who, int opt, const char *arg, struct cmd_settings *s);
@@ -53,6 +71,11 @@ int cmd_settings_apply(const struct cmd_settings *s, struct atb_run *run);
 
 /* Whether opt is among the settings given. */
 int cmd_settings_has(const struct cmd_settings *s, int opt);
+
+struct cmd_view;
+/* Copies the settings that are the program's, not the run's (--color
+ * given, --no-stdin, --foreground, --preserve-status), into view. */
+void cmd_view_settings(const struct cmd_settings *s, struct cmd_view *view);
 
 /* The getopt_long entries of the options cmd_setting() takes, for the
  * option tables of the modes and of atb run. */
@@ -66,7 +89,12 @@ int cmd_settings_has(const struct cmd_settings *s, int opt);
         {"color", required_argument, NULL, CMD_OPT_COLOR},                   \
         {"colour", required_argument, NULL, CMD_OPT_COLOR},                  \
         {"no-pad", no_argument, NULL, CMD_OPT_NO_PAD},                       \
-        {"input", required_argument, NULL, 'i'}
+        {"input", required_argument, NULL, 'i'},                             \
+        {"keep-order", no_argument, NULL, 'k'},                              \
+        {"halt", required_argument, NULL, CMD_OPT_HALT},                     \
+        {"no-stdin", no_argument, NULL, CMD_OPT_NO_STDIN},                   \
+        {"foreground", no_argument, NULL, CMD_OPT_FOREGROUND},               \
+        {"preserve-status", no_argument, NULL, CMD_OPT_PRESERVE_STATUS}
 
 /* --- finish.c: what atb pool and atb run share around a run. --- */
 
@@ -113,6 +141,11 @@ struct cmd_view {
     int progress;           /* draw the status line */
     int progress_asked;     /* --progress was given (not =never) */
     int color_chosen;       /* --color was given: it beats NO_COLOR, FORCE_COLOR */
+    int no_stdin;           /* --no-stdin */
+    int foreground;         /* --foreground */
+    int preserve_status;    /* --preserve-status */
+    int keep_order;         /* -k: group blocks in input order */
+    int tty;                /* the terminal given to a command, or -1 */
     const char *who;        /* names the run in messages ("pool", a spec) */
     void (*on_signal)(int signo, int count, void *data);
     void *signal_data;
@@ -130,6 +163,19 @@ struct cmd_view {
  * the status line with its event callback. Returns 0 or -1 after a
  * message. */
 int cmd_present(struct atb_run *run, struct cmd_view *view);
+
+/* split.c: cuts what follows a mode's options into commands (with shell,
+ * one argument each), refusing a cut that would be a guess and a program
+ * not in PATH (see split.c). groups has room for argc entries. Returns 0,
+ * or the exit status (125, 127) after a message; mode starts it. */
+int cmd_split(const char *mode, int shell, const char *sep, int argc, char **argv,
+              struct atb_argv_group *groups, size_t *ngroups);
+
+/* stdin.c: gives atb's stdin to the command -i names, or to a lone main
+ * command unless --no-stdin or stdin_taken (a spec or --stdin read it),
+ * and with --foreground the terminal too (view->tty). Call it once every
+ * command is added. Returns 0, or -1 after a message. */
+int cmd_give_stdin(struct atb_run *run, struct cmd_view *view, int stdin_taken);
 
 /* progress.c: the event callback of a run cmd_present() set up (the status
  * line, caught signals), and taking the status line off the screen. */
@@ -171,7 +217,50 @@ struct cmd_feed {
     char **tmpl;        /* a template: the words after the options, or NULL */
     int tmpl_argc;
     unsigned long line_no;
+    unsigned long skipped; /* lines over the limit, dropped */
+    int append;         /* no replacement string: the line is one more word */
 };
+/* template.c: GNU parallel's replacement strings (see template.c). One job's
+ * inputs: n of them (1 for a line of --stdin), and its number from 1. */
+struct cmd_tmpl_job {
+    const char *const *inputs;
+    const size_t *lens;
+    int n;
+    unsigned long seq;
+};
+/* Checks every replacement string in the n words for a job of ninputs
+ * inputs. Returns 0, or -1 with the problem in err. */
+int cmd_tmpl_check(char *const *words, int n, int ninputs, char *err, size_t size);
+/* Whether any of the n words holds a replacement string (slot: the job
+ * slot {%}). */
+int cmd_tmpl_has(char *const *words, int n, int slot);
+/* word with its replacement strings expanded, malloc'd, or NULL. */
+char *cmd_tmpl_expand(const char *word, const struct cmd_tmpl_job *job);
+/* The n words expanded into one line for /bin/sh ("exec 'w1' 'w2'..."),
+ * where {%} reads CMD_SLOT_VAR; malloc'd, or NULL. */
+#define CMD_SLOT_VAR "ATB_SLOT"
+char *cmd_tmpl_shell(char *const *words, int n, const struct cmd_tmpl_job *job);
+/* The job's inputs, space-separated, cut to size and with control
+ * characters as '?', in buf: what names its command (as GNU parallel's
+ * --tag shows); NULL when they are empty. */
+const char *cmd_tmpl_label(const struct cmd_tmpl_job *job, char *buf, size_t size);
+
+/* The most bytes of a job's inputs its command's name holds. */
+#define CMD_LABEL_MAX 48
+/* Adds the command the template's argc words make for job, named after
+ * its inputs. Returns 0 or a negative code. */
+int cmd_add_job(struct atb_run *run, char *const *tmpl, int argc,
+                const struct cmd_tmpl_job *job);
+
+/* arglist.c: GNU parallel's ::: and :::: lists (see arglist.c). The index
+ * of the first in argv, or -1. */
+int cmd_arglist_at(int argc, char **argv);
+/* Adds a command for every combination of the lists that start at
+ * argv[at], from the template before it. Returns 0, or -1 after a
+ * message. */
+int cmd_arglist_add(struct atb_run *run, const char *mode, const char *sep, int argc,
+                    char **argv, int at);
+
 /* An atb_feed_cb: one line, one command (see atb(1), --stdin). */
 int cmd_feed_line(struct atb_run *run, const char *line, size_t len, void *data);
 

@@ -5,8 +5,9 @@
  *   0        the run succeeded
  *   1..123   the status of the command that decided the run (the first
  *            failure; a race's winner)
- *   124      the run's deadline (--timeout) passed, or the deciding
- *            command's own time limit or ready_timeout did
+ *   124      the run's deadline (--timeout) passed (with --preserve-status:
+ *            the status of the first command that did not succeed), or the
+ *            deciding command's own time limit or ready_timeout did
  *   125      atb itself failed: usage, a spec, a report file, the guardian
  *            process, or an error during the run (out of fds or memory, a
  *            bad --stdin line)
@@ -35,5 +36,9 @@ int cmd_status_of(const struct atb_result *res);
 
 /* The status of a finished run. */
 int cmd_run_status(const struct atb_run *run);
+
+/* --preserve-status: a run whose deadline passed gives the status of its
+ * first command that did not succeed (its exit code, or 128+N), not 124. */
+void cmd_exit_preserve_status(int on);
 
 #endif

@@ -8,49 +8,48 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Replaces every "{}" in word by line into a malloc'd string. */
-static char *substitute(const char *word, const char *line, size_t len)
-{
-    size_t n = 0, size;
-    char *out, *o;
-
-    for (const char *p = strstr(word, "{}"); p; p = strstr(p + 2, "{}"))
-        n++;
-    size = strlen(word) - 2 * n + n * len + 1;
-    out = o = malloc(size);
-    if (out == NULL)
-        return NULL;
-    for (const char *p = word; *p;) {
-        if (p[0] == '{' && p[1] == '}') {
-            memcpy(o, line, len);
-            o += len;
-            p += 2;
-        } else {
-            *o++ = *p++;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-static int add_templated(struct atb_run *run, struct cmd_feed *f, const char *line, size_t len)
+int cmd_add_job(struct atb_run *run, char *const *tmpl, int argc,
+                const struct cmd_tmpl_job *job)
 {
     struct atb_cmd c = ATB_CMD_INIT;
-    char **words = calloc((size_t)f->tmpl_argc + 1, sizeof(*words));
+    char **words, label[CMD_LABEL_MAX], *line;
     int rc = 0;
 
+    c.label = cmd_tmpl_label(job, label, sizeof(label));
+    /* {%}: the slot is known only at the start; the shell reads it. */
+    if (cmd_tmpl_has(tmpl, argc, 1)) {
+        if ((line = cmd_tmpl_shell(tmpl, argc, job)) == NULL)
+            return -ENOMEM;
+        c.shell = line;
+        rc = atb_run_add(run, &c);
+        free(line);
+        return rc < 0 ? rc : 0;
+    }
+    words = calloc((size_t)argc + 1, sizeof(*words));
     if (words == NULL)
         return -ENOMEM;
-    for (int i = 0; i < f->tmpl_argc && rc == 0; i++)
-        if ((words[i] = substitute(f->tmpl[i], line, len)) == NULL)
+    for (int i = 0; i < argc && rc == 0; i++)
+        if ((words[i] = cmd_tmpl_expand(tmpl[i], job)) == NULL)
             rc = -ENOMEM;
     c.argv = words;
     if (rc == 0)
         rc = atb_run_add(run, &c);
-    for (int i = 0; i < f->tmpl_argc; i++)
+    for (int i = 0; i < argc; i++)
         free(words[i]);
     free(words);
     return rc < 0 ? rc : 0;
+}
+
+static int add_templated(struct atb_run *run, struct cmd_feed *f, const char *line, size_t len)
+{
+    struct cmd_tmpl_job job = {.inputs = &line, .lens = &len, .n = 1, .seq = f->line_no};
+    char *words[f->tmpl_argc + 1];
+
+    if (!f->append)
+        return cmd_add_job(run, f->tmpl, f->tmpl_argc, &job);
+    memcpy(words, f->tmpl, (size_t)f->tmpl_argc * sizeof(*words));
+    words[f->tmpl_argc] = "{}";
+    return cmd_add_job(run, words, f->tmpl_argc + 1, &job);
 }
 
 /* A JSON command object, as in a spec's "commands". */
@@ -97,6 +96,14 @@ int cmd_feed_line(struct atb_run *run, const char *line, size_t len, void *data)
     int rc;
 
     f->line_no++;
+    if (line == NULL) {
+        /* The run goes on: one bad line need not cost the others. */
+        cmd_err("stdin:%lu: line longer than %zu bytes (the most a command's arguments can "
+                "hold); skipped",
+                f->line_no, len);
+        f->skipped++;
+        return 0;
+    }
     if (len > 0 && line[len - 1] == '\r')
         len--;
     if (memchr(line, '\0', len) != NULL) {

@@ -98,6 +98,15 @@ int cmd_present(struct atb_run *run, struct cmd_view *view)
         rc = atb_run_set_guardian(run, 1);
     if (rc == 0 && cmd_no_pidfd())
         rc = atb_run_set_watch(run, ATB_WATCH_SIGCHLD);
+    /* Only blocks can wait for those before them: -k means group output. */
+    if (rc == 0 && view->keep_order && atb_run_get_output(run) == ATB_OUTPUT_AUTO)
+        rc = atb_run_set_output(run, ATB_OUTPUT_GROUP);
+    else if (view->keep_order && atb_run_get_output(run) != ATB_OUTPUT_GROUP) {
+        cmd_err("%s: --keep-order orders the blocks of group output; it does not go with "
+                "-o %s",
+                view->who, atb_output_name(atb_run_get_output(run)));
+        return -1;
+    }
     /* A status line can be kept clear of output only if the output goes
      * through atb. */
     if (view->progress_asked && atb_run_get_output(run) == ATB_OUTPUT_INHERIT) {
@@ -213,8 +222,13 @@ static int write_reports(struct atb_run *run, struct cmd_reports *r, int run_ok)
 
 int cmd_finish(struct atb_run *run, struct cmd_view *view, struct cmd_reports *r)
 {
-    int rc = atb_run_exec(run), status, sig;
+    int rc, status, sig;
 
+    cmd_exit_preserve_status(view->preserve_status);
+    rc = atb_run_exec(run);
+    if (view->tty >= 0)
+        close(view->tty);
+    view->tty = -1;
     cmd_progress_clear(view);
     if (rc < 0) {
         start_failed(run, view->who, rc);

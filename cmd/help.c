@@ -26,11 +26,13 @@ static const char overview[] =
     "  cancel         cancel any process and wait until it is gone\n"
     "  shield         run one command that cancellation cannot cut short\n"
     "\n"
-    "'atb help MODE' lists a mode's options; man atb has everything.\n";
+    "'atb help MODE' lists a mode's options, 'atb help spec' the spec format;\n"
+    "man atb has everything.\n";
 
 static const char mode_options[] =
     "\n"
-    "Commands are separated by '--' and run directly, without a shell.\n"
+    "Commands are separated by '--' and run directly, without a shell. With\n"
+    "CMD {} ::: A B (or :::: FILE), one command runs for each argument.\n"
     "\n"
     "options:\n"
     "  -c, --shell          each argument is one command for /bin/sh -c\n"
@@ -46,14 +48,24 @@ static const char mode_options[] =
     "                       (default '[{name}] ')\n"
     "      --no-pad         do not pad prefixes to one width\n"
     "      --color WHEN     auto, always or never (default auto)\n"
-    "  -i, --input NAME     give atb's stdin to the command NAME\n"
+    "  -i, --input NAME     give atb's stdin to the command NAME (a lone command\n"
+    "                       gets it anyway, as under timeout)\n"
+    "      --no-stdin       a lone command reads /dev/null instead\n"
+    "      --foreground     give that command the terminal too (it can read it,\n"
+    "                       and ^C goes to it), as timeout --foreground\n"
+    "      --preserve-status  on timeout, exit with the command's own status\n"
     "      --progress[=WHEN]  a status line on stderr: auto (if a terminal),\n"
     "                       always or never\n"
     "      --finally CMD    cleanup shell command, run after all others whatever\n"
     "                       happened (repeatable)\n"
     "      --stdin          read commands from stdin as they come, one a line: a\n"
     "                       shell command, a JSON command object, or with CMD\n"
-    "                       after the options, an argument for each {} in it\n"
+    "                       after the options, the input of its {} {.} {/} {//}\n"
+    "                       {/.} {#} {%%} (GNU parallel's); -j is then the CPUs\n"
+    "  -0, --null           --stdin lines end with NUL (find -print0)\n"
+    "  -k, --keep-order     group output in the order given (implies -o group)\n"
+    "      --halt now|soon  soon: a failure starts nothing more, lets the running\n"
+    "                       finish\n"
     "      --report FILE    write a JSON report to FILE ('-': stdout)\n"
     "      --junit FILE     write a JUnit XML report to FILE ('-': stdout)\n"
     "  -v, --verbose        print the summary on success too\n"
@@ -102,8 +114,15 @@ static const char run_help[] =
     "      --prefix FORMAT  prefix of each line: {name} {index} {pid} {time}\n"
     "      --no-pad         do not pad prefixes to one width\n"
     "      --color WHEN     auto, always or never (default auto)\n"
-    "  -i, --input NAME     give atb's standard input to command NAME\n"
+    "  -i, --input NAME     give atb's standard input to command NAME (a lone\n"
+    "                       command gets it anyway, unless SPEC is '-')\n"
+    "      --no-stdin       a lone command reads /dev/null instead\n"
+    "      --foreground     give that command the terminal too\n"
+    "      --preserve-status  on timeout, exit with the command's own status\n"
     "      --first-success  race: only a command that succeeds can win\n"
+    "  -k, --keep-order     group output in the order given (implies -o group)\n"
+    "      --halt now|soon  soon: a failure starts nothing more, lets the running\n"
+    "                       finish\n"
     "      --report FILE    write a JSON report to FILE ('-': stdout)\n"
     "      --junit FILE     write a JUnit XML report to FILE ('-': stdout)\n"
     "  -v, --verbose        print the summary on success too\n"
@@ -111,6 +130,27 @@ static const char run_help[] =
     "\n"
     "Signals and exit status: as for 'atb pool'; 125 also for an invalid spec,\n"
     "which starts nothing.\n";
+
+static const char spec_help[] =
+    "A spec is a JSON object that 'atb run SPEC' runs (man atb-spec has it all):\n"
+    "\n"
+    "  {\"mode\": \"pool\", \"timeout\": \"10m\",\n"
+    "   \"commands\": [\n"
+    "     {\"name\": \"db\", \"argv\": [\"postgres\", \"-D\", \"data\"], \"service\": true,\n"
+    "      \"ready_when\": \"ready to accept connections\"},\n"
+    "     {\"name\": \"test\", \"shell\": \"make test\", \"wait_for\": [\"db\"]}],\n"
+    "   \"cleanup\": [{\"shell\": \"rm -rf tmp\"}]}\n"
+    "\n"
+    "run settings (an option of 'atb run' beats them):\n"
+    "  mode jobs grace signal timeout output prefix color no_pad first_success\n"
+    "  input\n"
+    "\n"
+    "a command (one of argv or shell):\n"
+    "  argv shell name env clear_env cwd timeout service shield\n"
+    "  ready_when ready_timeout sets wait_for\n"
+    "\n"
+    "commands runs them as the mode says; cleanup, after them whatever happened.\n"
+    "An error names the file, line:column and JSON path, and starts nothing.\n";
 
 static const char shield_help[] =
     "usage: atb shield [OPTIONS] [--] CMD [ARG...]\n"
@@ -175,6 +215,10 @@ int cmd_help(const char *topic, FILE *out)
     }
     if (strcmp(topic, "shield") == 0) {
         fputs(shield_help, out);
+        return 0;
+    }
+    if (strcmp(topic, "spec") == 0) {
+        fputs(spec_help, out);
         return 0;
     }
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {

@@ -140,8 +140,11 @@ static int parse_args(struct latch_args *a, int argc, char **argv)
         else if (match_opt(arg, "--poll", NULL, &value))
             opt = "--poll";
         if (opt == NULL) {
-            cmd_err("latch %s: unknown option '%s' (try 'atb latch --help')", a->subname,
-                    arg);
+            static const char *const known[] = {"--any", "--timeout", "--poll", "--help", NULL};
+            char hint[96];
+
+            cmd_err("latch %s: unknown option '%s'%s (try 'atb latch --help')", a->subname, arg,
+                    cmd_option_hint(arg, NULL, known, hint, sizeof(hint)));
             return -1;
         }
         if (!is_wait(a->sub)) {
@@ -324,7 +327,17 @@ int cmd_latch(int argc, char **argv)
         }
     }
     if (a.subname == NULL) {
-        cmd_err("latch: unknown subcommand '%s' (try 'atb latch --help')", argv[1]);
+        const char *names[sizeof(subs) / sizeof(subs[0])], *near;
+
+        for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+            names[i] = subs[i].name;
+        near = atb_nearest(argv[1], names, sizeof(subs) / sizeof(subs[0]));
+        if (near)
+            cmd_err("latch: unknown subcommand '%s'; did you mean '%s'? (try 'atb latch "
+                    "--help')",
+                    argv[1], near);
+        else
+            cmd_err("latch: unknown subcommand '%s' (try 'atb latch --help')", argv[1]);
         return EXIT_ATB;
     }
     atb_latch_wait_opts_init(&a.opts);

@@ -23,6 +23,22 @@ __attribute__((constructor)) static void block_early(void)
     cmd_block_signals(1);
 }
 
+/* An unknown subcommand, with the nearest known one ("did you mean"). */
+static void unknown(const char *sub)
+{
+    const char *names[sizeof(subcommands) / sizeof(subcommands[0]) + 1], *near;
+    size_t n = 0;
+
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+        names[n++] = subcommands[i].name;
+    names[n++] = "help";
+    near = atb_nearest(sub, names, n);
+    if (near)
+        cmd_err("unknown mode '%s'; did you mean '%s'? (try 'atb --help')", sub, near);
+    else
+        cmd_err("unknown mode '%s' (try 'atb --help')", sub);
+}
+
 int main(int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : NULL;
@@ -58,6 +74,6 @@ int main(int argc, char **argv)
             cmd_block_signals(0);
         return subcommands[i].run(argc - 1, argv + 1);
     }
-    cmd_err("unknown mode '%s' (try 'atb --help')", sub);
+    unknown(sub);
     return EXIT_ATB;
 }

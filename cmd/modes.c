@@ -21,12 +21,14 @@ struct mode_args {
     size_t nfinally;
     int first_success;
     int feed;           /* --stdin */
+    int null;           /* -0, --null: fed lines end with NUL */
     int progress;       /* --progress asks for the status line here */
     int progress_given; /* --progress other than =never */
     struct cmd_feed fed;
 };
 
 enum { OPT_SEP = 256, OPT_FIRST_SUCCESS, OPT_FINALLY, OPT_PROGRESS, OPT_STDIN };
+
 
 static const struct option long_options[] = {
     {"shell", no_argument, NULL, 'c'},
@@ -38,6 +40,7 @@ static const struct option long_options[] = {
     {"finally", required_argument, NULL, OPT_FINALLY},
     {"progress", optional_argument, NULL, OPT_PROGRESS},
     {"stdin", no_argument, NULL, OPT_STDIN},
+    {"null", no_argument, NULL, '0'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -95,11 +98,10 @@ static int mode_option(const char *mode, int opt, const char *arg, struct mode_a
     case OPT_PROGRESS:
         return progress_option(mode, arg, a);
     case OPT_STDIN:
-        if (a->mode == ATB_MODE_RACE) {
-            cmd_err("%s: --stdin is for pool, try-all and wait-all", mode);
-            return -1;
-        }
         a->feed = 1;
+        return 0;
+    case '0':
+        a->null = 1;
         return 0;
     case OPT_FINALLY:
         return finally_option(mode, arg, a);
@@ -121,7 +123,7 @@ static int parse_options(int argc, char **argv, struct mode_args *a)
 
     opterr = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+:hvcn:j:s:g:t:o:i:", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "+:hvc0kn:j:s:g:t:o:i:", long_options, NULL)) != -1) {
         int rc;
 
         if (opt == 'h') {
@@ -132,7 +134,7 @@ static int parse_options(int argc, char **argv, struct mode_args *a)
         if (rc > 0) {
             rc = cmd_setting(mode, opt, optarg, &a->settings);
             if (rc == 0) {
-                cmd_bad_option(mode, argv, optind, opt);
+                cmd_bad_option(mode, argv, optind, opt, long_options);
                 return -1;
             }
         }
@@ -140,36 +142,6 @@ static int parse_options(int argc, char **argv, struct mode_args *a)
             return -1;
     }
     return optind;
-}
-
-/* Splits what follows the options into commands. Returns 0 with *ngroups
- * set, or -1 after a message. */
-static int split(struct mode_args *a, int argc, char **argv, struct atb_argv_group *groups,
-                 size_t *ngroups)
-{
-    const char *mode = atb_mode_name(a->mode);
-
-    *ngroups = 0;
-    if (!a->shell) {
-        if (atb_argv_split(argc, argv, a->sep, groups, ngroups) == 0)
-            return 0;
-        cmd_err("%s: empty command: '%s' must separate non-empty commands", mode, a->sep);
-        return -1;
-    }
-    /* Each argument is one whole command; separators between them are
-     * allowed and skipped. */
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], a->sep) == 0)
-            continue;
-        groups[*ngroups].argv = argv + i;
-        groups[*ngroups].argc = 1;
-        (*ngroups)++;
-    }
-    if (*ngroups == 0) {
-        cmd_err("%s: no command given", mode);
-        return -1;
-    }
-    return 0;
 }
 
 /* -n a,b,c: strsep keeps empty fields, which must be an error, not
@@ -229,13 +201,28 @@ static int add_group(struct atb_run *run, struct mode_args *a, size_t i,
     return 0;
 }
 
-/* Adds the commands that follow the options, then the cleanup ones. */
+/* As GNU parallel: commands made from inputs (--stdin, ::: lists) run one
+ * per CPU unless -j says otherwise; commands given one by one all run at
+ * once. Returns 0, or -1 after a message. */
+static int cpu_jobs(struct atb_run *run, const struct mode_args *a)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (cmd_settings_has(&a->settings, 'j') ||
+        atb_run_set_jobs(run, cpus > 0 ? (unsigned)cpus : 1) == 0)
+        return 0;
+    cmd_err("%s: %s", atb_mode_name(a->mode), atb_strerror(-EINVAL));
+    return -1;
+}
+
+/* Adds the commands that follow the options, then the cleanup ones.
+ * Returns 0, or the exit status after a message. */
 static int add_commands(struct atb_run *run, struct mode_args *a, int argc, char **argv)
 {
     struct atb_argv_group *groups = NULL;
     size_t ngroups = 0, nnames = 0;
     char **name_list = NULL;
-    int rc = -1;
+    int rc = EXIT_ATB, at;
 
     groups = calloc((size_t)argc + 1, sizeof(*groups));
     name_list = calloc((size_t)argc + 1, sizeof(*name_list));
@@ -243,9 +230,25 @@ static int add_commands(struct atb_run *run, struct mode_args *a, int argc, char
         cmd_err("%s: %s", atb_mode_name(a->mode), strerror(ENOMEM));
         goto out;
     }
-    if (!a->feed && (split(a, argc, argv, groups, &ngroups) < 0 ||
-                     split_names(a, ngroups, name_list, &nnames) < 0))
-        goto out;
+    /* ::: is an argument list, unless it was made the separator. */
+    if (!a->feed && !a->shell && strncmp(a->sep, ":::", 3) != 0 &&
+        (at = cmd_arglist_at(argc, argv)) >= 0) {
+        if (a->names) {
+            cmd_err("%s: --names: commands from argument lists are named after their inputs",
+                    atb_mode_name(a->mode));
+            goto out;
+        }
+        if (cpu_jobs(run, a) < 0 ||
+            cmd_arglist_add(run, atb_mode_name(a->mode), a->sep, argc, argv, at) < 0)
+            goto out;
+    } else if (!a->feed) {
+        rc = cmd_split(atb_mode_name(a->mode), a->shell, a->sep, argc, argv, groups, &ngroups);
+        if (rc == 0 && split_names(a, ngroups, name_list, &nnames) < 0)
+            rc = EXIT_ATB;
+        if (rc != 0)
+            goto out;
+        rc = EXIT_ATB;
+    }
     for (size_t i = 0; i < ngroups; i++)
         if (add_group(run, a, i, &groups[i], i < nnames ? name_list[i] : NULL) < 0)
             goto out;
@@ -274,9 +277,17 @@ static int feed_setup(struct atb_run *run, struct mode_args *a, int *argc, char 
     const char *mode = atb_mode_name(a->mode);
 
     if (!a->feed) {
+        if (a->null) {
+            cmd_err("%s: -0 (--null) is for --stdin", mode);
+            return -1;
+        }
         if (*argc > 0)
             return 0;
         cmd_err("%s: no command given (try 'atb %s --help')", mode, mode);
+        return -1;
+    }
+    if (a->null && atb_run_set_feed_delim(run, '\0') < 0) {
+        cmd_err("%s: %s", mode, atb_strerror(-EINVAL));
         return -1;
     }
     if (a->names || cmd_settings_has(&a->settings, 'i')) {
@@ -290,6 +301,25 @@ static int feed_setup(struct atb_run *run, struct mode_args *a, int *argc, char 
     a->fed.tmpl = *argc > 0 ? argv : NULL;
     a->fed.tmpl_argc = *argc;
     *argc = 0;
+    if (a->fed.tmpl) {
+        char why[160];
+
+        if (cmd_tmpl_check(a->fed.tmpl, a->fed.tmpl_argc, 1, why, sizeof(why)) < 0) {
+            cmd_err("%s: %s", mode, why);
+            return -1;
+        }
+        /* Without a replacement string the line goes at the end, as with
+         * GNU parallel and xargs. */
+        if (!cmd_tmpl_has(a->fed.tmpl, a->fed.tmpl_argc, 0))
+            a->fed.append = 1;
+        if (cmd_tmpl_has(a->fed.tmpl, a->fed.tmpl_argc, 1) &&
+            atb_run_set_slot_env(run, CMD_SLOT_VAR) < 0) {
+            cmd_err("%s: %s", mode, atb_strerror(-ENOMEM));
+            return -1;
+        }
+    }
+    if (cpu_jobs(run, a) < 0)
+        return -1;
     if (atb_run_set_feed(run, 0, cmd_feed_line, &a->fed) < 0) {
         cmd_err("%s: %s", mode, atb_strerror(-EINVAL));
         return -1;
@@ -332,7 +362,8 @@ int cmd_modes(int argc, char **argv)
     view.who = argv[-first];
     view.progress = a.progress;
     view.progress_asked = a.progress_given;
-    view.color_chosen = cmd_settings_has(&a.settings, CMD_OPT_COLOR);
+    view.tty = -1;
+    cmd_view_settings(&a.settings, &view);
     rc = atb_run_new(&run);
     if (rc < 0) {
         cmd_err("%s: %s", view.who, atb_strerror(rc));
@@ -341,9 +372,17 @@ int cmd_modes(int argc, char **argv)
     /* Everything is checked before the report files are opened (and
      * truncated), and they before anything starts. */
     if (configure(run, &a, &view) == 0 && cmd_reports_check(&a.reports, run) == 0 &&
-        feed_setup(run, &a, &argc, argv) == 0 && add_commands(run, &a, argc, argv) == 0 &&
-        cmd_reports_open(&a.reports) == 0)
-        status = cmd_finish(run, &view, &a.reports);
+        feed_setup(run, &a, &argc, argv) == 0 &&
+        (status = add_commands(run, &a, argc, argv)) == 0) {
+        status = EXIT_ATB;
+        if (cmd_give_stdin(run, &view, a.feed) == 0 && cmd_reports_open(&a.reports) == 0)
+            status = cmd_finish(run, &view, &a.reports);
+        if (status == 0 && a.fed.skipped > 0) {
+            cmd_err("%s: %lu line%s of stdin skipped (too long)", view.who, a.fed.skipped,
+                    a.fed.skipped == 1 ? "" : "s");
+            status = EXIT_ATB;
+        }
+    }
     atb_run_free(run);
     return status;
 }

@@ -6,7 +6,9 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -85,6 +87,21 @@ static int setting(const char *who, int opt, const char *arg, struct atb_run *ru
         return run ? atb_run_set_pad(run, 0) : 0;
     case 'i':
         return run ? atb_run_set_input(run, arg, STDIN_FILENO) : 0;
+    case 'k':
+        return run ? atb_run_set_keep_order(run, 1) : 0;
+    case CMD_OPT_HALT:
+        /* GNU parallel's words; only the first failure is a trigger. */
+        if (strcmp(arg, "now") == 0 || strcmp(arg, "now,fail=1") == 0)
+            return run ? atb_run_set_halt_soon(run, 0) : 0;
+        if (strcmp(arg, "soon") == 0 || strcmp(arg, "soon,fail=1") == 0)
+            return run ? atb_run_set_halt_soon(run, 1) : 0;
+        cmd_err("%s: --halt: expected now or soon (or now,fail=1, soon,fail=1), got '%s'", who,
+                arg);
+        return -1;
+    case CMD_OPT_NO_STDIN:
+    case CMD_OPT_FOREGROUND:
+    case CMD_OPT_PRESERVE_STATUS:
+        return 0; /* the program's: see cmd_view_settings() */
     }
     return 1;
 }
@@ -122,14 +139,51 @@ int cmd_settings_has(const struct cmd_settings *s, int opt)
     return 0;
 }
 
-void cmd_bad_option(const char *who, char **argv, int at, int opt)
+void cmd_view_settings(const struct cmd_settings *s, struct cmd_view *view)
+{
+    view->color_chosen = cmd_settings_has(s, CMD_OPT_COLOR);
+    view->no_stdin = cmd_settings_has(s, CMD_OPT_NO_STDIN);
+    view->foreground = cmd_settings_has(s, CMD_OPT_FOREGROUND);
+    view->preserve_status = cmd_settings_has(s, CMD_OPT_PRESERVE_STATUS);
+    view->keep_order = cmd_settings_has(s, 'k');
+}
+
+const char *cmd_option_hint(const char *word, const struct option *longs,
+                            const char *const *names, char *buf, size_t size)
+{
+    const char *all[128], *near;
+    char typed[64];
+    size_t n = 0, len;
+
+    buf[0] = '\0';
+    if (strncmp(word, "--", 2) != 0)
+        return buf;
+    len = strcspn(word + 2, "=");
+    if (len >= sizeof(typed))
+        return buf;
+    memcpy(typed, word + 2, len);
+    typed[len] = '\0';
+    for (size_t i = 0; longs && longs[i].name && n < 128; i++)
+        all[n++] = longs[i].name;
+    for (size_t i = 0; names && names[i] && n < 128; i++)
+        all[n++] = names[i] + 2; /* "--any": compared without the dashes */
+    near = atb_nearest(typed, all, n);
+    if (near)
+        snprintf(buf, size, "; did you mean '--%s'?", near);
+    return buf;
+}
+
+void cmd_bad_option(const char *who, char **argv, int at, int opt,
+                    const struct option *longs)
 {
     const char *word = argv[at - 1];
+    char hint[96];
 
     if (opt == ':')
         cmd_err("%s: option '%s' needs a value", who, word);
     else if (strncmp(word, "--", 2) == 0)
-        cmd_err("%s: unknown option '%s'", who, word);
+        cmd_err("%s: unknown option '%s'%s", who, word,
+                cmd_option_hint(word, longs, NULL, hint, sizeof(hint)));
     else
         cmd_err("%s: unknown option '-%c'", who, optopt);
 }

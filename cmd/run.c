@@ -56,7 +56,7 @@ static int parse_options(int argc, char **argv, struct run_args *a)
 
     opterr = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, ":hvm:j:s:g:t:o:i:", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":hvkm:j:s:g:t:o:i:", long_options, NULL)) != -1) {
         int rc;
 
         if (opt == 'h') {
@@ -67,7 +67,7 @@ static int parse_options(int argc, char **argv, struct run_args *a)
         if (rc > 0) {
             rc = cmd_setting("run", opt, optarg, &a->settings);
             if (rc == 0) {
-                cmd_bad_option("run", argv, optind, opt);
+                cmd_bad_option("run", argv, optind, opt, long_options);
                 return -1;
             }
         }
@@ -172,7 +172,8 @@ int cmd_run(int argc, char **argv)
     }
     a.reports.suite = origin;
     view.who = origin;
-    view.color_chosen = cmd_settings_has(&a.settings, CMD_OPT_COLOR);
+    view.tty = -1;
+    cmd_view_settings(&a.settings, &view);
     rc = atb_run_new(&run);
     if (rc < 0) {
         cmd_err("run: %s", atb_strerror(rc));
@@ -181,7 +182,9 @@ int cmd_run(int argc, char **argv)
     /* A colour the spec chose beats NO_COLOR and FORCE_COLOR as an option
      * does. */
     if (describe_run(&a, spec, run, origin) == 0 && cmd_present(run, &view) == 0 &&
-        cmd_reports_check(&a.reports, run) == 0 && cmd_reports_open(&a.reports) == 0)
+        cmd_reports_check(&a.reports, run) == 0 &&
+        cmd_give_stdin(run, &view, strcmp(a.spec, "-") == 0) == 0 &&
+        cmd_reports_open(&a.reports) == 0)
         status = cmd_finish(run, &view, &a.reports);
 out:
     atb_run_free(run);

@@ -62,7 +62,7 @@ static int parse_options(int argc, char **argv, double *grace, int *verbose, int
             *status = 0;
             return -1;
         default:
-            cmd_bad_option("shield", argv, optind, opt);
+            cmd_bad_option("shield", argv, optind, opt, long_options);
             return -1;
         }
     }

@@ -113,13 +113,18 @@ int atb__cmd_new(struct atb_run *run, const struct atb_cmd *src, int id, struct 
     if (cmd.shell && cmd.shell[strspn(cmd.shell, " \t\n\r")] == '\0')
         return -EINVAL;
     if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0' || (cmd.shell && cmd.argv) ||
-        (cmd.name && cmd.name[0] == '\0') || !(cmd.timeout_s >= 0) ||
+        (cmd.name && cmd.name[0] == '\0') || (cmd.label && cmd.label[0] == '\0') ||
+        !(cmd.timeout_s >= 0) ||
         !(cmd.ready_timeout_s >= 0))
         return -EINVAL;
     /* Room for the default name and a "#N" suffix, decided at start. */
-    namelen = cmd.name ? strlen(cmd.name)
-                       : atb_name_default(cmd.shell ? cmd.shell : argv[0], cmd.shell != NULL,
-                                          NULL, 0) + 24;
+    if (cmd.name)
+        namelen = strlen(cmd.name);
+    else if (cmd.label)
+        namelen = strlen(cmd.label) + 24;
+    else
+        namelen = atb_name_default(cmd.shell ? cmd.shell : argv[0], cmd.shell != NULL, NULL, 0) +
+                  24;
     off = (sizeof(*c) + _Alignof(char *) - 1) & ~(_Alignof(char *) - 1);
     size = off + strv_size(argv, &argc) + strv_size(cmd.env, &envc) +
            strv_size(cmd.wait_for, &waitc) + namelen + 1 + str_size(cmd.cwd) +
@@ -139,6 +144,8 @@ int atb__cmd_new(struct atb_run *run, const struct atb_cmd *src, int id, struct 
     if (cmd.name) {
         memcpy(p, cmd.name, namelen + 1);
         c->named = c->given = 1;
+    } else if (cmd.label) {
+        memcpy(p, cmd.label, namelen - 24 + 1);
     } else {
         atb_name_default(cmd.shell ? cmd.shell : argv[0], cmd.shell != NULL, p, namelen + 1);
     }

@@ -15,23 +15,56 @@ static void release(struct atb__cmd *dep, int signo)
     atb__sched_cancel_cmd(dep, signo);
 }
 
+/* A fed run forgets what succeeded, so memory stays flat: once its block,
+ * if it waits for one, is out. */
+static void maybe_forget(struct atb__cmd *cmd)
+{
+    struct atb_run *run = cmd->run;
+
+    if (run->set.feed_cb && cmd->res.state == ATB_STATE_SUCCEEDED && cmd->kind == ATB__WORK &&
+        cmd != run->winner && !cmd->block_due && !cmd->forget) {
+        cmd->forget = 1;
+        run->forgettable++;
+    }
+}
+
+void atb__group_in_order(struct atb_run *run, int all)
+{
+    for (; run->next_block < run->next_id; run->next_block++) {
+        struct atb__cmd *c = atb__cmd_by_id(run, run->next_block);
+
+        if (c == NULL || c->kind == ATB__CLEANUP)
+            continue;
+        if (!c->block_due) {
+            if (c->phase < ATB__FINISHED && !all)
+                return;
+            continue; /* finished without a block, or never to start */
+        }
+        c->block_due = 0;
+        atb__group_finish(run, c);
+        atb__output_free_cmd(c);
+        maybe_forget(c);
+    }
+}
+
 static void finish(struct atb__cmd *cmd)
 {
     struct atb_run *run = cmd->run;
 
     ev_timer_stop(run->loop, &cmd->drain_w);
     atb__cmd_phase(cmd, ATB__FINISHED);
-    if (run->out.mode == ATB_OUTPUT_GROUP)
+    atb__slot_give_back(run, cmd);
+    if (run->out.mode == ATB_OUTPUT_GROUP && run->set.keep_order && cmd->kind != ATB__CLEANUP)
+        cmd->block_due = 1;
+    else if (run->out.mode == ATB_OUTPUT_GROUP)
         atb__group_finish(run, cmd);
-    atb__output_free_cmd(cmd);
+    if (!cmd->block_due)
+        atb__output_free_cmd(cmd);
     atb__deps_finished(cmd, release);
-    /* A fed run forgets what succeeded, so memory stays flat. */
-    if (run->set.feed_cb && cmd->res.state == ATB_STATE_SUCCEEDED && cmd->kind == ATB__WORK &&
-        cmd != run->winner) {
-        cmd->forget = 1;
-        run->forgettable++;
-    }
+    maybe_forget(cmd);
     atb__emit(run, ATB_EVENT_FINISHED, cmd->res.id);
+    if (cmd->block_due)
+        atb__group_in_order(run, 0);
 }
 
 /* Output may outlive the group when a process that left the group holds
@@ -80,6 +113,8 @@ static void on_leader(struct atb__proc *p, int code, int status, void *data)
 
     atb__enter(run);
     ev_timer_stop(run->loop, &cmd->limit_w);
+    if (cmd->input && run->set.tty_fd >= 0)
+        atb__tty_reclaim(run->set.tty_fd);
     atb__cmd_leader_result(cmd, code, status);
     take_proc(cmd);
     atb__cmd_phase(cmd, ATB__LEADER_DONE);

@@ -106,12 +106,24 @@ struct atb__cmd {
     int held_signo;         /* a cancel held back until they have ended */
     char error[96];         /* res.error when made up ("dependency x failed") */
     unsigned named : 1, given : 1, input : 1, clear_env : 1, cancelled : 1, timed_out : 1,
-        ready : 1, ready_by_output : 1, forget : 1, held_told : 1, loose_told : 1;
+        ready : 1, ready_by_output : 1, forget : 1, held_told : 1, loose_told : 1,
+        block_due : 1;
+    int slot;               /* slot_env: the slot it holds, from 1; 0: none */
 };
 
 /* Copies src into one allocation (the command, its vectors, its strings).
  * Returns 0 or -EINVAL/-ENOMEM. The command is in no phase yet. */
 int atb__cmd_new(struct atb_run *run, const struct atb_cmd *src, int id, struct atb__cmd **out);
+
+/* start.c, slot_env: gives cmd's slot back (none: nothing). The longest
+ * "NAME=N" a slot makes: a longer name is cut. */
+#define ATB__SLOT_VAR_MAX 128
+void atb__slot_give_back(struct atb_run *run, struct atb__cmd *cmd);
+
+/* ends.c, keep_order: writes the group blocks that are due, in the order
+ * the commands were added, up to the first main command still going (all:
+ * every one due, at the end). Cleanup commands are never waited for. */
+void atb__group_in_order(struct atb_run *run, int all);
 /* Stops every watcher of cmd (its launcher's, its timers, its pipes). */
 void atb__cmd_stop(struct atb__cmd *cmd);
 /* Frees cmd and all it owns, stopping its watchers first. */
@@ -165,13 +177,15 @@ int atb__deps_hold(struct atb__cmd *cmd, int signo);
 void atb__deps_free(struct atb__cmd *cmd);
 
 /* ---- policy.c ---- */
-enum atb__verdict { ATB__CARRY_ON, ATB__CANCEL_ALL };
+enum atb__verdict { ATB__CARRY_ON, ATB__CANCEL_ALL, ATB__DRAIN };
 /* What the end of a main command (its result) means under mode: whether
  * it counts as a failure of the run, whether it wins a race, and whether
- * the rest must be cancelled. decided: a winner exists or the run is
- * stopping already. Pure: no state is touched. */
-enum atb__verdict atb__policy_on_end(enum atb_mode mode, int first_success, int decided,
-                                     const struct atb_result *res, int *fails, int *wins);
+ * the rest must be cancelled, or (halt_soon: a pool's failure) only no
+ * more started. decided: a winner exists or the run is stopping already.
+ * Pure: no state is touched. */
+enum atb__verdict atb__policy_on_end(enum atb_mode mode, int first_success, int halt_soon,
+                                     int decided, const struct atb_result *res, int *fails,
+                                     int *wins);
 
 /* ---- prefix.c ---- */
 /* Renders format for cmd into buf (truncated to size, NUL-terminated);
@@ -239,8 +253,9 @@ void atb__group_finish(struct atb_run *run, struct atb__cmd *cmd);
 struct atb__feed {
     int active;             /* the fd is still being read */
     int eof;                /* nothing more to read; lines may remain */
-    char *buf;              /* owned, ATB__LINE_MAX bytes */
-    size_t len;
+    int skipping;           /* in a line over the limit, dropped to its end */
+    char *buf;              /* owned, size bytes: grows up to the line limit */
+    size_t len, size;
     ev_io w;
 };
 int atb__feed_start(struct atb_run *run);
@@ -345,10 +360,15 @@ struct atb__settings {
     int out_fd, err_fd;
     char *prefix;           /* owned, or NULL: "[{name}] " */
     int pad;
+    int keep_order;         /* group blocks in the order commands were added */
+    int halt_soon;          /* a pool's failure starts nothing more, cancels nothing */
+    char *slot_env;         /* owned: the variable that gets a command's slot, or NULL */
     enum atb_color color[2];
     char *group_before, *group_after; /* owned, or NULL */
     char *input;            /* owned, or NULL */
+    int input_id;           /* or this command reads it; -1: none */
     int input_fd;
+    int tty_fd;             /* the input command's terminal (foreground), or -1 */
     double shield_wait_s;
     int latch_scope;
     size_t keep_output;
@@ -361,6 +381,8 @@ struct atb__settings {
     int feed_fd;
     atb_feed_cb feed_cb;
     void *feed_data;
+    int feed_delim;         /* what ends a line: '\n', or '\0' */
+    size_t feed_max;        /* the longest line, in bytes */
 };
 
 enum atb__stage { ATB__NEW, ATB__GOING, ATB__ENDING, ATB__OVER };
@@ -413,6 +435,7 @@ struct atb_run {
     /* what has happened (sched.c) */
     int stopping;                /* cancelled: no main command starts any more */
     int cancel_due;              /* policy or the deadline asked to cancel all */
+    int drain_due;               /* policy asked to start no more (halt soon) */
     int timed_out;
     int cleanup_phase;
     int services_done;
@@ -427,6 +450,9 @@ struct atb_run {
     struct atb__cmd *first_cleanup_failure;
     struct atb__cmd *winner;
     size_t forgettable;          /* finished and forgettable, not yet freed */
+    int next_block;              /* keep_order: the id whose block is due */
+    unsigned char *slots;        /* owned: slot_env, 1 for each slot held */
+    size_t nslots;
     size_t forgotten;            /* freed: counted, no longer listed */
     unsigned long walks;         /* dependency walks so far (deps.c) */
     struct atb_error error;

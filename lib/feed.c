@@ -3,7 +3,9 @@
  *
  * Memory is bounded by the backlog, not by the input: lines are turned into
  * commands only while few wait for a slot, the rest stay in the buffer, and
- * reading resumes only once the buffer holds no whole line.
+ * reading resumes only once the buffer holds no whole line. The buffer
+ * starts at 64 KiB and grows only for a line that does not fit, up to the
+ * line limit; a longer line is dropped, not the run.
  */
 #include "engine.h"
 
@@ -43,15 +45,59 @@ static int feed_one(struct atb_run *run, const char *line, size_t len)
     return rc;
 }
 
+/* A line over the limit fills the buffer: the buffer grows, up to the
+ * limit; past it the line is dropped up to its end. Returns 0, or -ENOMEM. */
+static int make_room(struct atb_run *run)
+{
+    struct atb__feed *f = &run->feed;
+    size_t size = f->size * 2 < run->set.feed_max ? f->size * 2 : run->set.feed_max;
+    char *buf;
+
+    if (f->size >= run->set.feed_max) {
+        f->skipping = 1;
+        f->len = 0;
+        return 0;
+    }
+    buf = realloc(f->buf, size);
+    if (buf == NULL)
+        return -ENOMEM;
+    f->buf = buf;
+    f->size = size;
+    return 0;
+}
+
+/* Drops what is left of a line over the limit; at its end (or at the end
+ * of input) tells the caller, with line NULL. Returns what follows it in
+ * the buffer, from start. */
+static size_t skip(struct atb_run *run, size_t start)
+{
+    struct atb__feed *f = &run->feed;
+    char *end = memchr(f->buf + start, run->set.feed_delim, f->len - start);
+
+    if (end == NULL && !f->eof)
+        return f->len;
+    f->skipping = 0;
+    (void)feed_one(run, NULL, run->set.feed_max - 1);
+    return end ? (size_t)(end - f->buf) + 1 : f->len;
+}
+
 static void process(struct atb_run *run)
 {
     struct atb__feed *f = &run->feed;
     size_t start = 0;
 
     while (f->active && backlog(run) < backlog_max(run)) {
-        char *nl = memchr(f->buf + start, '\n', f->len - start);
-        size_t len = nl ? (size_t)(nl - f->buf) - start : f->len - start;
+        char *nl;
+        size_t len;
 
+        if (f->skipping) {
+            start = skip(run, start);
+            if (f->skipping)
+                break;
+            continue;
+        }
+        nl = memchr(f->buf + start, run->set.feed_delim, f->len - start);
+        len = nl ? (size_t)(nl - f->buf) - start : f->len - start;
         if (nl == NULL && !(f->eof && len > 0))
             break;
         /* At end of input a last line without its newline still counts. */
@@ -63,11 +109,12 @@ static void process(struct atb_run *run)
     f->len -= start;
     if (!f->active)
         return;
-    if (f->eof && f->len == 0)
+    if (f->eof && f->len == 0 && !f->skipping)
         atb__feed_stop(run);
-    else if (f->len == ATB__LINE_MAX && memchr(f->buf, '\n', f->len) == NULL)
-        fail(run, -E2BIG); /* one line fills the buffer */
-    else if (f->eof || memchr(f->buf, '\n', f->len) != NULL ||
+    else if (f->len == f->size && memchr(f->buf, run->set.feed_delim, f->len) == NULL &&
+             make_room(run) < 0)
+        fail(run, -ENOMEM); /* one line fills the buffer */
+    else if (f->eof || memchr(f->buf, run->set.feed_delim, f->len) != NULL ||
              backlog(run) >= backlog_max(run))
         ev_io_stop(run->loop, &f->w); /* lines wait for slots */
     else if (!ev_is_active(&f->w))
@@ -90,7 +137,7 @@ static void feed_cb(struct ev_loop *loop, ev_io *w, int revents)
     (void)loop;
     (void)revents;
     atb__enter(run);
-    got = atb__read(w->fd, f->buf + f->len, ATB__LINE_MAX - f->len);
+    got = atb__read(w->fd, f->buf + f->len, f->size - f->len);
     if (got != -EAGAIN) {
         if (got <= 0)
             f->eof = 1;
@@ -107,7 +154,8 @@ int atb__feed_start(struct atb_run *run)
 
     if (run->set.feed_cb == NULL)
         return 0;
-    f->buf = malloc(ATB__LINE_MAX);
+    f->size = ATB__LINE_MAX < run->set.feed_max ? ATB__LINE_MAX : run->set.feed_max;
+    f->buf = malloc(f->size);
     if (f->buf == NULL)
         return -ENOMEM;
     f->active = 1;

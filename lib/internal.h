@@ -24,6 +24,10 @@
  * longest line a feed takes. */
 #define ATB__LINE_MAX (64 * 1024)
 
+/* sys.c: the most bytes of arguments and environment one exec can take
+ * (sysconf(_SC_ARG_MAX), 128 KiB if it cannot tell). */
+size_t atb__arg_max(void);
+
 /* sys.c: EINTR-safe, close-on-exec system call wrappers. */
 ssize_t atb__read(int fd, void *buf, size_t len);
 int atb__write_all(int fd, const void *buf, size_t len);
@@ -43,6 +47,12 @@ int atb__pidfd_exited(int pidfd);
  * end should eventfd fail). Returns 0 or a negative errno (-EMFILE). */
 #define ATB__LOOP_FDS 3
 int atb__fds_available(int n);
+
+/* Makes the caller's process group the foreground group of the terminal
+ * at fd again, after a command had it: SIGTTOU, which a background group
+ * gets for trying, is blocked for that one call. Errors are ignored: the
+ * terminal may be gone, or no longer ours. */
+void atb__tty_reclaim(int fd);
 double atb__now(void);
 double atb__wall_now(void);
 /* This process's children, live or zombie, into a malloc'd array. */
@@ -120,6 +130,8 @@ struct atb__spawn_ctx {
     const char *cwd;        /* or NULL */
     int in_fd;              /* -1: /dev/null */
     int out_fd, err_fd;     /* the child's 1 and 2 */
+    int tty_fd;             /* a terminal whose foreground group the child's
+                               becomes before it execs, or -1 */
 };
 int atb__spawn(struct atb__spawner *sp, char *const argv[],
                const struct atb__spawn_ctx *ctx, pid_t *pid);

@@ -225,48 +225,15 @@ int atb__jw_text(struct atb__jwalk *w, const cJSON *v, const char *noun, const c
     return 0;
 }
 
-/* Edit distance, for "did you mean". Keys longer than 32 bytes are never
- * close to ours. */
-static size_t distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[34];
-
-    if (la > 32 || lb > 32)
-        return SIZE_MAX;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 static int unknown_key(struct atb__jwalk *w, const struct atb__jw_keys *keys, const char *key)
 {
-    const char *near = NULL;
-    size_t best = 3;
+    const char *near = atb_nearest(key, keys->names, keys->n);
     char list[400], hint[96];
     struct atb__buf b;
 
     atb__buf_init(&b, list, sizeof(list));
-    for (size_t i = 0; i < keys->n; i++) {
-        size_t d = distance(key, keys->names[i]);
-        if (d < best) {
-            best = d;
-            near = keys->names[i];
-        }
+    for (size_t i = 0; i < keys->n; i++)
         atb__buf_add(&b, "%s%s", i ? ", " : "", keys->names[i]);
-    }
     hint[0] = '\0';
     if (near)
         snprintf(hint, sizeof(hint), "did you mean '%s'? ", near);

@@ -13,8 +13,9 @@
 #include <errno.h>
 #include <string.h>
 
-enum atb__verdict atb__policy_on_end(enum atb_mode mode, int first_success, int decided,
-                                     const struct atb_result *res, int *fails, int *wins)
+enum atb__verdict atb__policy_on_end(enum atb_mode mode, int first_success, int halt_soon,
+                                     int decided, const struct atb_result *res, int *fails,
+                                     int *wins)
 {
     enum atb_state state = res->state;
 
@@ -23,7 +24,9 @@ enum atb__verdict atb__policy_on_end(enum atb_mode mode, int first_success, int 
     switch (mode) {
     case ATB_MODE_POOL:
     case ATB_MODE_TRY_ALL:
-        return *fails ? ATB__CANCEL_ALL : ATB__CARRY_ON;
+        if (!*fails)
+            return ATB__CARRY_ON;
+        return halt_soon ? ATB__DRAIN : ATB__CANCEL_ALL;
     case ATB_MODE_WAIT_ALL:
         return ATB__CARRY_ON;
     case ATB_MODE_RACE:

@@ -32,7 +32,11 @@ int atb_run_new(struct atb_run **out)
     run->set.err_fd = 2;
     run->set.pad = 1;
     run->set.input_fd = -1;
+    run->set.input_id = -1;
+    run->set.tty_fd = -1;
     run->set.feed_fd = -1;
+    run->set.feed_delim = '\n';
+    run->set.feed_max = atb__arg_max();
     run->guard.fd = -1;
     run->error.id = -1;
     run->error.index = -1;
@@ -257,6 +261,8 @@ void atb__run_teardown(struct atb_run *run)
     atb__sched_end_watchers(run);
     if (run->set.feed_cb)
         ev_prepare_stop(run->loop, &run->tidy_w);
+    if (run->set.keep_order)
+        atb__group_in_order(run, 1);
     for (size_t i = 0; i < run->n; i++)
         atb__cmd_stop(run->cmds[i]);
     if (run->launcher) {
@@ -371,6 +377,8 @@ void atb_run_free(struct atb_run *run)
     free(run->set.group_before);
     free(run->set.group_after);
     free(run->set.input);
+    free(run->set.slot_env);
+    free(run->slots);
     atb__guard_reap(&run->guard);
     free(run);
 }

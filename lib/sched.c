@@ -101,9 +101,17 @@ void atb__sched_ended(struct atb_run *run, struct atb__cmd *cmd)
             run->first_cleanup_failure = cmd;
         return;
     }
-    if (atb__policy_on_end(run->set.mode, run->set.first_success, decided, &cmd->res, &fails,
-                           &wins) == ATB__CANCEL_ALL)
+    switch (atb__policy_on_end(run->set.mode, run->set.first_success, run->set.halt_soon,
+                               decided, &cmd->res, &fails, &wins)) {
+    case ATB__CANCEL_ALL:
         run->cancel_due = run->set.cancel_signal;
+        break;
+    case ATB__DRAIN:
+        run->drain_due = 1;
+        break;
+    case ATB__CARRY_ON:
+        break;
+    }
     if (fails && run->first_failure == NULL)
         run->first_failure = cmd;
     if (wins)
@@ -135,14 +143,20 @@ void atb__sched_cancel_cmd(struct atb__cmd *cmd, int signo)
 
 /* Cancels the run: queued commands never start, running ones get signo
  * once (then SIGKILL after the grace); shielded and cleanup ones go on. */
-static void cancel_all(struct atb_run *run, int signo)
+/* Nothing more starts: what waits is not started, and no more is fed. */
+static void stop_starting(struct atb_run *run)
 {
     run->stopping = 1;
-    ev_timer_stop(run->loop, &run->timeout_w);
     atb__feed_stop(run);
     for (size_t i = 0; i < run->nmain; i++)
         if (run->cmds[i]->phase <= ATB__WAITING)
             not_started(run, run->cmds[i], NULL);
+}
+
+static void cancel_all(struct atb_run *run, int signo)
+{
+    ev_timer_stop(run->loop, &run->timeout_w);
+    stop_starting(run);
     for (size_t i = 0; i < run->nmain; i++)
         if (!run->cmds[i]->res.shield)
             atb__sched_cancel_cmd(run->cmds[i], signo);
@@ -366,6 +380,10 @@ void atb__sched_settle(struct atb_run *run)
             run->cancel_due = 0;
             cancel_all(run, signo);
         }
+        /* halt soon: what runs goes on to its end. */
+        if (run->drain_due && !run->stopping)
+            stop_starting(run);
+        run->drain_due = 0;
         if (!run->begun)
             begin(run);
         start_main(run);

@@ -134,7 +134,50 @@ int atb_run_set_input(struct atb_run *run, const char *name, int fd)
     if (name != NULL && fd < 0)
         return -EINVAL;
     run->set.input_fd = fd;
+    run->set.input_id = -1;
     return set_text(&run->set.input, name);
+}
+
+int atb_run_set_input_id(struct atb_run *run, int id, int fd)
+{
+    BEFORE_START(run);
+    if (id >= 0 && fd < 0)
+        return -EINVAL;
+    if (id >= 0 && atb__cmd_by_id(run, id) == NULL)
+        return ATB_ENONAME;
+    run->set.input_fd = id >= 0 ? fd : -1;
+    run->set.input_id = id >= 0 ? id : -1;
+    return set_text(&run->set.input, NULL);
+}
+
+int atb_run_set_slot_env(struct atb_run *run, const char *name)
+{
+    BEFORE_START(run);
+    if (name != NULL && (name[0] == '\0' || strchr(name, '=') != NULL ||
+                         strlen(name) > ATB__SLOT_VAR_MAX - 16))
+        return -EINVAL;
+    return set_text(&run->set.slot_env, name);
+}
+
+int atb_run_set_halt_soon(struct atb_run *run, int on)
+{
+    BEFORE_START(run);
+    run->set.halt_soon = on != 0;
+    return 0;
+}
+
+int atb_run_set_keep_order(struct atb_run *run, int on)
+{
+    BEFORE_START(run);
+    run->set.keep_order = on != 0;
+    return 0;
+}
+
+int atb_run_set_foreground(struct atb_run *run, int tty_fd)
+{
+    BEFORE_START(run);
+    run->set.tty_fd = tty_fd >= 0 ? tty_fd : -1;
+    return 0;
 }
 
 int atb_run_set_shield_wait(struct atb_run *run, double seconds)
@@ -197,6 +240,24 @@ int atb_run_on_event(struct atb_run *run, atb_event_cb cb, void *data)
     BEFORE_START(run);
     run->set.event_cb = cb;
     run->set.event_data = data;
+    return 0;
+}
+
+int atb_run_set_feed_delim(struct atb_run *run, int delim)
+{
+    BEFORE_START(run);
+    if (delim != '\n' && delim != '\0')
+        return -EINVAL;
+    run->set.feed_delim = delim;
+    return 0;
+}
+
+int atb_run_set_feed_max(struct atb_run *run, size_t max)
+{
+    BEFORE_START(run);
+    if (max < 2)
+        return -EINVAL;
+    run->set.feed_max = max;
     return 0;
 }
 

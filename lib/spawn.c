@@ -159,9 +159,14 @@ int atb__spawn(struct atb__spawner *sp, char *const argv[],
     rc = posix_spawn_file_actions_init(&fa);
     if (rc != 0)
         return -rc;
+    /* First, while the fd is still the one we gave: glibc runs it in the
+     * child after setpgid and with every signal blocked, so the SIGTTOU a
+     * background group gets for it does not stop the child. */
+    if (ctx->tty_fd >= 0)
+        rc = posix_spawn_file_actions_addtcsetpgrp_np(&fa, ctx->tty_fd);
     /* dup2 rather than open: with a raised fd limit lowered again for the
      * child, an open() could land above the child's limit. */
-    if (ctx->in_fd != 0)
+    if (rc == 0 && ctx->in_fd != 0)
         rc = posix_spawn_file_actions_adddup2(&fa, ctx->in_fd < 0 ? sp->devnull : ctx->in_fd,
                                               0);
     if (rc == 0 && ctx->out_fd >= 0 && ctx->out_fd != 1)

@@ -3,22 +3,24 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 extern char **environ;
 
 /* The environment for a command: the process's own (or none, with
- * clear_env) with the command's changes applied. Returns the base itself
- * when nothing changes, else a malloc'd vector of borrowed strings (NULL:
- * no memory). */
-static char **command_env(const struct atb_run *run, const struct atb__cmd *cmd)
+ * clear_env) with the command's changes applied, then slot ("NAME=N", or
+ * NULL). Returns the base itself when nothing changes, else a malloc'd
+ * vector of borrowed strings (NULL: no memory). */
+static char **command_env(const struct atb_run *run, const struct atb__cmd *cmd,
+                          const char *slot)
 {
     char **base = run->base_env ? run->base_env : environ;
-    size_t n = 0, extra = 0;
+    size_t n = 0, extra = 0, changes;
     char **envp;
 
-    if (cmd->env == NULL && !cmd->clear_env)
+    if (cmd->env == NULL && !cmd->clear_env && slot == NULL)
         return base;
     if (!cmd->clear_env)
         while (base[n])
@@ -27,12 +29,13 @@ static char **command_env(const struct atb_run *run, const struct atb__cmd *cmd)
         n = run->base_keep; /* the run's own variables stay */
     while (cmd->env && cmd->env[extra])
         extra++;
-    envp = malloc((n + extra + 1) * sizeof(*envp));
+    changes = extra + (slot != NULL);
+    envp = malloc((n + changes + 1) * sizeof(*envp));
     if (envp == NULL)
         return NULL;
     memcpy(envp, base, n * sizeof(*envp));
-    for (size_t i = 0; i < extra; i++) {
-        const char *change = cmd->env[i], *eq = strchr(change, '=');
+    for (size_t i = 0; i < changes; i++) {
+        const char *change = i < extra ? cmd->env[i] : slot, *eq = strchr(change, '=');
         size_t keylen = eq ? (size_t)(eq - change) : strlen(change);
         size_t j;
 
@@ -77,6 +80,9 @@ static int starved(const struct atb_run *run, int rc)
 
 static void not_started(struct atb_run *run, struct atb__cmd *cmd, int err)
 {
+    /* A child that could not exec may have taken the terminal first. */
+    if (cmd->input && run->set.tty_fd >= 0)
+        atb__tty_reclaim(run->set.tty_fd);
     cmd->res.start_error = err;
     cmd->res.state = ATB_STATE_FAILED;
     cmd->res.started_s = atb__now() - run->t0;
@@ -86,17 +92,51 @@ static void not_started(struct atb_run *run, struct atb__cmd *cmd, int err)
     atb__emit(run, ATB_EVENT_FINISHED, cmd->res.id);
 }
 
+/* slot_env: the lowest slot no running command holds, taken for cmd, as
+ * "NAME=N" in var. Returns 0 or -ENOMEM. */
+static int take_slot(struct atb_run *run, struct atb__cmd *cmd, char *var, size_t size)
+{
+    size_t i = 0;
+
+    while (i < run->nslots && run->slots[i])
+        i++;
+    if (i == run->nslots) {
+        size_t n = run->nslots ? 2 * run->nslots : 16;
+        unsigned char *slots = realloc(run->slots, n);
+
+        if (slots == NULL)
+            return -ENOMEM;
+        memset(slots + run->nslots, 0, n - run->nslots);
+        run->slots = slots;
+        run->nslots = n;
+    }
+    run->slots[i] = 1;
+    cmd->slot = (int)i + 1;
+    snprintf(var, size, "%s=%d", run->set.slot_env, cmd->slot);
+    return 0;
+}
+
+void atb__slot_give_back(struct atb_run *run, struct atb__cmd *cmd)
+{
+    if (cmd->slot > 0 && (size_t)cmd->slot <= run->nslots)
+        run->slots[cmd->slot - 1] = 0;
+    cmd->slot = 0;
+}
+
 enum atb__start_result atb__start_cmd(struct atb_run *run, struct atb__cmd *cmd)
 {
     int rc, wfd[2] = {-1, -1};
-    char **envp = command_env(run, cmd);
+    char slot[ATB__SLOT_VAR_MAX], **envp = NULL;
     struct atb__spawn_ctx ctx;
 
+    if (run->set.slot_env == NULL || take_slot(run, cmd, slot, sizeof(slot)) == 0)
+        envp = command_env(run, cmd, run->set.slot_env ? slot : NULL);
     rc = envp ? atb__output_pipes(run, cmd, wfd) : -ENOMEM;
     if (rc == 0) {
         ctx.envp = envp;
         ctx.cwd = cmd->cwd;
         ctx.in_fd = cmd->input ? run->set.input_fd : -1;
+        ctx.tty_fd = cmd->input ? run->set.tty_fd : -1;
         ctx.out_fd = wfd[0] >= 0 ? wfd[0] : run->out.dest[0].fd;
         ctx.err_fd = wfd[1] >= 0 ? wfd[1] : run->out.dest[1].fd;
         rc = run->launcher->ops->start(run->launcher, &cmd->proc, cmd->res.argv, &ctx);
@@ -107,6 +147,8 @@ enum atb__start_result atb__start_cmd(struct atb_run *run, struct atb__cmd *cmd)
     }
     if (envp != NULL && envp != environ && envp != run->base_env)
         free(envp);
+    if (rc < 0)
+        atb__slot_give_back(run, cmd);
     if (rc < 0 && starved(run, rc)) {
         atb__output_free_cmd(cmd); /* the read ends of pipes made for it */
         return ATB__START_LATER;

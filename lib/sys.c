@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -367,4 +368,22 @@ int atb__read_all(int fd, size_t max, char **text, size_t *len)
     *text = buf;
     *len = n;
     return 0;
+}
+
+void atb__tty_reclaim(int fd)
+{
+    sigset_t ttou, old;
+
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    pthread_sigmask(SIG_BLOCK, &ttou, &old);
+    (void)tcsetpgrp(fd, getpgrp());
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+size_t atb__arg_max(void)
+{
+    long v = sysconf(_SC_ARG_MAX);
+
+    return v > 0 ? (size_t)v : 128 * 1024;
 }

@@ -274,6 +274,10 @@ static int check_input(struct atb_run *run, struct atb_error *err)
 
     for (size_t i = 0; i < run->n; i++)
         run->cmds[i]->input = 0;
+    if (run->set.input_id >= 0 && atb__cmd_by_id(run, run->set.input_id) != NULL) {
+        atb__cmd_by_id(run, run->set.input_id)->input = 1;
+        return 0;
+    }
     if (run->set.input == NULL)
         return 0;
     id = atb_run_find(run, run->set.input);

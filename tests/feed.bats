@@ -23,8 +23,9 @@ x y
 $HOME;
 EOF2
 	assert_success
-	assert_line '[printf] <ax yb|x yx y>'
-	assert_line '[printf#2] <a$HOME;b|$HOME;$HOME;>'
+	# Each is named after its input, as GNU parallel's --tag shows it.
+	assert_line '[x y] <ax yb|x yx y>'
+	assert_line '[$HOME;] <a$HOME;b|$HOME;$HOME;>'
 }
 
 @test "--stdin: the first command starts before stdin ends" {
@@ -68,7 +69,8 @@ EOF2
 }
 
 @test "--stdin: names stay unique though finished commands are freed" {
-	seq 300 | atb pool --stdin -j 4 --no-pad -- echo '{}' >"$T/out"
+	# The same input 300 times: names same, same#2, ... same#300.
+	yes same | head -n 300 | atb pool --stdin -j 4 --no-pad -- echo '{}' >"$T/out"
 	run sh -c "cut -d' ' -f1 '$T/out' | sort | uniq -d | wc -l"
 	assert_output '0'
 	run wc -l <"$T/out"
@@ -84,9 +86,10 @@ EOF2
 	assert_output --partial 'stdin:2'
 }
 
-@test "--stdin: not with race, --names or --input" {
-	run atb race --stdin
-	assert_failure 125
+@test "--stdin: not with --names or --input; race takes it" {
+	run atb race --stdin --no-pad <<<$'sleep 30\necho fast'
+	assert_success
+	assert_output '[echo] fast'
 	run atb pool --stdin -n a
 	assert_failure 125
 	run atb pool --stdin -i a

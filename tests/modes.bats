@@ -89,11 +89,22 @@ setup() {
 	stderr_has "killed by SIGSEGV"
 }
 
-@test "exit status: a command that cannot be found gets 127, fails, cancels the others; stderr names it and says 'not found'" {
+@test "exit status: a command that cannot be found gets 127 before anything starts; stderr names it and says 'not found'" {
 	ratb pool -g 5s --report "$T/r.json" -n s,missing \
 		-- sh -c "$(long s)" -- atb-no-such-command-xyz
 	assert_equal "$status" 127
 	stderr_has "atb-no-such-command-xyz"
+	stderr_has "not found"
+	# Looked up first: the other command never started, no report was made.
+	[ ! -e "$PIDS/s" ]
+	[ ! -e "$T/r.json" ]
+	# Found at run time (a spec: its PATH may be the command's own), it
+	# fails and cancels the others.
+	python3 -c 'import json, sys; print(json.dumps({"commands": [
+		{"name": "s", "shell": sys.argv[1]},
+		{"name": "missing", "argv": ["atb-no-such-command-xyz"]}]}))' "$(long s)" >"$T/s.json"
+	ratb run -g 5s --report "$T/r.json" "$T/s.json"
+	assert_equal "$status" 127
 	stderr_has "not found"
 	assert_equal "$(states)" '[["s", "cancelled"], ["missing", "failed"]]'
 	assert_equal "$(rj 'r["commands"][1]["pid"]')" null

@@ -96,7 +96,8 @@ PY
 }
 
 @test "--report: a command not found has pid null and an error saying 'not found'" {
-	ratb pool --report "$T/r.json" -- atb-no-such-command-xyz
+	echo '{"commands": [{"argv": ["atb-no-such-command-xyz"]}]}' >"$T/s.json"
+	ratb run --report "$T/r.json" "$T/s.json"
 	assert_equal "$status" 127
 	assert_equal "$(rj 'r["commands"][0]["pid"]')" null
 	assert_equal "$(rj 'r["commands"][0]["state"]')" failed

@@ -99,10 +99,17 @@ zombies_of() {
 	[ "$pg" != "$atbpg" ]
 }
 
-@test "stdin of every command is /dev/null, even when atb's stdin has data" {
-	ratb pool -- sh -c 'read x; echo "got:$x"; readlink /proc/self/fd/0' <<<"secret"
+@test "stdin of every command is /dev/null, even when atb's stdin has data (but a lone command's)" {
+	ratb pool -o inherit -- sh -c 'read x; echo "got:$x"; readlink /proc/self/fd/0' -- true <<<"secret"
 	assert_equal "$status" 0
 	assert_output $'got:\n/dev/null'
+	ratb pool --no-stdin -- sh -c 'read x; echo "got:$x"; readlink /proc/self/fd/0' <<<"secret"
+	assert_equal "$status" 0
+	assert_output $'got:\n/dev/null'
+	# A lone command reads atb's, as under timeout.
+	ratb pool -- sh -c 'read x; echo "got:$x"' <<<"secret"
+	assert_equal "$status" 0
+	assert_output 'got:secret'
 }
 
 @test "stdout and stderr of a single command are atb's own (inherited, not piped)" {

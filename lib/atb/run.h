@@ -123,6 +123,22 @@ int atb_run_set_output_fds(struct atb_run *run, int out_fd, int err_fd);
 /* The prefix format (NULL: "[{name}] "); ATB_EPREFIX for an unknown
  * placeholder. */
 int atb_run_set_prefix(struct atb_run *run, const char *format);
+/* Each command gets the variable name in its environment, set to its job
+ * slot: a number from 1 that no other running command holds, the lowest
+ * free one when it starts (so with -j N, 1 to N), given back when it
+ * finishes; GNU parallel's {%}, for sharing N of something (GPUs, ports,
+ * databases). NULL: none (the default). -EINVAL for "", a name with
+ * '=' or one over 100 bytes. */
+int atb_run_set_slot_env(struct atb_run *run, const char *name);
+/* pool and try-all: with on not 0, a failure starts nothing more (queued
+ * commands are not started, the feed stops) but cancels nothing: what
+ * runs goes on to its end, and the run fails then (GNU parallel's --halt
+ * soon,fail=1). A deadline and atb_run_cancel() still cancel. */
+int atb_run_set_halt_soon(struct atb_run *run, int on);
+/* Group mode: with on not 0, blocks come out in the order the commands
+ * were added (a block waits for those before it), not as commands finish;
+ * cleanup commands' blocks come when they finish. */
+int atb_run_set_keep_order(struct atb_run *run, int on);
 /* Prefixes are padded to a common width (the default) unless on is 0. */
 int atb_run_set_pad(struct atb_run *run, int on);
 /* stream: 1 (stdout), 2 (stderr), or 0 for both. */
@@ -136,12 +152,28 @@ int atb_run_set_group_header(struct atb_run *run, const char *before, const char
  * (ATB_ENONAME from atb_run_check() when no command has it). name NULL:
  * none does. */
 int atb_run_set_input(struct atb_run *run, const char *name, int fd);
+/* The same, for the command with this id (from atb_run_add()); it replaces
+ * a name given to atb_run_set_input(), and that replaces it. ATB_ENONAME
+ * for an unknown id; id -1: none reads fd. */
+int atb_run_set_input_id(struct atb_run *run, int id, int fd);
+/* The input command runs in the foreground of the terminal at tty_fd (the
+ * caller's, which stays open for the run): its process group becomes the
+ * terminal's foreground group when it starts, so that it can read the
+ * terminal and gets the signals typed there (^C, ^Z) instead of the
+ * caller, and the caller's group takes the terminal back when the
+ * command's process ends (blocking SIGTTOU for that call). The caller
+ * should give one only when its own group is the terminal's foreground
+ * group (tcgetpgrp()), or it takes the terminal from whoever has it.
+ * tty_fd -1: none (the default). */
+int atb_run_set_foreground(struct atb_run *run, int tty_fd);
 /* Once the run is cancelled from outside (atb_run_cancel(), or a caught
  * signal), shielded commands are cancelled after this long, as a second
  * cancel would; 0 (the default): they are waited for. */
 int atb_run_set_shield_wait(struct atb_run *run, double seconds);
-/* on: the run makes a private latch folder, exports it to every command as
- * ATB_LATCH_DIR, and removes it at the end (see atb-latch(1)). */
+/* on: the run names a private latch folder, exports it to every command as
+ * ATB_LATCH_DIR, and removes it at the end (see atb-latch(1)); the folder
+ * is made only when used: by the run for a command's sets, else by the
+ * first process that makes ATB_LATCH_DIR its latch folder. */
 int atb_run_set_latch_scope(struct atb_run *run, int on);
 /* Keep the last bytes of each command's output (prefix, group and events
  * modes) for atb_run_output(); 0: none. */
@@ -243,10 +275,18 @@ int atb_run_on_event(struct atb_run *run, atb_event_cb cb, void *data);
  * ended; a last line without a newline still counts. Reading pauses while
  * commands wait for a slot, and commands that succeeded are counted, then
  * freed, so memory stays flat: their ids are then unknown to
- * atb_run_result() and atb_run_unlisted() counts them. A line of 64 KiB or
- * more stops the run with -E2BIG. */
+ * atb_run_result() and atb_run_unlisted() counts them. A line longer than
+ * the limit (atb_run_set_feed_max()) is dropped, and cb is called for it
+ * with line NULL and len the longest line taken, so that the count of
+ * lines stays right; the run goes on. */
 typedef int (*atb_feed_cb)(struct atb_run *run, const char *line, size_t len, void *data);
 int atb_run_set_feed(struct atb_run *run, int fd, atb_feed_cb cb, void *data);
+/* What ends a fed line: '\n' (the default) or '\0' (find -print0). */
+int atb_run_set_feed_delim(struct atb_run *run, int delim);
+/* The most bytes a fed line takes with its end (default: the system's
+ * ARG_MAX, the most one command's arguments can hold); the buffer grows to
+ * it as needed. */
+int atb_run_set_feed_max(struct atb_run *run, size_t max);
 
 /* A command to add to a run. Fill it from ATB_CMD_INIT, then set what is
  * needed; atb_run_add() copies everything it points to. Exactly one of argv
@@ -277,6 +317,10 @@ struct atb_cmd {
     double ready_timeout_s;
     const char *sets;
     char *const *wait_for;  /* NULL-terminated, or NULL */
+    /* Without a name: what the default name is made from instead of the
+     * program ("a.log" for `gzip a.log`), made unique the same way
+     * ("a.log#2"); not empty. */
+    const char *label;
 };
 
 #define ATB_CMD_INIT {.size = sizeof(struct atb_cmd)}
@@ -463,6 +507,10 @@ int atb_argv_split(int argc, char *const argv[], const char *sep,
  * basename of its program, for a shell command of its first word. Returns
  * the full length of the name. */
 size_t atb_name_default(const char *program, int shell, char *buf, size_t size);
+
+/* "Did you mean": the one of the n names (NULL entries skipped) closest to
+ * word, within two edits, or NULL. */
+const char *atb_nearest(const char *word, const char *const *names, size_t n);
 
 #ifdef __cplusplus
 }

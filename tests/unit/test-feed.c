@@ -3,8 +3,8 @@
  * ones for the callback to skip); commands added from it run; reading
  * pauses while commands wait for a slot; commands that succeeded are freed
  * and their names never come back; a negative return stops the run; a line
- * of 64 KiB or more stops it with -E2BIG; the run ends at end of file once
- * every command has ended. Output goes to files in memory, never to the
+ * over the limit is dropped and told with NULL, and the run goes on; '\0'
+ * can end lines; the run ends at end of file once every command has ended. Output goes to files in memory, never to the
  * test's own stdout (the TAP stream). */
 #include "unit.h"
 
@@ -20,7 +20,7 @@
 #include "engine.h"
 #include "runs.h"
 
-#define FEED_LINE_MAX (64 * 1024) /* a feed line this long stops the run */
+#define FEED_LINE_MAX (64 * 1024) /* with its newline, the longest line the tests allow */
 
 /* A run fed from a pipe; out and err are the destinations. */
 static struct atb_run *new_run(int feed_fd, atb_feed_cb cb, void *data, int out, int err)
@@ -82,12 +82,13 @@ struct handed {
     char *line[16];
     size_t len[16];
     size_t n;
+    int newline_ok;     /* lines end with '\0': a newline is their own */
 };
 
 static void record(struct handed *h, const char *line, size_t len)
 {
     ASSERT(h->n < ATB__ARRAY_SIZE(h->line));
-    ASSERT(memchr(line, '\n', len) == NULL);
+    ASSERT(h->newline_ok || memchr(line, '\n', len) == NULL);
     h->line[h->n] = malloc(len + 1);
     ASSERT(h->line[h->n] != NULL);
     memcpy(h->line[h->n], line, len);
@@ -455,10 +456,10 @@ TEST(negative_return_stops_the_run)
     close(p[0]), close(out), close(err);
 }
 
-/* A line one byte short of 64 KiB (with its newline, 64 KiB) is taken,
- * even while the feed holds all of it but its newline (which comes three
- * ticks later); one of 64 KiB stops the run with -E2BIG, and nothing
- * after it is handed. */
+/* With a limit of 64 KiB: a line one byte short of it (with its newline,
+ * 64 KiB) is taken, even while the feed holds all of it but its newline
+ * (which comes three ticks later); one of 64 KiB is dropped, told with
+ * NULL, and the lines after it are handed as usual. */
 struct long_lines {
     struct handed h;
     int wfd, ticks;
@@ -469,7 +470,10 @@ static int record_line(struct atb_run *run, const char *line, size_t len, void *
     struct long_lines *l = data;
 
     (void)run;
-    record(&l->h, line, len);
+    if (line == NULL)
+        record(&l->h, "(dropped)", 9), l->h.len[l->h.n - 1] = len;
+    else
+        record(&l->h, line, len);
     return 0;
 }
 
@@ -492,7 +496,7 @@ static void long_tick(struct atb_run *run, const struct atb_event *ev, void *dat
     free(big);
 }
 
-TEST(line_of_64k_stops_the_run)
+TEST(line_over_the_limit_is_dropped_and_the_run_goes_on)
 {
     int p[2], out = mem_file(), err = mem_file();
     struct long_lines l = {{{0}}};
@@ -507,18 +511,22 @@ TEST(line_of_64k_stops_the_run)
     put(p[1], big, FEED_LINE_MAX - 1);
     free(big);
     run = new_run(p[0], record_line, &l, out, err);
+    ASSERT_EQ(atb_run_set_feed_max(run, FEED_LINE_MAX), 0);
     ASSERT_EQ(atb_run_set_tick(run, 0.02), 0);
     ASSERT_EQ(atb_run_on_event(run, long_tick, &l), 0);
     ASSERT_EQ(atb_run_exec(run), 0);
     if (l.wfd >= 0)
         close(l.wfd);
     ASSERT(l.ticks >= 3);
-    ASSERT_EQ(atb_run_failure(run), -E2BIG);
-    ASSERT_EQ(atb_run_outcome(run), ATB_OUTCOME_FAILED);
-    ASSERT_EQ(l.h.n, 2);
+    ASSERT_EQ(atb_run_failure(run), 0);
+    ASSERT_EQ(atb_run_outcome(run), ATB_OUTCOME_SUCCEEDED);
+    ASSERT_EQ(l.h.n, 4);
     ASSERT_STR_EQ(l.h.line[0], "ok");
     ASSERT_EQ(l.h.len[1], FEED_LINE_MAX - 1);
     ASSERT_EQ(strspn(l.h.line[1], "y"), FEED_LINE_MAX - 1);
+    ASSERT_STR_EQ(l.h.line[2], "(dropped)");
+    ASSERT_EQ(l.h.len[2], FEED_LINE_MAX - 1);
+    ASSERT_STR_EQ(l.h.line[3], "after");
     handed_free(&l.h);
     atb_run_free(run);
     close(p[0]), close(out), close(err);
@@ -698,6 +706,44 @@ TEST(run_ends_at_eof_once_commands_ended)
     ASSERT_EQ(second->sent_signal, 0);
     ASSERT(second->started_s >= first->started_s + first->duration_s);
     ASSERT_EQ(atb_run_outcome(run), ATB_OUTCOME_SUCCEEDED);
+    atb_run_free(run);
+    close(p[0]), close(out), close(err);
+}
+
+/* The default limit holds lines far past 64 KiB (the buffer grows), and
+ * '\0' ends lines when asked: a newline is then part of a line. */
+TEST(long_lines_and_nul_delimiters)
+{
+    int p[2], out = mem_file(), err = mem_file();
+    struct long_lines l = {{{0}}};
+    struct atb_run *run;
+    size_t big_len = 300 * 1024;
+    char *big = malloc(big_len);
+
+    ASSERT(big != NULL);
+    ASSERT(atb__arg_max() > big_len);
+    feed_pipe(p);
+    l.wfd = -1;
+    l.h.newline_ok = 1;
+    put(p[1], "a\nb", 4); /* with its '\0' */
+    memset(big, 'z', big_len);
+    put(p[1], big, big_len);
+    put(p[1], "", 1);
+    puts_fd(p[1], "last");
+    close(p[1]);
+    free(big);
+    run = new_run(p[0], record_line, &l, out, err);
+    ASSERT_EQ(atb_run_set_feed_delim(run, 'x'), -EINVAL);
+    ASSERT_EQ(atb_run_set_feed_max(run, 1), -EINVAL);
+    ASSERT_EQ(atb_run_set_feed_delim(run, '\0'), 0);
+    ASSERT_EQ(atb_run_exec(run), 0);
+    ASSERT_EQ(atb_run_failure(run), 0);
+    ASSERT_EQ(l.h.n, 3);
+    ASSERT_STR_EQ(l.h.line[0], "a\nb");
+    ASSERT_EQ(l.h.len[1], big_len);
+    ASSERT_EQ(strspn(l.h.line[1], "z"), big_len);
+    ASSERT_STR_EQ(l.h.line[2], "last");
+    handed_free(&l.h);
     atb_run_free(run);
     close(p[0]), close(out), close(err);
 }

@@ -102,7 +102,7 @@ static void fx_close(struct fx *f)
 static struct atb__spawn_ctx ctx_of(char **envp, int in_fd, int out_fd, int err_fd)
 {
     struct atb__spawn_ctx ctx = {.envp = envp, .cwd = NULL, .in_fd = in_fd, .out_fd = out_fd,
-                                 .err_fd = err_fd};
+                                 .err_fd = err_fd, .tty_fd = -1};
     return ctx;
 }
 

@@ -243,3 +243,19 @@ TEST(many_defaults)
     }
     atb_run_free(run);
 }
+
+/* "Did you mean": the closest name within two edits, the first of equals,
+ * and nothing for a word that is another word. */
+TEST(nearest_name_within_two_edits)
+{
+    const char *names[] = {"pool", "try-all", "wait-all", "race", NULL, "run"};
+
+    ASSERT_STR_EQ(atb_nearest("pol", names, 6), "pool");
+    ASSERT_STR_EQ(atb_nearest("rcae", names, 6), "race");
+    ASSERT_STR_EQ(atb_nearest("wait-al", names, 6), "wait-all");
+    ASSERT_STR_EQ(atb_nearest("rn", names, 6), "run");
+    ASSERT(atb_nearest("xyzzy", names, 6) == NULL);
+    ASSERT(atb_nearest("pool", names, 0) == NULL);
+    /* Too long to be close to anything. */
+    ASSERT(atb_nearest("poolpoolpoolpoolpoolpoolpoolpoolpool", names, 6) == NULL);
+}

@@ -21,8 +21,8 @@ struct verdict {
 /* Asks the policy, with both outputs set to garbage first: the policy must
  * write each of them on every path, or the scheduler would read a previous
  * command's answer. */
-static struct verdict ask(enum atb_mode mode, int first_success, int decided, enum atb_state state,
-                          int service)
+static struct verdict ask_halt(enum atb_mode mode, int first_success, int halt_soon, int decided,
+                               enum atb_state state, int service)
 {
     struct atb_result res;
     struct verdict out = {.fails = 7, .wins = 7};
@@ -30,8 +30,16 @@ static struct verdict ask(enum atb_mode mode, int first_success, int decided, en
     memset(&res, 0, sizeof(res));
     res.state = state;
     res.service = service;
-    out.v = atb__policy_on_end(mode, first_success, decided, &res, &out.fails, &out.wins);
+    out.v = atb__policy_on_end(mode, first_success, halt_soon, decided, &res, &out.fails,
+                               &out.wins);
     return out;
+}
+
+/* The same, halting now (the default). */
+static struct verdict ask(enum atb_mode mode, int first_success, int decided, enum atb_state state,
+                          int service)
+{
+    return ask_halt(mode, first_success, 0, decided, state, service);
 }
 
 static int is_failure(enum atb_state s)
@@ -81,6 +89,24 @@ TEST(pool_and_try_all_cancel_on_failure_or_timeout)
     ASSERT_EQ(ask(ATB_MODE_POOL, 0, 0, ATB_STATE_SUCCEEDED, 0).v, ATB__CARRY_ON);
     /* A failed service fails a pool too (it "exited early"). */
     ASSERT_EQ(ask(ATB_MODE_POOL, 0, 0, ATB_STATE_FAILED, 1).v, ATB__CANCEL_ALL);
+}
+
+/* Halting soon, a pool's failure only stops the starting; nothing else
+ * changes: a success carries on, a race still cancels all for its winner,
+ * and wait-all still cancels nothing. */
+TEST(halt_soon_drains_pools_only)
+{
+    for (size_t i = 0; i < ATB__ARRAY_SIZE(ends); i++) {
+        struct verdict r = ask_halt(ATB_MODE_POOL, 0, 1, 0, ends[i], 0);
+        struct verdict now = ask(ATB_MODE_POOL, 0, 0, ends[i], 0);
+
+        ASSERT_EQ(r.v, is_failure(ends[i]) ? ATB__DRAIN : ATB__CARRY_ON);
+        ASSERT_EQ(r.fails, now.fails);
+        ASSERT_EQ(ask_halt(ATB_MODE_TRY_ALL, 0, 1, 0, ends[i], 0).v, r.v);
+        ASSERT_EQ(ask_halt(ATB_MODE_WAIT_ALL, 0, 1, 0, ends[i], 0).v, ATB__CARRY_ON);
+        ASSERT_EQ(ask_halt(ATB_MODE_RACE, 0, 1, 0, ends[i], 0).v,
+                  ask(ATB_MODE_RACE, 0, 0, ends[i], 0).v);
+    }
 }
 
 /* wait-all cancels nothing and has no winner, whatever happened. */
