@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 extern char **environ;
 
@@ -103,11 +104,18 @@ int atb__scope_open(struct atb_run *run, struct atb_error *err)
 void atb__scope_close(struct atb_run *run)
 {
     if (run->latch_dir) {
+        struct stat st;
+        /* Only a run whose folder was made could have left one if killed;
+         * so only such a run sweeps, and the many that never use latches
+         * pay for neither. */
+        int made = lstat(run->latch_dir, &st) == 0;
+
         (void)atb_latch_scope_close(run->latch_dir);
         atb__close(&run->latch_lock);
-        /* Runs that were killed left their folders; the next run to end
-         * normally removes them. */
-        (void)atb_latch_scope_sweep();
+        /* Runs that were killed left their folders; the next run that
+         * used its own and ends normally removes them. */
+        if (made)
+            (void)atb_latch_scope_sweep();
     }
     free(run->latch_dir);
     free(run->base_env);

@@ -24,6 +24,9 @@ bats_require_minimum_version 1.5.0
 	assert_output --partial '--sep'
 	# Nothing started: the first command would have made the file.
 	[ ! -e "$T/started" ]
+	# The issue's own example.
+	run -127 atb race -t 5 -- sh -c 'echo "$@"' sh a -- b
+	assert_output --partial "'b' is not a command"
 	run -127 atb pool -- git log -- atb-no-such-path
 	assert_failure 127
 	assert_output --partial "'atb-no-such-path' is not a command"

@@ -418,7 +418,7 @@ os.execv(sys.argv[1], sys.argv[1:])' "$ATB" latch wait-unset --any x a >"$T/w.ou
 	assert_equal "$status" 0
 }
 
-@test "a run removes the scope folders of killed runs, never a live run's" {
+@test "a run that used its scope removes the scope folders of killed runs, never a live run's" {
 	mkdir -m 0700 "$T/xdg"
 	unset ATB_LATCH_DIR
 	export XDG_RUNTIME_DIR=$T/xdg
@@ -441,7 +441,12 @@ os.execv(sys.argv[1], sys.argv[1:])' "$ATB" latch wait-unset --any x a >"$T/w.ou
 	wait "$killed" || true
 	[ -d "$dead" ]
 	touch -d '2 hours ago' "$dead" "$live"
+	# A run that never made its own folder leaves them: it has nothing
+	# to sweep after. One that used its folder sweeps.
 	run atb pool -- true -- true
+	assert_success
+	[ -d "$dead" ]
+	run atb pool -- "$ATB" latch set x
 	assert_success
 	[ ! -e "$dead" ]
 	[ -d "$live" ]

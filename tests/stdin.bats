@@ -112,3 +112,23 @@ bats_require_minimum_version 1.5.0
 	assert_success
 	assert_output plain
 }
+
+@test "timeout(1)'s own assertions: statuses on time, on timeout and on error" {
+	# After coreutils' tests/timeout: the command's status when it ends in
+	# time, 124 at the deadline, 128+N with --preserve-status, 125 for bad
+	# usage, 126 and 127 for a program that cannot run or is not there.
+	run atb race -t 10 -- true
+	assert_success
+	run atb race -t 10 -- false
+	assert_failure 1
+	run atb race -t 0.1 -- sleep 10
+	assert_failure 124
+	run atb race -t 0.1 --preserve-status -- sleep 10
+	assert_failure 143
+	run atb race -t 0.1 --preserve-status -s KILL -- sleep 10
+	assert_failure 137
+	run atb race -t 1x -- true
+	assert_failure 125
+	run -127 atb race -t 10 -- atb-no-such-program
+	run -126 atb race -t 10 -- /etc
+}

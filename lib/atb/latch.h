@@ -122,8 +122,10 @@ int atb_latch_scope_close(const char *dir);
  * folders /tmp/atb-EUID-run-*: those owned by this user, not locked, and
  * not changed for a minute (a folder just made is not locked yet), opened
  * without following symlinks. A folder of scopes that is not this user's,
- * or is writable by others, is left unread. At most 64 in one call.
- * Returns how many were removed, or a negative errno. */
+ * or is writable by others, is left unread. At most 64 in one call. A run
+ * with a latch scope calls it at its end only when its own folder was
+ * made, as only such runs leave one behind when killed. Returns how many
+ * were removed, or a negative errno. */
 int atb_latch_scope_sweep(void);
 
 /* How to wait. Fill with atb_latch_wait_opts_init(), then change fields. */
