@@ -117,7 +117,8 @@ elapsed_over() {
 	rec orphan "$pid"
 	wait_fifo "$T/ready"
 	ppid=$(awk '{ sub(/^.*\) /, ""); print $2 }' "/proc/$pid/stat")
-	[ "$ppid" != "$$" ] && [ "$ppid" != "$BASHPID" ]
+	[ "$ppid" != "$$" ]
+	[ "$ppid" != "$BASHPID" ]
 	run atb cancel -v -g 25 "$pid"
 	assert_success
 	assert_line "atb: cancel: $pid: sent SIGTERM"

@@ -117,10 +117,14 @@ EOF
 @test "set and unset take several names" {
 	ratb latch set a b c
 	assert_equal "$status" 0
-	[ -f "$L/a" ] && [ -f "$L/b" ] && [ -f "$L/c" ]
+	[ -f "$L/a" ]
+	[ -f "$L/b" ]
+	[ -f "$L/c" ]
 	ratb latch unset a c
 	assert_equal "$status" 0
-	[ ! -e "$L/a" ] && [ -f "$L/b" ] && [ ! -e "$L/c" ]
+	[ ! -e "$L/a" ]
+	[ -f "$L/b" ]
+	[ ! -e "$L/c" ]
 }
 
 @test "status prints set or unset and exits 0 or 1, like test -e" {
@@ -359,7 +363,8 @@ os.execv(sys.argv[1], sys.argv[1:])' "$ATB" latch wait-unset --any x a >"$T/w.ou
 	[ -f "$T/rel" ]
 	ratb latch unset ./rel "$T/open/.job.done"
 	assert_equal "$status" 0
-	[ ! -e "$T/rel" ] && [ ! -e "$T/open/.job.done" ]
+	[ ! -e "$T/rel" ]
+	[ ! -e "$T/open/.job.done" ]
 	ratb latch set "$T/open/"
 	assert_equal "$status" 125
 	[[ "$stderr" == *"invalid latch path"* ]]
@@ -386,12 +391,14 @@ os.execv(sys.argv[1], sys.argv[1:])' "$ATB" latch wait-unset --any x a >"$T/w.ou
 	# set replaces the link itself; unset removes a link, not its target.
 	ratb latch set a
 	assert_equal "$status" 0
-	[ -f "$L/a" ] && [ ! -L "$L/a" ]
+	[ -f "$L/a" ]
+	[ ! -L "$L/a" ]
 	assert_equal "$(cat "$T/target")" precious
 	ln -sf "$T/target" "$L/a"
 	ratb latch unset a
 	assert_equal "$status" 0
-	[ ! -e "$L/a" ] && [ ! -L "$L/a" ]
+	[ ! -e "$L/a" ]
+	[ ! -L "$L/a" ]
 	assert_equal "$(cat "$T/target")" precious
 }
 
