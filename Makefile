@@ -6,7 +6,8 @@
 #   make check SANITIZE=1   the same, built with ASan and UBSan (in build/san)
 #   make bench           benchmarks against peers (tests/bench, not part of check)
 #   make install PREFIX=/usr/local DESTDIR=   the program, man pages, libatb
-#                        (shared and static), its headers and atb.pc
+#                        (shared and static), its headers and atb.pc, and
+#                        the bash, zsh and fish completions
 #   make uninstall       the same variables: removes what install put there
 
 PREFIX     ?= /usr/local
@@ -15,6 +16,10 @@ LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PCDIR       = $(LIBDIR)/pkgconfig
+# Where each shell looks for completions under PREFIX.
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  = $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 
@@ -70,7 +75,8 @@ MAN_PAGES = $(wildcard man/*.1 man/*.3 man/*.5)
 
 # Debian packages: what building needs, and what the test suites need on top.
 DEPS_BUILD = gcc make libev-dev libcjson-dev
-DEPS_CHECK = bats bats-support bats-assert mandoc libxml2-utils bsdutils procps \
+DEPS_CHECK = bats bats-support bats-assert mandoc libxml2-utils bsdutils procps python3-junitparser \
+             zsh fish \
              pkgconf binutils
 
 .PHONY: all lib demo check bench soak install uninstall check-headers clean \
@@ -195,11 +201,15 @@ install: $(BUILD)/atb $(BUILD)/libatb.a $(BUILD)/$(SHLIB) lib/atb.pc.in
 	  -e 's|@includedir@|$(PC_INCLUDEDIR)|g' -e 's|@version@|$(VERSION)|g' \
 	  lib/atb.pc.in >$(BUILD)/atb.pc
 	install -m 644 $(BUILD)/atb.pc $(DESTDIR)$(PCDIR)/atb.pc
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 644 completions/atb.bash $(DESTDIR)$(BASHCOMPDIR)/atb
+	install -m 644 completions/_atb $(DESTDIR)$(ZSHCOMPDIR)/_atb
+	install -m 644 completions/atb.fish $(DESTDIR)$(FISHCOMPDIR)/atb.fish
 	$(LDCONFIG)
 
 # Removes each file install puts there, by name, and the include/atb folder
-# install made once it is empty; the shared folders (bin, lib, man/manN)
-# stay.
+# install made once it is empty; the shared folders (bin, lib, man/manN,
+# the completion folders) stay.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/atb
 	for f in $(notdir $(MAN_PAGES)); do \
@@ -210,6 +220,7 @@ uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/atb.h $(addprefix $(DESTDIR)$(INCLUDEDIR)/atb/,$(notdir $(PUB_HDRS)))
 	if [ -d $(DESTDIR)$(INCLUDEDIR)/atb ]; then rmdir $(DESTDIR)$(INCLUDEDIR)/atb 2>/dev/null || :; fi
 	rm -f $(DESTDIR)$(PCDIR)/atb.pc
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/atb $(DESTDIR)$(ZSHCOMPDIR)/_atb $(DESTDIR)$(FISHCOMPDIR)/atb.fish
 	$(LDCONFIG)
 
 # The installed headers compile on their own as strict C99: first atb.h

@@ -279,6 +279,10 @@ void cmd_each_result(const struct atb_run *run,
 /* How many results the run lists. */
 size_t cmd_listed(const struct atb_run *run);
 
+/* annotate.c: under GitHub Actions, an ::error workflow command on out
+ * for every command that failed or timed out; nothing elsewhere. */
+void cmd_annotate(const struct atb_run *run, FILE *out);
+
 /* The human report: a headline, then a line per command that did not
  * succeed (every command when verbose). Returns 0 or -EIO. */
 int cmd_report_text(const struct atb_run *run, const char *label, FILE *out, int verbose);

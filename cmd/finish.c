@@ -62,19 +62,22 @@ static int env_set(const char *name)
 }
 
 /* Colours for a stream the spec and the options left on auto: unless an
- * option chose auto, NO_COLOR turns them off and FORCE_COLOR (not "0")
- * on; else a terminal has them. */
+ * option chose auto, NO_COLOR turns them off, and FORCE_COLOR off when it
+ * is "0" or "false" and on otherwise (the convention node and most CLIs
+ * follow); else a terminal has them, unless TERM says it is dumb. */
 static void resolve_color(struct atb_run *run, int stream, int chosen)
 {
+    const char *force = getenv("FORCE_COLOR"), *term = getenv("TERM");
     enum atb_color c = ATB_COLOR_NEVER;
 
     if (atb_run_get_color(run, stream) != ATB_COLOR_AUTO)
         return;
     if (!chosen && env_set("NO_COLOR"))
         c = ATB_COLOR_NEVER;
-    else if (!chosen && env_set("FORCE_COLOR") && strcmp(getenv("FORCE_COLOR"), "0") != 0)
-        c = ATB_COLOR_ALWAYS;
-    else if (isatty(stream))
+    else if (!chosen && force && *force)
+        c = strcmp(force, "0") == 0 || strcmp(force, "false") == 0 ? ATB_COLOR_NEVER
+                                                                  : ATB_COLOR_ALWAYS;
+    else if (isatty(stream) && !(term && strcmp(term, "dumb") == 0))
         c = ATB_COLOR_ALWAYS;
     atb_run_set_color(run, stream, c);
 }
@@ -88,6 +91,9 @@ int cmd_present(struct atb_run *run, struct cmd_view *view)
     /* GitHub Actions folds group mode's blocks. */
     if (env_set("GITHUB_ACTIONS") && strcmp(getenv("GITHUB_ACTIONS"), "true") == 0)
         rc = atb_run_set_group_header(run, "::group::{name}\n", "::endgroup::\n");
+    /* A failure is never silent in group mode, even without output. */
+    if (rc == 0)
+        rc = atb_run_set_group_empty(run, "(no output)\n");
     /* A run nested in another shares its latch scope on purpose. */
     if (rc == 0)
         rc = atb_run_set_latch_scope(run, !env_set("ATB_LATCH_DIR"));
@@ -206,6 +212,13 @@ static void start_failed(struct atb_run *run, const char *who, int rc)
         cmd_err("%s: %s", who, atb_strerror(rc));
 }
 
+/* Whether a report is written to stdout ("-"). */
+static int stdout_taken(const struct cmd_reports *r)
+{
+    return (r->json.path && strcmp(r->json.path, "-") == 0) ||
+           (r->junit.path && strcmp(r->junit.path, "-") == 0);
+}
+
 static int write_reports(struct atb_run *run, struct cmd_reports *r, int run_ok)
 {
     int rc = 0;
@@ -240,6 +253,9 @@ int cmd_finish(struct atb_run *run, struct cmd_view *view, struct cmd_reports *r
     rc = write_reports(run, r, status == 0);
     if (r->verbose || atb_run_outcome(run) != ATB_OUTCOME_SUCCEEDED)
         cmd_report_text(run, r->label, stderr, r->verbose);
+    /* The runner reads workflow commands from stdout, unless a report
+     * holds it. */
+    cmd_annotate(run, stdout_taken(r) ? stderr : stdout);
     if (rc < 0 && status == 0)
         status = EXIT_ATB;
     sig = atb_run_signal(run);

@@ -258,6 +258,8 @@ static int add_commands(struct atb_run *run, struct mode_args *a, int argc, char
 
         c.shell = a->finally[i];
         c.cleanup = 1;
+        /* What it is, not its first word: "finally", "finally#2". */
+        c.label = "finally";
         if ((err = atb_run_add(run, &c)) < 0) {
             cmd_err("%s: %s", atb_mode_name(a->mode), atb_strerror(err));
             goto out;

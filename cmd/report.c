@@ -31,19 +31,48 @@ static void measure(const struct atb_result *res, void *data)
         t->wwidth = strlen(what);
 }
 
+/* The most of a failed command's line the text report shows. */
+#define COMMAND_SHOWN 60
+
+/* What a failed command ran, cut to COMMAND_SHOWN: a shell command's line
+ * as written, else its words; its name alone often does not say (sh, make). */
+static const char *command_of(const struct atb_result *res, char *buf, size_t size)
+{
+    size_t used = 0;
+    char *const *argv = res->argv;
+
+    buf[0] = '\0';
+    if (argv == NULL || argv[0] == NULL)
+        return buf;
+    if (strcmp(argv[0], "/bin/sh") == 0 && argv[1] && strcmp(argv[1], "-c") == 0 && argv[2])
+        argv += 2;
+    for (size_t k = 0; argv[k] && used + 1 < size; k++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", k ? " " : "", argv[k]);
+    for (char *p = buf; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = ' ';
+    if (strlen(buf) > COMMAND_SHOWN)
+        strcpy(buf + COMMAND_SHOWN - 3, "...");
+    return buf;
+}
+
 static void line(const struct atb_result *res, void *data)
 {
     struct text_ctx *t = data;
-    char what[160];
+    char what[160], cmd[COMMAND_SHOWN + 160];
 
     if (!t->verbose && res->state == ATB_STATE_SUCCEEDED)
         return;
     cmd_describe(t->run, res, what, sizeof(what));
-    if (res->started_s < 0)
+    if (res->started_s < 0) {
         fprintf(t->out, "  %-*s  %s\n", (int)t->width, res->name, what);
-    else
-        fprintf(t->out, "  %-*s  %-*s %7.2fs\n", (int)t->width, res->name, (int)t->wwidth,
-                what, res->duration_s);
+        return;
+    }
+    fprintf(t->out, "  %-*s  %-*s %7.2fs", (int)t->width, res->name, (int)t->wwidth, what,
+            res->duration_s);
+    if (res->state == ATB_STATE_FAILED || res->state == ATB_STATE_TIMED_OUT)
+        fprintf(t->out, "  %s", command_of(res, cmd, sizeof(cmd)));
+    fputc('\n', t->out);
 }
 
 static void headline(struct text_ctx *t, const char *label)

@@ -365,6 +365,7 @@ struct atb__settings {
     char *slot_env;         /* owned: the variable that gets a command's slot, or NULL */
     enum atb_color color[2];
     char *group_before, *group_after; /* owned, or NULL */
+    char *group_empty;      /* owned: the block of a failure without output, or NULL */
     char *input;            /* owned, or NULL */
     int input_id;           /* or this command reads it; -1: none */
     int input_fd;

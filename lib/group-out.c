@@ -341,8 +341,17 @@ void atb__group_finish(struct atb_run *run, struct atb__cmd *cmd)
         keep_file(run, cmd, e);
     }
     if (o->mem_len == 0 && e->mem_len == 0 && spill_size(o) == 0 && spill_size(e) == 0 &&
-        !opened)
+        !opened) {
+        if (run->set.group_empty == NULL || (cmd->res.state != ATB_STATE_FAILED &&
+                                             cmd->res.state != ATB_STATE_TIMED_OUT))
+            return;
+        header_open(run, cmd);
+        atb__dest_write(run, &run->out.dest[0], run->set.group_empty,
+                        strlen(run->set.group_empty));
+        if (run->set.group_after)
+            header_write(run, cmd, run->set.group_after);
         return;
+    }
     if (!opened)
         header_open(run, cmd);
     block_write(run, o, 1);

@@ -378,6 +378,7 @@ void atb_run_free(struct atb_run *run)
     free(run->set.group_after);
     free(run->set.input);
     free(run->set.slot_env);
+    free(run->set.group_empty);
     free(run->slots);
     atb__guard_reap(&run->guard);
     free(run);

@@ -128,6 +128,12 @@ int atb_run_set_group_header(struct atb_run *run, const char *before, const char
     return rc < 0 ? rc : set_text(&run->set.group_after, after);
 }
 
+int atb_run_set_group_empty(struct atb_run *run, const char *text)
+{
+    BEFORE_START(run);
+    return set_text(&run->set.group_empty, text);
+}
+
 int atb_run_set_input(struct atb_run *run, const char *name, int fd)
 {
     BEFORE_START(run);

@@ -8,7 +8,12 @@ bats_require_minimum_version 1.5.0
 	assert_success
 	[ "$(cat "$T/c")" = cleaned ]
 	run report_get "$T/r.json" '[(c["name"], c["cleanup"], c["state"]) for c in r["commands"]]'
-	assert_output '[["true", false, "succeeded"], ["true#2", false, "succeeded"], ["echo", true, "succeeded"]]'
+	assert_output '[["true", false, "succeeded"], ["true#2", false, "succeeded"], ["finally", true, "succeeded"]]'
+	# Each is named for what it is, made unique as default names are.
+	run atb pool --no-pad --finally 'echo one' --finally 'echo two' -- true -- true
+	assert_success
+	assert_line '[finally] one'
+	assert_line '[finally#2] two'
 }
 
 @test "--finally runs after a failure; the main failure decides the status" {

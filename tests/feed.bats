@@ -99,8 +99,8 @@ EOF2
 @test "--stdin with --finally: cleanup runs after the fed commands" {
 	run atb pool --stdin --no-pad --finally 'echo cleanup' <<<'echo work'
 	assert_success
-	assert_line --index 0 '[echo#2] work'
-	assert_line --index 1 '[echo] cleanup'
+	assert_line --index 0 '[echo] work'
+	assert_line --index 1 '[finally] cleanup'
 }
 
 @test "--stdin: a service from a JSON line is cancelled once the work is done" {

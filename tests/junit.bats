@@ -36,10 +36,23 @@ v = eval(sys.argv[2])
 print(v if isinstance(v, str) else repr(v))' "$1" "$2"
 }
 
-# valid FILE: well-formed, and valid against the JUnit schema.
+# valid FILE: well-formed, valid against the JUnit schema and against
+# Jenkins' stricter junit-10.xsd, and read by a real consumer
+# (python3-junitparser), whose counts must agree with the file's.
 valid() {
 	xmllint --noout "$1"
 	xmllint --noout --schema "$XSD" "$1"
+	xmllint --noout --schema "$BATS_TEST_DIRNAME/fixtures/junit-10.xsd" "$1"
+	# Debian's package is for Debian's python3, whatever else is in PATH.
+	local py=/usr/bin/python3
+	[ -x "$py" ] || py=python3
+	"$py" -c '
+import sys
+from junitparser import JUnitXml
+x = JUnitXml.fromfile(sys.argv[1])
+suites = list(x) if hasattr(x, "__iter__") else [x]
+n = sum(1 for s in suites for c in s)
+assert n == sum(int(s.tests) for s in suites), (n, [s.tests for s in suites])' "$1"
 }
 
 @test "junit: failed, cancelled and not started commands, counted" {
@@ -75,13 +88,26 @@ valid() {
 	ratb run --junit j.xml s.json
 	assert_equal "$status" 143
 	valid j.xml
-	assert_equal "$(junit_get j.xml 's.get("tests"), s.get("failures"), s.get("skipped")')" "('4', '1', '0')"
-	# A service cancelled at the end did its job.
-	assert_equal "$(junit_get j.xml 'len(list(case("api")))')" "0"
+	assert_equal "$(junit_get j.xml 's.get("tests"), s.get("failures"), s.get("skipped")')" "('4', '1', '1')"
+	# A service ended in a run that failed is skipped, as the text report
+	# lists it cancelled.
+	assert_equal "$(junit_get j.xml 'case("api").find("skipped").get("message")')" "cancelled (SIGTERM)"
 	assert_equal "$(junit_get j.xml 'len(list(case("unit")))')" "0"
 	assert_equal "$(junit_get j.xml 'case("lint").find("failure").get("message")')" "killed by SIGTERM"
 	assert_equal "$(junit_get j.xml 'case("down").get("classname")')" "atb.wait-all.cleanup"
 	assert_equal "$(junit_get j.xml 'case("unit").get("classname")')" "atb.wait-all"
+	# In a run that succeeded, a service cancelled at the end did its job.
+	spec s2.json <<-'EOF'
+	{"commands": [
+	  {"name": "api", "shell": "exec sleep 1000", "service": true},
+	  {"name": "unit", "shell": "true"}
+	]}
+	EOF
+	ratb run --junit j2.xml s2.json
+	assert_equal "$status" 0
+	valid j2.xml
+	assert_equal "$(junit_get j2.xml 'len(list(case("api")))')" "0"
+	assert_equal "$(junit_get j2.xml 's.get("skipped")')" "0"
 }
 
 @test "junit: a run that timed out fails what it cut short" {

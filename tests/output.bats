@@ -106,6 +106,35 @@ PY
 	assert_equal "$rest" "$(printf '==> first <==\na1\na2')"
 }
 
+@test "group: a failure without output still gets a block; a success without does not" {
+	run atb pool -o group -n quiet,fine -- sh -c 'exit 3' -- true
+	assert_failure 3
+	assert_line --index 0 '==> quiet <=='
+	assert_line --index 1 '(no output)'
+	refute_output --partial '==> fine <=='
+	GITHUB_ACTIONS=true run atb pool -o group -n quiet -- sh -c 'exit 3'
+	assert_line --index 0 '::group::quiet'
+	assert_line --index 1 '(no output)'
+	assert_line --index 2 '::endgroup::'
+}
+
+@test "GitHub Actions: an ::error annotation for each failure, escaped; none elsewhere" {
+	GITHUB_ACTIONS=true run --separate-stderr atb wait-all -n 'bad,x:y' -- sh -c 'exit 3' -- sh -c 'exit 4' -- true
+	# The first failure in time decides: either.
+	[ "$status" -eq 3 ] || [ "$status" -eq 4 ]
+	assert_line '::error title=atb%3A bad failed::bad: exit 3 (command: sh -c exit 3)'
+	assert_line '::error title=atb%3A x%3Ay failed::x:y: exit 4 (command: sh -c exit 4)'
+	assert_equal "${#lines[@]}" 2
+	# A report on stdout keeps it: the annotations go to stderr.
+	GITHUB_ACTIONS=true run --separate-stderr atb pool --report - -- sh -c 'exit 3'
+	assert_failure 3
+	python3 -c 'import json, sys; json.loads(sys.argv[1])' "$output"
+	[[ "$stderr" == *'::error title=atb%3A sh failed::'* ]]
+	# Outside GitHub Actions, nothing.
+	GITHUB_ACTIONS= run --separate-stderr atb pool -- sh -c 'exit 3'
+	refute_output --partial '::error'
+}
+
 @test "group: GitHub Actions gets ::group:: blocks" {
 	GITHUB_ACTIONS=true run atb pool -o group -n x,y -- echo 1 -- true
 	assert_success
@@ -207,9 +236,12 @@ print(sorted(b[:40] + "|" + b[-10:] + "|" + str(len(b)) for b in blocks if b))' 
 		sh -c 'for i in 1 2 3; do echo "last words $i"; done; echo >"$T/f"; exec sleep 1000' \
 		-- sh -c 'cat "$T/f" >/dev/null; exit 4'
 	assert_failure 4
-	assert_line --index 0 '==> victim <=='
-	assert_line --index 1 'last words 1'
-	assert_line --index 3 'last words 3'
+	# bad wrote nothing, but its failure still gets its block.
+	assert_line --index 0 '==> bad <=='
+	assert_line --index 1 '(no output)'
+	assert_line --index 2 '==> victim <=='
+	assert_line --index 3 'last words 1'
+	assert_line --index 5 'last words 3'
 	assert_line --partial 'atb: pool failed'
 }
 
@@ -229,7 +261,8 @@ print(sorted(b[:40] + "|" + b[-10:] + "|" + str(len(b)) for b in blocks if b))' 
 	# Once atb's stdout is gone, the commands' pipes are closed: a writer
 	# dies of SIGPIPE, which counts as its failure, as with pipefail.
 	run bash -c "'$ATB' pool --report '$T/r.json' -- seq 2000000 -- seq 3000000 | head -1; echo \"status \${PIPESTATUS[0]}\""
-	assert_line --index 0 --regexp '^\[seq(#2)?\] +1$'
+	# head may print its line after atb's report on stderr: any position.
+	assert_line --regexp '^\[seq(#2)?\] +1$'
 	assert_line 'status 141'
 	# The first to die of it fails the pool; the other has died of it too,
 	# or is cancelled by that failure (and dies of SIGTERM, or of SIGPIPE first).
@@ -242,7 +275,8 @@ print(sorted(b[:40] + "|" + b[-10:] + "|" + str(len(b)) for b in blocks if b))' 
 @test "broken output: atb pool -c yes 'sleep .3' | head -1 ends, nothing is left" {
 	# Before, atb stopped writing and waited for a yes that never ends.
 	run timeout 20 bash -c "'$ATB' pool -c yes 'sleep .3' | head -1; echo \"status \${PIPESTATUS[0]}\""
-	assert_line --index 0 --regexp '^\[yes\] +y$'
+	# head may print its line after atb's report on stderr: any position.
+	assert_line --regexp '^\[yes\] +y$'
 	assert_line 'status 141'
 	wait_unmarked 10
 }
@@ -293,11 +327,23 @@ print(sorted(b[:40] + "|" + b[-10:] + "|" + str(len(b)) for b in blocks if b))' 
 	assert_failure 125
 }
 
-@test "colors: auto is on for a terminal (under script)" {
-	command -v script >/dev/null || skip "script(1) is not installed"
-	run timeout 20 script -qec "'$ATB' pool -- echo a -- echo b" /dev/null
+@test "colors: auto is on for a terminal, off for TERM=dumb and FORCE_COLOR=0 or false" {
+	TERM=xterm run "$ATB_HELPERS/t-pty" -- "$ATB" pool -- echo a -- echo b
 	assert_output --partial $'\033[36m[echo]'
 	assert_output --partial $'\033[33m[echo#2]'
+	TERM=dumb run "$ATB_HELPERS/t-pty" -- "$ATB" pool -- echo a -- echo b
+	assert_success
+	refute_output --partial $'\033['
+	for v in 0 false; do
+		TERM=xterm FORCE_COLOR=$v run "$ATB_HELPERS/t-pty" -- "$ATB" pool -- echo a -- echo b
+		assert_success
+		refute_output --partial $'\033['
+	done
+	# --color auto beats the variables, not a dumb terminal; always, all.
+	TERM=xterm FORCE_COLOR=0 run "$ATB_HELPERS/t-pty" -- "$ATB" pool --color auto -- echo a -- echo b
+	assert_output --partial $'\033[36m[echo]'
+	TERM=dumb run "$ATB_HELPERS/t-pty" -- "$ATB" pool --color always -- echo a -- echo b
+	assert_output --partial $'\033[36m[echo]'
 }
 
 @test "stdin is /dev/null, except for the command named by --input" {

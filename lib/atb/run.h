@@ -147,6 +147,10 @@ int atb_run_set_color(struct atb_run *run, int stream, enum atb_color color);
  * command's name. NULL, NULL: "==> {name} <==" before, nothing after. Each
  * should end with a newline. */
 int atb_run_set_group_header(struct atb_run *run, const char *before, const char *after);
+/* Group mode: a command that failed (or timed out) without writing
+ * anything still gets a block, holding text ("(no output)\n", say), so
+ * that a failure is never silent; NULL (the default): no block. */
+int atb_run_set_group_empty(struct atb_run *run, const char *text);
 /* The command named name reads fd (the caller's) as its stdin; every other
  * command reads /dev/null. The name is looked up when the run is checked
  * (ATB_ENONAME from atb_run_check() when no command has it). name NULL:

@@ -73,7 +73,8 @@ fi
 installed() {
 	local f missing=0
 	for f in usr/bin/atb "usr/lib/libatb.so.$version" usr/lib/libatb.a usr/include/atb.h \
-		usr/lib/pkgconfig/atb.pc; do
+		usr/lib/pkgconfig/atb.pc usr/share/bash-completion/completions/atb \
+		usr/share/zsh/site-functions/_atb usr/share/fish/vendor_completions.d/atb.fish; do
 		[ -f "$dest/$f" ] || { echo "missing $f"; missing=1; }
 	done
 	for f in lib/atb/*.h; do
@@ -89,7 +90,7 @@ installed() {
 		{ echo "libatb.so -> $(readlink "$lib/libatb.so")"; missing=1; }
 	return $missing
 }
-check "installed: program, man pages, libatb.so.$version and its two links, libatb.a, headers, atb.pc" installed
+check "installed: program, man pages, libatb.so.$version and its two links, libatb.a, headers, atb.pc, completions" installed
 
 check "installed headers compile alone as strict C99 (make check-headers)" mk check-headers
 
