@@ -113,7 +113,7 @@ static void process(struct atb_run *run)
         atb__feed_stop(run);
     else if (f->len == f->size && memchr(f->buf, run->set.feed_delim, f->len) == NULL &&
              make_room(run) < 0)
-        fail(run, -ENOMEM); /* one line fills the buffer */
+        fail(run, -ENOMEM); /* a long line needed more room than memory gives */
     else if (f->eof || memchr(f->buf, run->set.feed_delim, f->len) != NULL ||
              backlog(run) >= backlog_max(run))
         ev_io_stop(run->loop, &f->w); /* lines wait for slots */
