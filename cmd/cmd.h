@@ -38,7 +38,8 @@ const char *cmd_option_hint(const char *word, const struct option *longs,
 
 /* --- options.c: the run settings both the modes and atb run take. --- */
 
-/* Long options without a short form (their own options count up from 256). */
+/* Long options without a short form (their own options count up from 256;
+ * the settings' from 512, the reports' from 560, --rerun-failed is 530). */
 enum {
     CMD_OPT_PREFIX = 512,
     CMD_OPT_COLOR,
@@ -46,7 +47,10 @@ enum {
     CMD_OPT_NO_STDIN,
     CMD_OPT_FOREGROUND,
     CMD_OPT_PRESERVE_STATUS,
-    CMD_OPT_HALT
+    CMD_OPT_HALT,
+    CMD_OPT_RETRIES,
+    CMD_OPT_RETRY_DELAY,
+    CMD_OPT_RETRY_BACKOFF /* below 530 */
 };
 
 /* The settings given as options, checked as they are parsed and applied to
@@ -59,7 +63,7 @@ struct cmd_settings {
 };
 
 /* Takes an option that sets a run setting (-j -s -g -t -o -i, --prefix,
- * --color, --no-pad; --no-stdin, --foreground and --preserve-status, which
+ * --color, --no-pad, --halt, --retries, --retry-delay, --retry-backoff; --no-stdin, --foreground and --preserve-status, which
  * cmd_view_settings() reads) into s after checking its value. Returns 1 when it
  * did, 0 when opt is not one of them, -1 after a message naming the option
  * and the bad value; who starts the message ("pool", "run"). */
@@ -92,6 +96,9 @@ void cmd_view_settings(const struct cmd_settings *s, struct cmd_view *view);
         {"input", required_argument, NULL, 'i'},                             \
         {"keep-order", no_argument, NULL, 'k'},                              \
         {"halt", required_argument, NULL, CMD_OPT_HALT},                     \
+        {"retries", required_argument, NULL, CMD_OPT_RETRIES},               \
+        {"retry-delay", required_argument, NULL, CMD_OPT_RETRY_DELAY},       \
+        {"retry-backoff", required_argument, NULL, CMD_OPT_RETRY_BACKOFF},   \
         {"no-stdin", no_argument, NULL, CMD_OPT_NO_STDIN},                   \
         {"foreground", no_argument, NULL, CMD_OPT_FOREGROUND},               \
         {"preserve-status", no_argument, NULL, CMD_OPT_PRESERVE_STATUS}
@@ -100,7 +107,7 @@ void cmd_view_settings(const struct cmd_settings *s, struct cmd_view *view);
 
 /* The report options both take (--report, --junit, -v), for their option
  * tables; cmd_report_option() takes them. */
-enum { CMD_OPT_REPORT = 520, CMD_OPT_JUNIT };
+enum { CMD_OPT_REPORT = 560, CMD_OPT_JUNIT }; /* after the settings (512 on) */
 #define CMD_REPORT_OPTIONS                                                   \
     {"report", required_argument, NULL, CMD_OPT_REPORT},                     \
         {"junit", required_argument, NULL, CMD_OPT_JUNIT},                   \

@@ -61,6 +61,12 @@ static int env_set(const char *name)
     return v != NULL && *v != '\0';
 }
 
+static int env_is(const char *name, const char *value)
+{
+    const char *v = getenv(name);
+    return v != NULL && strcmp(v, value) == 0;
+}
+
 /* Colours for a stream the spec and the options left on auto: unless an
  * option chose auto, NO_COLOR turns them off, and FORCE_COLOR off when it
  * is "0" or "false" and on otherwise (the convention node and most CLIs
@@ -88,9 +94,15 @@ int cmd_present(struct atb_run *run, struct cmd_view *view)
 
     resolve_color(run, 1, view->color_chosen);
     resolve_color(run, 2, view->color_chosen);
-    /* GitHub Actions folds group mode's blocks. */
-    if (env_set("GITHUB_ACTIONS") && strcmp(getenv("GITHUB_ACTIONS"), "true") == 0)
+    /* GitHub Actions folds group mode's blocks; GitLab CI makes them
+     * collapsible sections (named by index: a section name allows only
+     * letters, digits, '_', '.' and '-'), timed from the command's start. */
+    if (env_is("GITHUB_ACTIONS", "true"))
         rc = atb_run_set_group_header(run, "::group::{name}\n", "::endgroup::\n");
+    else if (env_is("GITLAB_CI", "true"))
+        rc = atb_run_set_group_header(
+            run, "\033[0Ksection_start:{started}:atb_{index}\r\033[0K==> {name} <==\n",
+            "\033[0Ksection_end:{ended}:atb_{index}\r\033[0K\n");
     /* A failure is never silent in group mode, even without output. */
     if (rc == 0)
         rc = atb_run_set_group_empty(run, "(no output)\n");
@@ -206,7 +218,8 @@ static void start_failed(struct atb_run *run, const char *who, int rc)
         cmd_err("%s: cannot start the guardian process, so nothing was started: %s", who,
                 atb_strerror(rc));
     else if ((rc == ATB_EDEPS || rc == ATB_EREGEX || rc == ATB_ECLEANUP ||
-              rc == ATB_ELATCHNAME || rc == ATB_ELATCHDIR) && e->code == rc)
+              rc == ATB_ELATCHNAME || rc == ATB_ELATCHDIR || rc == ATB_ERETRY) &&
+             e->code == rc)
         cmd_err("%s: %s", who, e->text); /* it names the folder and why */
     else
         cmd_err("%s: %s", who, atb_strerror(rc));

@@ -174,6 +174,52 @@ struct junit_ctx {
     size_t failures, skipped;
 };
 
+/* The text of a failure: which command, what happened, what it ran. */
+static void put_story(FILE *out, const struct atb_result *res, const char *msg)
+{
+    put_str(out, res->name, 0);
+    fputs(": ", out);
+    put_str(out, msg, 0);
+    if (res->attempts_max > 1)
+        fprintf(out, " (attempt %d of %d)", res->attempt, res->attempts_max);
+    fputs("\ncommand:", out);
+    for (size_t k = 0; res->argv[k] != NULL; k++) {
+        fputc(' ', out);
+        put_str(out, res->argv[k], 0);
+    }
+}
+
+/* The attempts before the last, as Maven Surefire writes reruns (read by
+ * Jenkins and GitLab): flakyFailure when the command passed in the end,
+ * rerunFailure otherwise; each with its story and its output. These
+ * elements are not in junit-10.xsd: only a report with retries has them. */
+static void put_attempts(struct junit_ctx *j, const struct atb_result *res, enum verdict v)
+{
+    const char *elem = v == PASSED ? "flakyFailure" : "rerunFailure";
+
+    for (int k = 0; k < res->attempt - 1; k++) {
+        const struct atb_result *a = atb_run_attempt(j->run, res->id, k);
+        const char *type = "", *text;
+        char msg[192];
+        size_t len = 0;
+
+        if (a == NULL || judge(j->run, a, msg, sizeof(msg), &type) != FAILURE)
+            continue;
+        fprintf(j->out, "      <%s message=\"", elem);
+        put_str(j->out, msg, 1);
+        fprintf(j->out, "\" type=\"%s\"><stackTrace>", type);
+        put_story(j->out, a, msg);
+        fputs("</stackTrace>", j->out);
+        text = atb_run_attempt_output(j->run, res->id, k, &len);
+        if (text != NULL) {
+            fputs("<system-out>", j->out);
+            put_escaped(j->out, text, len, 0);
+            fputs("</system-out>", j->out);
+        }
+        fprintf(j->out, "</%s>\n", elem);
+    }
+}
+
 static void put_testcase(const struct atb_result *res, void *data)
 {
     struct junit_ctx *j = data;
@@ -189,7 +235,7 @@ static void put_testcase(const struct atb_result *res, void *data)
     fprintf(out, "\" classname=\"atb.%s%s\" time=\"%.3f\"",
             atb_mode_name(atb_run_get_mode(j->run)), res->cleanup ? ".cleanup" : "",
             res->duration_s);
-    if (v == PASSED && text == NULL) {
+    if (v == PASSED && text == NULL && res->attempt <= 1) {
         fputs("/>\n", out);
         return;
     }
@@ -202,22 +248,30 @@ static void put_testcase(const struct atb_result *res, void *data)
         fputs("      <failure message=\"", out);
         put_str(out, msg, 1);
         fprintf(out, "\" type=\"%s\">", type);
-        put_str(out, res->name, 0);
-        fputs(": ", out);
-        put_str(out, msg, 0);
-        fputs("\ncommand:", out);
-        for (size_t k = 0; res->argv[k] != NULL; k++) {
-            fputc(' ', out);
-            put_str(out, res->argv[k], 0);
-        }
+        put_story(out, res, msg);
         fputs("</failure>\n", out);
     }
+    put_attempts(j, res, v);
     if (text != NULL) {
         fputs("      <system-out>", out);
         put_escaped(out, text, len, 0);
         fputs("</system-out>\n", out);
     }
     fputs("    </testcase>\n", out);
+}
+
+/* What each command used, as suite properties "usage:NAME": junit-10.xsd
+ * has no properties in a testcase. */
+static void put_usage(const struct atb_result *res, void *data)
+{
+    struct junit_ctx *j = data;
+
+    if (res->user_s < 0)
+        return;
+    fputs("      <property name=\"usage:", j->out);
+    put_str(j->out, res->name, 1);
+    fprintf(j->out, "\" value=\"user_s=%.3f system_s=%.3f max_rss_kib=%ld\"/>\n", res->user_s,
+            res->system_s, res->max_rss_kib);
 }
 
 static void tally(const struct atb_result *res, void *data)
@@ -264,10 +318,11 @@ int cmd_report_junit(const struct atb_run *run, const char *suite, FILE *out)
             "    <properties>\n"
             "      <property name=\"mode\" value=\"%s\"/>\n"
             "      <property name=\"outcome\" value=\"%s\"/>\n"
-            "      <property name=\"exit_status\" value=\"%d\"/>\n"
-            "    </properties>\n",
+            "      <property name=\"exit_status\" value=\"%d\"/>\n",
             atb_mode_name(atb_run_get_mode(run)), atb_outcome_name(atb_run_outcome(run)),
             cmd_run_status(run));
+    cmd_each_result(run, put_usage, &j);
+    fputs("    </properties>\n", out);
     cmd_each_result(run, put_testcase, &j);
     fputs("  </testsuite>\n</testsuites>\n", out);
     return cmd_stream_status(out);

@@ -1,6 +1,7 @@
 /* atb pool | try-all | wait-all | race: options and argv groups in, a run
  * to the library, reports and an exit status out. */
 #include "cmd.h"
+#include "rerun.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +22,7 @@ struct mode_args {
     size_t nfinally;
     int first_success;
     int feed;           /* --stdin */
+    const char *rerun;  /* --rerun-failed REPORT, or NULL */
     int null;           /* -0, --null: fed lines end with NUL */
     int progress;       /* --progress asks for the status line here */
     int progress_given; /* --progress other than =never */
@@ -36,6 +38,7 @@ static const struct option long_options[] = {
     {"names", required_argument, NULL, 'n'},
     CMD_SETTING_OPTIONS,
     CMD_REPORT_OPTIONS,
+    CMD_RERUN_OPTION,
     {"first-success", no_argument, NULL, OPT_FIRST_SUCCESS},
     {"finally", required_argument, NULL, OPT_FINALLY},
     {"progress", optional_argument, NULL, OPT_PROGRESS},
@@ -105,6 +108,9 @@ static int mode_option(const char *mode, int opt, const char *arg, struct mode_a
         return 0;
     case OPT_FINALLY:
         return finally_option(mode, arg, a);
+    case CMD_OPT_RERUN_FAILED:
+        a->rerun = arg;
+        return 0;
     case OPT_FIRST_SUCCESS:
         if (a->mode != ATB_MODE_RACE) {
             cmd_err("%s: --first-success is an option of race only", mode);
@@ -350,7 +356,7 @@ int cmd_modes(int argc, char **argv)
     struct mode_args a;
     struct cmd_view view;
     struct atb_run *run = NULL;
-    int first, rc, status = EXIT_ATB;
+    int first, rc, rerun = 0, status = EXIT_ATB;
 
     memset(&a, 0, sizeof(a));
     memset(&view, 0, sizeof(view));
@@ -377,8 +383,12 @@ int cmd_modes(int argc, char **argv)
         feed_setup(run, &a, &argc, argv) == 0 &&
         (status = add_commands(run, &a, argc, argv)) == 0) {
         status = EXIT_ATB;
-        if (cmd_give_stdin(run, &view, a.feed) == 0 && cmd_reports_open(&a.reports) == 0)
+        if (cmd_give_stdin(run, &view, a.feed) == 0 &&
+            (rerun = cmd_rerun_failed(run, a.rerun, view.who, a.feed)) == 0 &&
+            cmd_reports_open(&a.reports) == 0)
             status = cmd_finish(run, &view, &a.reports);
+        else if (rerun == 1)
+            status = 0; /* nothing failed in that report: nothing to run */
         if (status == 0 && a.fed.skipped > 0) {
             cmd_err("%s: %lu line%s of stdin skipped (too long)", view.who, a.fed.skipped,
                     a.fed.skipped == 1 ? "" : "s");

@@ -37,6 +37,24 @@ static int jobs(const char *who, const char *text, unsigned *out)
     return 0;
 }
 
+/* A number from lo to hi (whole: without a fraction) into out. */
+static int number(const char *who, const char *opt, const char *text, int whole, double lo,
+                  double hi, double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(text, &end);
+    if (errno || *end || end == text || !(v >= lo && v <= hi) || (whole && v != (long)v)) {
+        cmd_err("%s: %s: expected %s from %g to %g, got '%s'", who, opt,
+                whole ? "a whole number" : "a number", lo, hi, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 /* Checks one setting's value; with run, applies it too. */
 static int setting(const char *who, int opt, const char *arg, struct atb_run *run)
 {
@@ -98,6 +116,18 @@ static int setting(const char *who, int opt, const char *arg, struct atb_run *ru
         cmd_err("%s: --halt: expected now or soon (or now,fail=1, soon,fail=1), got '%s'", who,
                 arg);
         return -1;
+    case CMD_OPT_RETRIES:
+        if (number(who, "--retries", arg, 1, 0, 1000, &s) < 0)
+            return -1;
+        return run ? atb_run_set_retries(run, (unsigned)s) : 0;
+    case CMD_OPT_RETRY_DELAY:
+        if (duration(who, "--retry-delay", arg, &s) < 0)
+            return -1;
+        return run ? atb_run_set_retry_delay(run, s, atb_run_get_retry_backoff(run)) : 0;
+    case CMD_OPT_RETRY_BACKOFF:
+        if (number(who, "--retry-backoff", arg, 0, 1, 1000, &s) < 0)
+            return -1;
+        return run ? atb_run_set_retry_delay(run, atb_run_get_retry_delay(run), s) : 0;
     case CMD_OPT_NO_STDIN:
     case CMD_OPT_FOREGROUND:
     case CMD_OPT_PRESERVE_STATUS:

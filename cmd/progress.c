@@ -86,11 +86,31 @@ static void group_notice(struct cmd_view *v, struct atb_run *run, const struct a
     }
 }
 
+/* An attempt failed and the command starts again: said as it happens,
+ * since its output (prefix mode) shows only the attempt's number. */
+static void retry_notice(struct cmd_view *v, struct atb_run *run, const struct atb_event *ev)
+{
+    const struct atb_result *r = atb_run_attempt(run, ev->id, ev->count - 2);
+    char what[160], delay[32];
+
+    if (r == NULL)
+        return;
+    cmd_describe(run, r, what, sizeof(what));
+    cmd_format_duration(delay, sizeof(delay), ev->delay_s);
+    cmd_progress_clear(v);
+    cmd_err("%s: attempt %d of %d failed (%s); attempt %d %s%s", r->name, ev->count - 1,
+            r->attempts_max, what, ev->count, ev->delay_s > 0 ? "in " : "now",
+            ev->delay_s > 0 ? delay : "");
+}
+
 void cmd_progress_event(struct atb_run *run, const struct atb_event *ev, void *data)
 {
     struct cmd_view *v = data;
 
     switch (ev->kind) {
+    case ATB_EVENT_RETRY:
+        retry_notice(v, run, ev);
+        break;
     case ATB_EVENT_HELD:
     case ATB_EVENT_LOOSE:
         group_notice(v, run, ev);

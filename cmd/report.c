@@ -1,6 +1,7 @@
 /* report: the human report and the JSON report of a finished run, written
  * to a stream the caller owns, from the library's public results. */
 #include "cmd.h"
+#include "rerun.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -12,9 +13,23 @@ struct text_ctx {
     const struct atb_run *run;
     FILE *out;
     int verbose;
+    int color;              /* the run colours stderr, and out is stderr */
     size_t width, wwidth;
     size_t counts[ATB_STATE_TIMED_OUT + 1];
 };
+
+/* What happened, and after how many attempts when there were several. */
+static const char *what_of(const struct atb_run *run, const struct atb_result *res, char *buf,
+                           size_t size)
+{
+    size_t len;
+
+    cmd_describe(run, res, buf, size);
+    len = strlen(buf);
+    if (res->attempt > 1 && len < size)
+        snprintf(buf + len, size - len, " (attempt %d of %d)", res->attempt, res->attempts_max);
+    return buf;
+}
 
 static void measure(const struct atb_result *res, void *data)
 {
@@ -26,7 +41,7 @@ static void measure(const struct atb_result *res, void *data)
         return;
     if (strlen(res->name) > t->width)
         t->width = strlen(res->name);
-    cmd_describe(t->run, res, what, sizeof(what));
+    what_of(t->run, res, what, sizeof(what));
     if (strlen(what) > t->wwidth)
         t->wwidth = strlen(what);
 }
@@ -56,20 +71,43 @@ static const char *command_of(const struct atb_result *res, char *buf, size_t si
     return buf;
 }
 
+/* The colour of a state where colours are on: failures red, successes
+ * green, what the run stopped yellow. */
+static const char *color_of(const struct text_ctx *t, enum atb_state state)
+{
+    if (!t->color)
+        return "";
+    switch (state) {
+    case ATB_STATE_FAILED:
+    case ATB_STATE_TIMED_OUT:
+        return "\033[31m";
+    case ATB_STATE_SUCCEEDED:
+        return "\033[32m";
+    default:
+        return "\033[33m";
+    }
+}
+
 static void line(const struct atb_result *res, void *data)
 {
     struct text_ctx *t = data;
     char what[160], cmd[COMMAND_SHOWN + 160];
+    const char *on = color_of(t, res->state), *off = t->color ? "\033[0m" : "";
 
     if (!t->verbose && res->state == ATB_STATE_SUCCEEDED)
         return;
-    cmd_describe(t->run, res, what, sizeof(what));
+    what_of(t->run, res, what, sizeof(what));
     if (res->started_s < 0) {
-        fprintf(t->out, "  %-*s  %s\n", (int)t->width, res->name, what);
+        fprintf(t->out, "  %-*s  %s%s%s\n", (int)t->width, res->name, on, what, off);
         return;
     }
-    fprintf(t->out, "  %-*s  %-*s %7.2fs", (int)t->width, res->name, (int)t->wwidth, what,
-            res->duration_s);
+    fprintf(t->out, "  %-*s  %s%-*s%s %7.2fs", (int)t->width, res->name, on, (int)t->wwidth,
+            what, off, res->duration_s);
+    /* -v: what it used, the first question after "which step is slow". */
+    if (t->verbose && res->user_s >= 0)
+        fprintf(t->out, "  cpu %.2fs (%.2fs user, %.2fs sys), max rss %.1f MiB",
+                res->user_s + res->system_s, res->user_s, res->system_s,
+                (double)res->max_rss_kib / 1024);
     if (res->state == ATB_STATE_FAILED || res->state == ATB_STATE_TIMED_OUT)
         fprintf(t->out, "  %s", command_of(res, cmd, sizeof(cmd)));
     fputc('\n', t->out);
@@ -106,7 +144,11 @@ static void headline(struct text_ctx *t, const char *label)
             fprintf(t->out, "won by %s (exit %d)", atb_run_result(run, winner)->name,
                     cmd_run_status(run));
         else
-            fprintf(t->out, "%s", atb_outcome_name(atb_run_outcome(run)));
+            fprintf(t->out, "%s%s%s",
+                    color_of(t, atb_run_outcome(run) == ATB_OUTCOME_SUCCEEDED
+                                    ? ATB_STATE_SUCCEEDED
+                                    : ATB_STATE_FAILED),
+                    atb_outcome_name(atb_run_outcome(run)), t->color ? "\033[0m" : "");
         break;
     }
     fputs(": ", t->out);
@@ -123,7 +165,11 @@ static void headline(struct text_ctx *t, const char *label)
 
 int cmd_report_text(const struct atb_run *run, const char *label, FILE *out, int verbose)
 {
-    struct text_ctx t = {run, out, verbose, 0, 20, {0}};
+    struct text_ctx t = {run, out, verbose, 0, 0, 20, {0}};
+
+    /* Colours only where the run colours stderr (the program resolved
+     * --color, NO_COLOR, FORCE_COLOR, TERM and the terminal for it). */
+    t.color = out == stderr && atb_run_get_color(run, 2) == ATB_COLOR_ALWAYS;
 
     /* Columns as wide as the widest name and description shown. */
     cmd_each_result(run, measure, &t);
@@ -169,19 +215,23 @@ static void add_error(cJSON *o, const struct atb_run *run, const struct atb_resu
     }
 }
 
-static cJSON *command_json(const struct atb_run *run, const struct atb_result *res)
+/* CPU seconds and peak memory, or null when the library could not know. */
+static void add_usage(cJSON *o, const struct atb_result *res)
 {
-    cJSON *o = cJSON_CreateObject(), *argv = cJSON_CreateArray();
+    cJSON *u;
 
-    if (o == NULL || argv == NULL) {
-        cJSON_Delete(o);
-        cJSON_Delete(argv);
-        return NULL;
+    if (res->user_s < 0 || (u = cJSON_AddObjectToObject(o, "usage")) == NULL) {
+        cJSON_AddNullToObject(o, "usage");
+        return;
     }
-    cJSON_AddStringToObject(o, "name", res->name);
-    for (size_t i = 0; res->argv[i] != NULL; i++)
-        cJSON_AddItemToArray(argv, cJSON_CreateString(res->argv[i]));
-    cJSON_AddItemToObject(o, "argv", argv);
+    cJSON_AddItemToObject(u, "user_s", seconds(res->user_s));
+    cJSON_AddItemToObject(u, "system_s", seconds(res->system_s));
+    cJSON_AddNumberToObject(u, "max_rss_kib", (double)res->max_rss_kib);
+}
+
+/* How one attempt went: the command's own fields, and each attempt's. */
+static void add_outcome(cJSON *o, const struct atb_run *run, const struct atb_result *res)
+{
     if (res->pid > 0)
         cJSON_AddNumberToObject(o, "pid", res->pid);
     else
@@ -204,9 +254,51 @@ static cJSON *command_json(const struct atb_run *run, const struct atb_result *r
         cJSON_AddItemToObject(o, "duration_s", seconds(res->duration_s));
     else
         cJSON_AddNullToObject(o, "duration_s");
+    add_usage(o, res);
+    add_error(o, run, res);
+}
+
+/* Every attempt it made, the last being the command's own result; none
+ * when it never started. */
+static cJSON *attempts_json(const struct atb_run *run, const struct atb_result *res)
+{
+    cJSON *list = cJSON_CreateArray();
+
+    for (int k = 0; list != NULL && k < res->attempt; k++) {
+        const struct atb_result *a = k < res->attempt - 1 ? atb_run_attempt(run, res->id, k) : res;
+        cJSON *o = cJSON_CreateObject();
+
+        if (o == NULL || a == NULL) {
+            cJSON_Delete(o);
+            cJSON_Delete(list);
+            return NULL;
+        }
+        cJSON_AddNumberToObject(o, "attempt", k + 1);
+        add_outcome(o, run, a);
+        cJSON_AddItemToArray(list, o);
+    }
+    return list;
+}
+
+static cJSON *command_json(const struct atb_run *run, const struct atb_result *res)
+{
+    cJSON *o = cJSON_CreateObject(), *argv = cJSON_CreateArray();
+    cJSON *attempts = attempts_json(run, res);
+
+    if (o == NULL || argv == NULL || attempts == NULL) {
+        cJSON_Delete(o);
+        cJSON_Delete(argv);
+        cJSON_Delete(attempts);
+        return NULL;
+    }
+    cJSON_AddStringToObject(o, "name", res->name);
+    for (size_t i = 0; res->argv[i] != NULL; i++)
+        cJSON_AddItemToArray(argv, cJSON_CreateString(res->argv[i]));
+    cJSON_AddItemToObject(o, "argv", argv);
+    add_outcome(o, run, res);
     cJSON_AddBoolToObject(o, "service", res->service);
     cJSON_AddBoolToObject(o, "cleanup", res->cleanup);
-    add_error(o, run, res);
+    cJSON_AddItemToObject(o, "attempts", attempts);
     return o;
 }
 
@@ -252,7 +344,8 @@ int cmd_report_json(const struct atb_run *run, FILE *out)
         cJSON_AddNullToObject(root, "winner");
     cJSON_AddItemToObject(root, "commands", cmds);
     cmd_each_result(run, add_command, &j);
-    if (j.failed)
+    /* After a rerun: the commands it left out (rerun.c). */
+    if (j.failed || cmd_rerun_report(root) < 0)
         goto out;
     text = cJSON_Print(root);
     if (text == NULL)

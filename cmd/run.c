@@ -3,6 +3,7 @@
  * beats the spec's value for the same setting: the spec is applied to the
  * run first, the options after it. */
 #include "cmd.h"
+#include "rerun.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +16,7 @@ struct run_args {
     int first_success;      /* --first-success */
     struct cmd_reports reports; /* --report, --junit, -v */
     const char *spec;       /* the SPEC operand */
+    const char *rerun;      /* --rerun-failed REPORT, or NULL */
 };
 
 enum { OPT_FIRST_SUCCESS = 256 };
@@ -23,6 +25,7 @@ static const struct option long_options[] = {
     {"mode", required_argument, NULL, 'm'},
     CMD_SETTING_OPTIONS,
     CMD_REPORT_OPTIONS,
+    CMD_RERUN_OPTION,
     {"first-success", no_argument, NULL, OPT_FIRST_SUCCESS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -45,6 +48,9 @@ static int run_option(int opt, const char *arg, struct run_args *a)
         return 0;
     case OPT_FIRST_SUCCESS:
         a->first_success = 1;
+        return 0;
+    case CMD_OPT_RERUN_FAILED:
+        a->rerun = arg;
         return 0;
     }
     return 1;
@@ -158,7 +164,7 @@ int cmd_run(int argc, char **argv)
     struct atb_run *run = NULL;
     const char *origin;
     char msg[1024];
-    int rc, status = EXIT_ATB;
+    int rc, rerun = 0, status = EXIT_ATB;
 
     memset(&a, 0, sizeof(a));
     memset(&view, 0, sizeof(view));
@@ -184,8 +190,11 @@ int cmd_run(int argc, char **argv)
     if (describe_run(&a, spec, run, origin) == 0 && cmd_present(run, &view) == 0 &&
         cmd_reports_check(&a.reports, run) == 0 &&
         cmd_give_stdin(run, &view, strcmp(a.spec, "-") == 0) == 0 &&
+        (rerun = cmd_rerun_failed(run, a.rerun, "run", 0)) == 0 &&
         cmd_reports_open(&a.reports) == 0)
         status = cmd_finish(run, &view, &a.reports);
+    else if (rerun == 1)
+        status = 0; /* nothing failed in that report: nothing to run */
 out:
     atb_run_free(run);
     atb_spec_free(spec);

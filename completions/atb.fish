@@ -35,7 +35,7 @@ function __atb_state
     set -l t (commandline -opc)
     set -l n (count $t)
     set -l argl sep names jobs signal grace timeout output prefix color colour \
-        input finally halt report junit
+        input finally halt retries retry-delay retry-backoff report junit rerun-failed
     set -l args n j s g t o i
     if test "$t[2]" = shield
         set argl grace
@@ -192,8 +192,12 @@ complete -c atb -n $both -l foreground -d 'Give that command the terminal too'
 complete -c atb -n $both -l preserve-status -d 'On timeout, exit with the command status'
 complete -c atb -n $both -s k -l keep-order -d 'Group output in the order given'
 complete -c atb -n $both -l halt -x -a 'now soon now,fail=1 soon,fail=1' -d 'When a failure stops the run'
+complete -c atb -n $both -l retries -x -d 'Start a failed command again, up to N more times'
+complete -c atb -n $both -l retry-delay -x -d 'Wait DUR before each retry'
+complete -c atb -n $both -l retry-backoff -x -d 'Multiply the delay by F after each retry'
 complete -c atb -n $both -l report -r -F -d 'Write a JSON report to FILE'
 complete -c atb -n $both -l junit -r -F -d 'Write a JUnit XML report to FILE'
+complete -c atb -n $both -l rerun-failed -r -F -d 'Run only what failed in a JSON report'
 complete -c atb -n $both -s v -l verbose -d 'Print the summary on success too'
 complete -c atb -n $both -s h -l help -d 'Print help'
 

@@ -13,6 +13,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -69,6 +70,8 @@ static int cmd_copy(const struct atb_cmd *src, struct atb_cmd *c)
     if (src == NULL || src->size < offsetof(struct atb_cmd, wait_for) + sizeof(src->wait_for))
         return -EINVAL;
     memset(c, 0, sizeof(*c));
+    c->retries = -1; /* a caller that knows nothing of retries leaves them to the run */
+    c->retry_delay_s = -1;
     memcpy(c, src, src->size < sizeof(*c) ? src->size : sizeof(*c));
     return 0;
 }
@@ -90,6 +93,11 @@ static void init_fields(struct atb__cmd *c, struct atb_run *run, const struct at
     c->clear_env = cmd->clear_env != 0;
     c->timeout_s = cmd->timeout_s;
     c->ready_timeout_s = cmd->ready_timeout_s;
+    c->retries = cmd->retries;
+    c->retry_delay_s = cmd->retry_delay_s;
+    c->retry_backoff = cmd->retry_backoff;
+    c->res.user_s = c->res.system_s = -1;
+    c->res.max_rss_kib = -1;
     c->proc.pidfd = -1;
     c->out[0].fd = c->out[1].fd = -1;
     c->out[0].spill_fd = c->out[1].spill_fd = -1;
@@ -114,8 +122,9 @@ int atb__cmd_new(struct atb_run *run, const struct atb_cmd *src, int id, struct 
         return -EINVAL;
     if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0' || (cmd.shell && cmd.argv) ||
         (cmd.name && cmd.name[0] == '\0') || (cmd.label && cmd.label[0] == '\0') ||
-        !(cmd.timeout_s >= 0) ||
-        !(cmd.ready_timeout_s >= 0))
+        !(cmd.timeout_s >= 0) || !(cmd.ready_timeout_s >= 0) || cmd.retries < -1 ||
+        cmd.retries > ATB__RETRIES_MAX || !(cmd.retry_delay_s >= 0 || cmd.retry_delay_s == -1) ||
+        !(cmd.retry_backoff == 0 || (cmd.retry_backoff >= 1 && cmd.retry_backoff <= 1000)))
         return -EINVAL;
     /* Room for the default name and a "#N" suffix, decided at start. */
     if (cmd.name)
@@ -174,6 +183,7 @@ void atb__cmd_free(struct atb__cmd *cmd)
         return;
     atb__cmd_stop(cmd);
     atb__deps_free(cmd);
+    atb__retry_free(cmd);
     free(cmd->kept);
     free(cmd);
 }
@@ -203,6 +213,18 @@ size_t atb__tally_sum(const struct atb__tally *t, unsigned kinds, enum atb__phas
             for (int p = from; p <= (int)to; p++)
                 sum += t->n[k][p];
     return sum;
+}
+
+size_t atb__cmd_attempt(const struct atb__cmd *cmd, int measuring, char *buf, size_t size)
+{
+    int max = cmd->res.attempts_max, k = measuring ? max : cmd->res.attempt;
+    int n = 0;
+
+    if (max > 1 && (measuring || k > 1 || cmd->retrying))
+        n = snprintf(buf, size, " %d/%d", k, max);
+    else if (size > 0)
+        buf[0] = '\0';
+    return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
 void atb__cmd_leader_result(struct atb__cmd *cmd, int code, int status)

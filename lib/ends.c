@@ -52,8 +52,14 @@ static void finish(struct atb__cmd *cmd)
     struct atb_run *run = cmd->run;
 
     ev_timer_stop(run->loop, &cmd->drain_w);
-    atb__cmd_phase(cmd, ATB__FINISHED);
     atb__slot_give_back(run, cmd);
+    if (cmd->retrying) {
+        if (atb__retry_arm(cmd))
+            return;
+        /* The run stopped meanwhile: this attempt's end is the command's. */
+        atb__sched_ended(run, cmd);
+    }
+    atb__cmd_phase(cmd, ATB__FINISHED);
     if (run->out.mode == ATB_OUTPUT_GROUP && run->set.keep_order && cmd->kind != ATB__CLEANUP)
         cmd->block_due = 1;
     else if (run->out.mode == ATB_OUTPUT_GROUP)
@@ -106,6 +112,14 @@ static void take_proc(struct atb__cmd *cmd)
     cmd->res.killed = cmd->proc.killed;
 }
 
+/* What the leader used, as the launcher read it at its reaping. */
+static void take_usage(struct atb__cmd *cmd)
+{
+    cmd->res.user_s = cmd->proc.user_s;
+    cmd->res.system_s = cmd->proc.system_s;
+    cmd->res.max_rss_kib = cmd->proc.max_rss_kib;
+}
+
 static void on_leader(struct atb__proc *p, int code, int status, void *data)
 {
     struct atb_run *run = data;
@@ -117,8 +131,17 @@ static void on_leader(struct atb__proc *p, int code, int status, void *data)
         atb__tty_reclaim(run->set.tty_fd);
     atb__cmd_leader_result(cmd, code, status);
     take_proc(cmd);
+    take_usage(cmd);
     atb__cmd_phase(cmd, ATB__LEADER_DONE);
-    atb__sched_ended(run, cmd);
+    /* An attempt to be tried again is no end: nothing in the run hears of
+     * it (retry.c). */
+    if (atb__retry_wanted(cmd)) {
+        cmd->retrying = 1;
+        run->retrying++;
+        ev_timer_stop(run->loop, &cmd->ready_w);
+    } else {
+        atb__sched_ended(run, cmd);
+    }
     atb__leave(run);
 }
 
@@ -133,6 +156,16 @@ static void on_group(struct atb__proc *p, void *data)
         atb__guard_tell(&run->guard, '-', p->pid);
     atb__cmd_phase(cmd, ATB__GROUP_DONE);
     atb__sched_maybe_finish(cmd);
+    atb__leave(run);
+}
+
+static void on_killed(struct atb__proc *p, void *data)
+{
+    struct atb_run *run = data;
+    struct atb__cmd *cmd = ATB__CONTAINER_OF(p, struct atb__cmd, proc);
+
+    atb__enter(run);
+    atb__emit(run, ATB_EVENT_KILLED, cmd->res.id);
     atb__leave(run);
 }
 
@@ -157,6 +190,7 @@ void atb__ends_attach(struct atb_run *run)
 {
     run->launcher->on_leader = on_leader;
     run->launcher->on_group = on_group;
+    run->launcher->on_killed = on_killed;
     run->launcher->data = run;
 }
 

@@ -12,6 +12,7 @@
  *   ends.c      what the launcher and the pipes report: a leader's end, a
  *               group gone, a line, a stream closed; a command's finish
  *   start.c     starting one command through the launcher
+ *   retry.c     a failed attempt kept, and its command started again
  *   feed.c      commands arriving on an fd while the run goes on
  *   streams.c   reading the commands' pipes into lines
  *   write.c     the destinations, and prefix mode's lines
@@ -40,6 +41,7 @@
 enum atb__phase {
     ATB__QUEUED,      /* may start when a slot frees */
     ATB__WAITING,     /* may start once its dependencies are up */
+    ATB__DELAYED,     /* an attempt failed: queued again after the delay */
     ATB__RUNNING,     /* started; its leader has not ended */
     ATB__LEADER_DONE, /* its leader ended; its group not yet */
     ATB__GROUP_DONE,  /* its group is gone; its output not yet read */
@@ -82,7 +84,11 @@ struct atb__cmd {
     char **env;             /* in the block: changes to the environment, or NULL */
     char *cwd;              /* in the block, or NULL */
     double timeout_s;       /* its own time limit, or 0 */
-    ev_timer limit_w;
+    ev_timer limit_w;       /* its time limit while it runs; between two
+                               attempts, the retry delay (retry.c) */
+    int retries;            /* as given: -1, -1 and 0 take the run's */
+    double retry_delay_s, retry_backoff;
+    struct atb__try *tries; /* owned: its earlier attempts (res.attempt - 1) */
     /* output (streams.c, group-out.c) */
     struct atb__stream out[2];
     ev_timer drain_w;       /* group gone, output still open: stop waiting */
@@ -107,7 +113,7 @@ struct atb__cmd {
     char error[96];         /* res.error when made up ("dependency x failed") */
     unsigned named : 1, given : 1, input : 1, clear_env : 1, cancelled : 1, timed_out : 1,
         ready : 1, ready_by_output : 1, forget : 1, held_told : 1, loose_told : 1,
-        block_due : 1;
+        block_due : 1, retrying : 1;
     int slot;               /* slot_env: the slot it holds, from 1; 0: none */
 };
 
@@ -132,6 +138,12 @@ void atb__cmd_free(struct atb__cmd *cmd);
  * new command, ATB__NPHASES takes a freed one out. The only place the run's
  * tally changes. */
 void atb__cmd_phase(struct atb__cmd *cmd, enum atb__phase to);
+/* What follows cmd's name where it is shown (prefixes, group headers), in
+ * buf: for a command that may be retried, " k/N" on its k-th attempt of N
+ * from the second on, or once the attempt is to be tried again; else "".
+ * measuring: the widest it can be. Returns its length. */
+#define ATB__ATTEMPT_MAX 24
+size_t atb__cmd_attempt(const struct atb__cmd *cmd, int measuring, char *buf, size_t size);
 /* Takes the leader's end (waitid()-style code and status) into the result:
  * its exit code or signal, its duration, and the state it ended in. */
 void atb__cmd_leader_result(struct atb__cmd *cmd, int code, int status);
@@ -140,6 +152,28 @@ size_t atb__tally_sum(const struct atb__tally *t, unsigned kinds, enum atb__phas
                       enum atb__phase to);
 #define ATB__KIND_BIT(k) (1u << (k))
 #define ATB__ALL_KINDS 7u
+
+/* ---- retry.c ---- */
+#define ATB__RETRIES_MAX 1000
+/* An earlier attempt of a command: its result, and the output it kept. */
+struct atb__try {
+    struct atb_result res;
+    char *kept;             /* owned, or NULL */
+    size_t kept_len;
+};
+/* The attempts cmd may make in all: 1 + its retries (none for a service). */
+int atb__retry_max(const struct atb__cmd *cmd);
+/* cmd's leader ended: whether the attempt is to be tried again. Pure. */
+int atb__retry_wanted(const struct atb__cmd *cmd);
+/* cmd's attempt has finished (group gone, output read) and was to be tried
+ * again: returns 1 when it will be, after the delay (phase DELAYED, its
+ * slot and output given up), or 0 when the run has stopped meanwhile: then
+ * the attempt's end is the command's, for the caller to finish. */
+int atb__retry_arm(struct atb__cmd *cmd);
+/* The run stops: a command waiting for its next attempt ends with the
+ * attempt that failed. */
+void atb__retry_give_up(struct atb__cmd *cmd);
+void atb__retry_free(struct atb__cmd *cmd);
 
 /* ---- naming.c ---- */
 /* Gives every unnamed command its default name, or the first free
@@ -383,6 +417,8 @@ struct atb__settings {
     atb_feed_cb feed_cb;
     void *feed_data;
     int feed_delim;         /* what ends a line: '\n', or '\0' */
+    unsigned retries;       /* for commands that leave theirs to the run */
+    double retry_delay_s, retry_backoff;
     size_t feed_max;        /* the longest line, in bytes */
 };
 
@@ -455,6 +491,8 @@ struct atb_run {
     unsigned char *slots;        /* owned: slot_env, 1 for each slot held */
     size_t nslots;
     size_t forgotten;            /* freed: counted, no longer listed */
+    size_t retrying;             /* attempts ended, to be tried again, not yet
+                                    DELAYED: work that keeps services up */
     unsigned long walks;         /* dependency walks so far (deps.c) */
     struct atb_error error;
     struct atb_counts counts;

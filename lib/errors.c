@@ -24,6 +24,8 @@ const char *atb_strerror(int err)
         return "not allowed in a cleanup command";
     case ATB_EDUPNAME:
         return "duplicate name";
+    case ATB_ERETRY:
+        return "a service is never retried";
     case ATB_ECWD:
         return "working directory missing or not a directory";
     case ATB_ENONAME:

@@ -290,18 +290,33 @@ static void keep_file(struct atb_run *run, struct atb__cmd *cmd, const struct at
     }
 }
 
-/* Writes header (before or after a block) with {name} replaced. */
+/* Writes header (before or after a block) with its placeholders replaced:
+ * {name} (and the attempt after it, see atb__cmd_attempt()), {index}, and
+ * the Unix times {started} and {ended} (the block is written once it has
+ * ended: now), which CI sections that time themselves need. */
 static void header_write(struct atb_run *run, struct atb__cmd *cmd, const char *fmt)
 {
     struct atb__dest *d = &run->out.dest[0];
-    char head[512];
+    char head[512], attempt[ATB__ATTEMPT_MAX];
+    double wall = atb__wall_now();
+    double started = wall - (atb__now() - run->t0 - cmd->res.started_s);
     struct atb__buf b;
 
+    atb__cmd_attempt(cmd, 0, attempt, sizeof(attempt));
     atb__buf_init(&b, head, sizeof(head));
     for (const char *p = fmt; *p; p++) {
         if (strncmp(p, "{name}", 6) == 0) {
-            atb__buf_add(&b, "%s", cmd->name);
+            atb__buf_add(&b, "%s%s", cmd->name, attempt);
             p += 5;
+        } else if (strncmp(p, "{index}", 7) == 0) {
+            atb__buf_add(&b, "%d", cmd->res.id + 1);
+            p += 6;
+        } else if (strncmp(p, "{started}", 9) == 0) {
+            atb__buf_add(&b, "%lld", (long long)(cmd->res.started_s >= 0 ? started : wall));
+            p += 8;
+        } else if (strncmp(p, "{ended}", 7) == 0) {
+            atb__buf_add(&b, "%lld", (long long)wall);
+            p += 6;
         } else {
             atb__buf_add(&b, "%c", *p);
         }
@@ -313,18 +328,19 @@ static void header_write(struct atb_run *run, struct atb__cmd *cmd, const char *
 static void header_open(struct atb_run *run, struct atb__cmd *cmd)
 {
     struct atb__dest *d = &run->out.dest[0];
-    char head[512];
+    char head[512], attempt[ATB__ATTEMPT_MAX];
     int len;
 
     if (run->set.group_before) {
         header_write(run, cmd, run->set.group_before);
         return;
     }
+    atb__cmd_attempt(cmd, 0, attempt, sizeof(attempt));
     if (d->color)
-        len = snprintf(head, sizeof(head), "%s==> %s <==%s\n", atb__palette[cmd->res.id % 6],
-                       cmd->name, ATB__COLOR_RESET);
+        len = snprintf(head, sizeof(head), "%s==> %s%s <==%s\n", atb__palette[cmd->res.id % 6],
+                       cmd->name, attempt, ATB__COLOR_RESET);
     else
-        len = snprintf(head, sizeof(head), "==> %s <==\n", cmd->name);
+        len = snprintf(head, sizeof(head), "==> %s%s <==\n", cmd->name, attempt);
     atb__dest_write(run, d, head, len < (int)sizeof(head) ? (size_t)len : sizeof(head) - 1);
 }
 

@@ -213,6 +213,21 @@ int atb__jw_jobs(struct atb__jwalk *w, const cJSON *v, unsigned *out)
     return 0;
 }
 
+int atb__jw_range(struct atb__jwalk *w, const cJSON *v, double lo, double hi, int whole,
+                  double *out)
+{
+    const char *kind = whole ? "a whole number" : "a number";
+
+    if (!cJSON_IsNumber(v))
+        return atb__jw_fail(w, 0, "expected %s, got %s", kind, atb__jw_type(v));
+    if (!isfinite(v->valuedouble) || (whole && v->valuedouble != floor(v->valuedouble)) ||
+        v->valuedouble < lo || v->valuedouble > hi)
+        return atb__jw_fail(w, 0, "expected %s from %g to %g, got %g", kind, lo, hi,
+                            v->valuedouble);
+    *out = v->valuedouble;
+    return 0;
+}
+
 int atb__jw_text(struct atb__jwalk *w, const cJSON *v, const char *noun, const char **out)
 {
     if (!cJSON_IsString(v) || v->valuestring[0] == '\0')

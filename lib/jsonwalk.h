@@ -51,6 +51,9 @@ int atb__jw_choice(struct atb__jwalk *w, const cJSON *v, const char *const *name
 int atb__jw_duration(struct atb__jwalk *w, const cJSON *v, double *out);
 int atb__jw_signal(struct atb__jwalk *w, const cJSON *v, int *out);
 int atb__jw_jobs(struct atb__jwalk *w, const cJSON *v, unsigned *out);
+/* A number from lo to hi (whole: without a fraction). */
+int atb__jw_range(struct atb__jwalk *w, const cJSON *v, double lo, double hi, int whole,
+                  double *out);
 /* A non-empty string without control characters: a name, a path. */
 int atb__jw_text(struct atb__jwalk *w, const cJSON *v, const char *noun, const char **out);
 /* Finds key's id in keys, or reports an unknown key (listing the keys of

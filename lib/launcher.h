@@ -28,6 +28,10 @@ struct atb__proc {
     struct atb__proc *lnext, *lprev; /* on the launcher's lingering list */
     double t_killed;        /* monotonic, when SIGKILL went to the group */
     int sent_signal;        /* the graceful signal sent, or 0 */
+    /* What the leader used, from its reaping (waitid()'s rusage): -1 when
+     * not known (ev_child reaps without asking). */
+    double user_s, system_s;
+    long max_rss_kib;
     unsigned started : 1, leader_done : 1, group_done : 1, signalled : 1, killed : 1,
         lingering : 1;
 };
@@ -64,6 +68,9 @@ struct atb__launcher {
      * (status: the signal); 0 when the status was lost to another reaper. */
     void (*on_leader)(struct atb__proc *p, int code, int status, void *data);
     void (*on_group)(struct atb__proc *p, void *data);
+    /* The grace ran out: the group got SIGKILL (not said for kill(), an
+     * operation, whose caller knows). */
+    void (*on_killed)(struct atb__proc *p, void *data);
     void *data;
 };
 

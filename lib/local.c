@@ -27,6 +27,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,6 +102,8 @@ static void grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
         group_kill(p, SIGKILL);
         p->killed = 1;
         p->t_killed = atb__now();
+        if (lc->l.on_killed)
+            lc->l.on_killed(p, lc->l.data);
     }
     if (p->leader_done)
         group_check(lc, p);
@@ -207,15 +211,25 @@ static void leader_done(struct local *lc, struct atb__proc *p, int code, int sta
     group_check(lc, p);
 }
 
+/* Takes what the leader used from its reaping: the kernel's waitid()
+ * (unlike glibc's) fills a struct rusage, as wait4() does. */
+static void take_usage(struct atb__proc *p, const struct rusage *ru)
+{
+    p->user_s = (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6;
+    p->system_s = (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
+    p->max_rss_kib = ru->ru_maxrss;
+}
+
 static void pidfd_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct atb__proc *p = ATB__CONTAINER_OF(w, struct atb__proc, pidfd_w);
+    struct rusage ru;
     siginfo_t si;
 
     (void)loop;
     (void)revents;
     si.si_pid = 0;
-    while (waitid(ATB__P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG) < 0) {
+    while (syscall(SYS_waitid, ATB__P_PIDFD, p->pidfd, &si, WEXITED | WNOHANG, &ru) < 0) {
         if (errno == EINTR)
             continue;
         /* Readable, yet nothing to wait for: something else in the process
@@ -225,8 +239,10 @@ static void pidfd_cb(struct ev_loop *loop, ev_io *w, int revents)
             leader_done(w->data, p, 0, 0);
         return;
     }
-    if (si.si_pid != 0)
-        leader_done(w->data, p, si.si_code, si.si_status);
+    if (si.si_pid == 0)
+        return;
+    take_usage(p, &ru);
+    leader_done(w->data, p, si.si_code, si.si_status);
 }
 
 static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
@@ -307,6 +323,8 @@ static int local_start(struct atb__launcher *l, struct atb__proc *p, char *const
 
     memset(p, 0, sizeof(*p));
     p->pidfd = -1;
+    p->user_s = p->system_s = -1;
+    p->max_rss_kib = -1;
     if (lc->use_pidfd) {
         spare = fcntl(lc->sp.devnull, F_DUPFD_CLOEXEC, 0);
         if (spare < 0)

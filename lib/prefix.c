@@ -24,7 +24,9 @@ int atb_prefix_check(const char *format)
     return 0;
 }
 
-/* Writes the value of the placeholder at p (one of keys) into tmp. */
+/* Writes the value of the placeholder at p (one of keys) into tmp, or
+ * points *out at it. {name} is the command's name; on its attempts after
+ * the first (see atb__cmd_label()) tmp gets what follows the name. */
 static size_t value_of(size_t key, const struct atb__cmd *cmd, int measuring, char *tmp,
                        size_t size, const char **out)
 {
@@ -35,6 +37,9 @@ static size_t value_of(size_t key, const struct atb__cmd *cmd, int measuring, ch
     case 0:
         *out = cmd->name;
         return strlen(cmd->name);
+    case 4: /* not a placeholder: what follows {name} */
+        *out = tmp;
+        return atb__cmd_attempt(cmd, measuring, tmp, size);
     case 1:
         *out = tmp;
         return (size_t)snprintf(tmp, size, "%d", cmd->res.id + 1);
@@ -48,6 +53,14 @@ static size_t value_of(size_t key, const struct atb__cmd *cmd, int measuring, ch
         return (size_t)snprintf(tmp, size, "%02d:%02d:%02d.%03ld", tm.tm_hour, tm.tm_min,
                                 tm.tm_sec, ts.tv_nsec / 1000000);
     }
+}
+
+/* Appends what fits of a piece (a prefix cut short stays a prefix). */
+static void piece(char *buf, size_t size, size_t *len, const char *val, size_t n)
+{
+    if (*len + 1 < size)
+        memcpy(buf + *len, val, *len + n < size ? n : size - 1 - *len);
+    *len += n;
 }
 
 size_t atb__prefix_render(const char *format, const struct atb__cmd *cmd, int measuring,
@@ -70,10 +83,12 @@ size_t atb__prefix_render(const char *format, const struct atb__cmd *cmd, int me
         } else {
             p++;
         }
-        /* What fits of the piece (a prefix cut short stays a prefix). */
-        if (len + 1 < size)
-            memcpy(buf + len, val, len + n < size ? n : size - 1 - len);
-        len += n;
+        piece(buf, size, &len, val, n);
+        /* The attempt after the name: " 2/3". */
+        if (key == 0) {
+            n = value_of(4, cmd, measuring, tmp, sizeof(tmp), &val);
+            piece(buf, size, &len, val, n);
+        }
     }
     if (size > 0)
         buf[len < size ? len : size - 1] = '\0';

@@ -25,6 +25,7 @@ const struct atb_counts *atb_run_counts(struct atb_run *run)
 
         switch (cmd->phase) {
         case ATB__QUEUED:
+        case ATB__DELAYED: /* to be tried again */
         case ATB__NPHASES: /* not placed yet: the run has not started */
             c->queued++;
             break;

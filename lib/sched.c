@@ -151,6 +151,8 @@ static void stop_starting(struct atb_run *run)
     for (size_t i = 0; i < run->nmain; i++)
         if (run->cmds[i]->phase <= ATB__WAITING)
             not_started(run, run->cmds[i], NULL);
+        else if (run->cmds[i]->phase == ATB__DELAYED)
+            atb__retry_give_up(run->cmds[i]);
 }
 
 static void cancel_all(struct atb_run *run, int signo)
@@ -171,6 +173,7 @@ static void kill_now(struct atb_run *run, int signo, int cause)
     run->killed_at_once = cause;
     for (size_t i = 0; i < run->n; i++) {
         struct atb__cmd *cmd = run->cmds[i];
+        int was_killed = cmd->proc.killed;
 
         if (cmd->phase < ATB__RUNNING || cmd->phase > ATB__LEADER_DONE)
             continue;
@@ -181,6 +184,8 @@ static void kill_now(struct atb_run *run, int signo, int cause)
         if (cmd->phase == ATB__RUNNING && !cmd->proc.signalled)
             cmd->cancelled = 1;
         l->ops->kill(l, &cmd->proc);
+        if (cmd->proc.killed && !was_killed)
+            atb__emit(run, ATB_EVENT_KILLED, cmd->res.id);
     }
 }
 
@@ -296,7 +301,7 @@ static void start_cleanup(struct atb_run *run)
         atb__tally_sum(&run->tally, ATB__ALL_KINDS, ATB__QUEUED, ATB__GROUP_DONE) == 0)
         return;
     if (atb__tally_sum(&run->tally, MAIN_KINDS, ATB__QUEUED, ATB__GROUP_DONE) > 0 ||
-        atb__tally_sum(&run->tally, ATB__KIND_BIT(ATB__CLEANUP), ATB__RUNNING,
+        atb__tally_sum(&run->tally, ATB__KIND_BIT(ATB__CLEANUP), ATB__DELAYED,
                        ATB__GROUP_DONE) > 0)
         return;
     if (!run->cleanup_phase) {
@@ -313,10 +318,11 @@ static void start_cleanup(struct atb_run *run)
 }
 
 /* Services run alongside the work; once no work is left (and no more can
- * come), they are cancelled, which is their normal end. */
+ * come, nor be tried again), they are cancelled, which is their normal
+ * end. */
 static void services_check(struct atb_run *run)
 {
-    if (run->services_done || run->feed.active || run->nin > 0 ||
+    if (run->services_done || run->feed.active || run->nin > 0 || run->retrying > 0 ||
         atb__tally_sum(&run->tally, ATB__KIND_BIT(ATB__WORK), ATB__QUEUED, ATB__RUNNING) > 0)
         return;
     run->services_done = 1;

@@ -172,6 +172,25 @@ int atb_run_set_halt_soon(struct atb_run *run, int on)
     return 0;
 }
 
+int atb_run_set_retries(struct atb_run *run, unsigned retries)
+{
+    BEFORE_START(run);
+    if (retries > ATB__RETRIES_MAX)
+        return -EINVAL;
+    run->set.retries = retries;
+    return 0;
+}
+
+int atb_run_set_retry_delay(struct atb_run *run, double delay_s, double backoff)
+{
+    BEFORE_START(run);
+    if (!(delay_s >= 0) || !(backoff == 0 || (backoff >= 1 && backoff <= 1000)))
+        return -EINVAL;
+    run->set.retry_delay_s = delay_s;
+    run->set.retry_backoff = backoff;
+    return 0;
+}
+
 int atb_run_set_keep_order(struct atb_run *run, int on)
 {
     BEFORE_START(run);
@@ -281,6 +300,21 @@ int atb_run_set_feed(struct atb_run *run, int fd, atb_feed_cb cb, void *data)
 enum atb_mode atb_run_get_mode(const struct atb_run *run)
 {
     return run->set.mode;
+}
+
+unsigned atb_run_get_retries(const struct atb_run *run)
+{
+    return run->set.retries;
+}
+
+double atb_run_get_retry_delay(const struct atb_run *run)
+{
+    return run->set.retry_delay_s;
+}
+
+double atb_run_get_retry_backoff(const struct atb_run *run)
+{
+    return run->set.retry_backoff;
 }
 
 int atb_run_get_first_success(const struct atb_run *run)

@@ -74,6 +74,12 @@ static int apply_settings(const struct atb_spec *spec, struct atb_run *run)
         rc = atb_run_set_pad(run, !spec->no_pad);
     if (rc == 0 && GIVEN(spec, T_COLOR))
         rc = atb_run_set_color(run, 0, spec->color);
+    if (rc == 0 && GIVEN(spec, T_RETRIES))
+        rc = atb_run_set_retries(run, (unsigned)spec->retries);
+    if (rc == 0 && (GIVEN(spec, T_RETRY_DELAY) || GIVEN(spec, T_RETRY_BACKOFF)))
+        rc = atb_run_set_retry_delay(
+            run, GIVEN(spec, T_RETRY_DELAY) ? spec->retry_delay_s : atb_run_get_retry_delay(run),
+            GIVEN(spec, T_RETRY_BACKOFF) ? spec->retry_backoff : atb_run_get_retry_backoff(run));
     /* The spec's input is the process's own standard input. */
     if (rc == 0 && GIVEN(spec, T_INPUT))
         rc = atb_run_set_input(run, spec->input, STDIN_FILENO);

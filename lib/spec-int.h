@@ -9,8 +9,9 @@
 #include "atb.h"
 
 enum { T_MODE, T_JOBS, T_GRACE, T_SIGNAL, T_TIMEOUT, T_OUTPUT, T_PREFIX, T_COLOR,
-       T_NO_PAD, T_FIRST_SUCCESS, T_INPUT, T_COMMANDS, T_CLEANUP };
-#define ATB__SPEC_NKEYS 13
+       T_NO_PAD, T_FIRST_SUCCESS, T_INPUT, T_COMMANDS, T_CLEANUP, T_RETRIES, T_RETRY_DELAY,
+       T_RETRY_BACKOFF };
+#define ATB__SPEC_NKEYS 16
 extern const char *const atb__spec_top_keys[ATB__SPEC_NKEYS];
 
 struct atb_spec {
@@ -29,6 +30,7 @@ struct atb_spec {
     enum atb_color color;
     int no_pad;
     const char *input;
+    double retries, retry_delay_s, retry_backoff;
     struct atb_cmd *cmds;    /* ncmds; argv, env, cwd and wait_for are owned
                                 here, the strings they point to belong to root */
     size_t ncmds, nmain;

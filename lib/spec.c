@@ -27,7 +27,8 @@
 
 const char *const atb__spec_top_keys[ATB__SPEC_NKEYS] = {
     "mode",   "jobs",   "grace",         "signal", "timeout",  "output", "prefix",
-    "color",  "no_pad", "first_success", "input",  "commands", "cleanup"};
+    "color",  "no_pad", "first_success", "input",  "commands", "cleanup", "retries",
+    "retry_delay", "retry_backoff"};
 #define top_key_names atb__spec_top_keys
 
 static int walk_cmd(struct atb__jwalk *w, const cJSON *obj, int cleanup, struct atb_cmd *cmd);
@@ -169,20 +170,34 @@ static int get_cwd(struct atb__jwalk *w, const cJSON *v, const char *dir, struct
 }
 
 enum { C_NAME, C_ARGV, C_SHELL, C_ENV, C_CLEAR_ENV, C_CWD, C_TIMEOUT, C_SERVICE,
-       C_SHIELD, C_READY_WHEN, C_READY_TIMEOUT, C_SETS, C_WAIT_FOR };
+       C_SHIELD, C_READY_WHEN, C_READY_TIMEOUT, C_SETS, C_WAIT_FOR, C_RETRIES, C_RETRY_DELAY,
+       C_RETRY_BACKOFF };
 static const char *const cmd_key_names[] = {
     "name",    "argv",   "shell",      "env",           "clear_env", "cwd",     "timeout",
-    "service", "shield", "ready_when", "ready_timeout", "sets",      "wait_for"};
+    "service", "shield", "ready_when", "ready_timeout", "sets",      "wait_for", "retries",
+    "retry_delay", "retry_backoff"};
 /* What a cleanup command may have, for the list an unknown key shows; the
  * validator refuses the others. */
-static const char *const cleanup_key_names[] = {"name", "argv",    "shell", "env",
-                                                "clear_env", "cwd", "timeout"};
+static const char *const cleanup_key_names[] = {
+    "name", "argv", "shell", "env", "clear_env", "cwd", "timeout", "retries", "retry_delay",
+    "retry_backoff"};
 
 static const char *base_dir_of(const struct atb__jwalk *w);
 
 static int walk_cmd_key(struct atb__jwalk *w, int id, const cJSON *v, struct atb_cmd *cmd)
 {
+    double d;
+    int rc;
+
     switch (id) {
+    case C_RETRIES:
+        rc = atb__jw_range(w, v, 0, ATB__RETRIES_MAX, 1, &d);
+        cmd->retries = (int)d;
+        return rc;
+    case C_RETRY_DELAY:
+        return atb__jw_duration(w, v, &cmd->retry_delay_s);
+    case C_RETRY_BACKOFF:
+        return atb__jw_range(w, v, 1, 1000, 0, &cmd->retry_backoff);
     case C_NAME:
         return atb__jw_text(w, v, "name", &cmd->name);
     case C_ARGV:
@@ -227,6 +242,8 @@ static int walk_cmd(struct atb__jwalk *w, const cJSON *obj, int cleanup, struct 
                             atb__jw_type(obj));
     cmd->size = sizeof(*cmd);
     cmd->cleanup = cleanup;
+    cmd->retries = -1; /* the run's, as ATB_CMD_INIT has it */
+    cmd->retry_delay_s = -1;
     cJSON_ArrayForEach(v, obj) {
         int id, rc;
 
@@ -318,6 +335,12 @@ static int walk_top_key(struct atb__jwalk *w, struct atb_spec *spec, int id, con
         return atb__jw_text(w, v, "command name", &spec->input);
     case T_FIRST_SUCCESS:
         return atb__jw_bool(w, v, &spec->first_success);
+    case T_RETRIES:
+        return atb__jw_range(w, v, 0, ATB__RETRIES_MAX, 1, &spec->retries);
+    case T_RETRY_DELAY:
+        return atb__jw_duration(w, v, &spec->retry_delay_s);
+    case T_RETRY_BACKOFF:
+        return atb__jw_range(w, v, 1, 1000, 0, &spec->retry_backoff);
     }
     return atb__jw_fail(w, 1, "not a key of the spec"); /* a key missing from the table */
 }

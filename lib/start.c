@@ -85,6 +85,8 @@ static void not_started(struct atb_run *run, struct atb__cmd *cmd, int err)
         atb__tty_reclaim(run->set.tty_fd);
     cmd->res.start_error = err;
     cmd->res.state = ATB_STATE_FAILED;
+    if (cmd->res.attempt == 0)
+        cmd->res.attempt = 1;
     cmd->res.started_s = atb__now() - run->t0;
     atb__output_free_cmd(cmd);
     atb__cmd_phase(cmd, ATB__FINISHED);
@@ -158,6 +160,8 @@ enum atb__start_result atb__start_cmd(struct atb_run *run, struct atb__cmd *cmd)
         return ATB__START_FAILED;
     }
     cmd->res.pid = cmd->proc.pid;
+    if (cmd->res.attempt == 0)
+        cmd->res.attempt = 1; /* later ones count in retry.c */
     cmd->res.started_s = atb__now() - run->t0;
     if (run->guard.pid > 0)
         atb__guard_tell(&run->guard, '+', cmd->proc.pid);

@@ -5,7 +5,7 @@
  * never checks these rules itself.
  *
  * Rules: the input command exists; a cleanup command has no service,
- * shield, ready_when, sets or wait_for; ready_when compiles (with a bound on
+ * shield, ready_when, sets or wait_for; a service has no retries; ready_when compiles (with a bound on
  * its cost, see regex.c); sets is a valid latch name (or a path) and no two
  * commands set one latch; every wait_for entry names a main command (its
  * given or assigned name, "#2" suffixes included) or a latch one sets, and
@@ -72,6 +72,12 @@ int atb__validate_cmd(struct atb_run *run, struct atb__cmd *cmd, struct atb_erro
     (void)run;
     if (cmd->kind == ATB__CLEANUP && check_cleanup(cmd, err) < 0)
         return ATB_ECLEANUP;
+    /* A service ends when the run ends it: ending sooner is the run's
+     * failure, and starting it again would hide that. */
+    if (cmd->kind == ATB__SERVICE && cmd->retries > 0)
+        return fail(err, ATB_ERETRY, cmd, "retries", -1,
+                    "a service is never retried (its early end fails the run)");
+    cmd->res.attempts_max = atb__retry_max(cmd);
     if (cmd->ready_when && cmd->ready_re == NULL) {
         cmd->ready_re = malloc(sizeof(*cmd->ready_re));
         if (cmd->ready_re == NULL)

@@ -11,7 +11,7 @@ echo from-shell
    
 EOF2
 	assert_success
-	assert_line '[echo] from-shell'
+	assert_line '[echo from-shell] from-shell'
 	assert_line '[j] from-json'
 	run report_get "$T/r.json" 'r.get("succeeded_unlisted", 0) + len(r["commands"])'
 	assert_output '2'
@@ -89,7 +89,7 @@ EOF2
 @test "--stdin: not with --names or --input; race takes it" {
 	run atb race --stdin --no-pad <<<$'sleep 30\necho fast'
 	assert_success
-	assert_output '[echo] fast'
+	assert_output '[echo fast] fast'
 	run atb pool --stdin -n a
 	assert_failure 125
 	run atb pool --stdin -i a
@@ -99,7 +99,7 @@ EOF2
 @test "--stdin with --finally: cleanup runs after the fed commands" {
 	run atb pool --stdin --no-pad --finally 'echo cleanup' <<<'echo work'
 	assert_success
-	assert_line --index 0 '[echo] work'
+	assert_line --index 0 '[echo work] work'
 	assert_line --index 1 '[finally] cleanup'
 }
 

@@ -77,6 +77,46 @@ PY
 	assert_output --partial "unknown placeholder"
 }
 
+@test "names: a -c command's label is the first two words of its line; -n and --finally keep theirs" {
+	run atb pool --finally 'echo bye' -c 'sleep 0; echo hi' 'X=1 /bin/echo a | cat' "printf '%s\\n' \"two words\""
+	assert_success
+	assert_line '[sleep 0]     hi'
+	assert_line '[echo a]      a'
+	assert_line '[printf %s\n] two words'
+	assert_line '[finally]     bye'
+	run atb pool -n mine -c 'echo x; echo y' 'echo z'
+	assert_success
+	assert_line '[mine]   x'
+	assert_line '[echo z] z'
+}
+
+@test "names: two identical lines are made unique; a long line is cut to 24 characters" {
+	run atb pool --no-pad -c 'echo hi' 'echo hi' 'echo the-quick-brown-fox-jumps-over' \
+		'echo ééééééééééééééééééééé'
+	assert_success
+	assert_line '[echo hi] hi'
+	assert_line '[echo hi#2] hi'
+	assert_line '[echo the-quick-brown-fox] the-quick-brown-fox-jumps-over'
+	# 24 characters, not bytes, and no character cut in half.
+	assert_line '[echo ééééééééééééééééééé] ééééééééééééééééééééé'
+}
+
+@test "names: a default name with blanks works in group headers, -i, the summary and the reports" {
+	run bash -c "echo hello | '$ATB' wait-all -o group -i 'cat -' --report '$T/r.json' --junit '$T/j.xml' -c 'cat -' 'echo two; exit 3'"
+	assert_failure 3
+	assert_line '==> cat - <=='
+	assert_line 'hello'
+	assert_line '==> echo two <=='
+	assert_line --regexp '^  echo two +exit 3 '
+	assert_equal "$(report_get "$T/r.json" '[c["name"] for c in r["commands"]]')" '["cat -", "echo two"]'
+	python3 - "$T/j.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+names = [c.get("name") for c in ET.parse(sys.argv[1]).getroot().iter("testcase")]
+if names != ["cat -", "echo two"]:
+    sys.exit("testcase names: %r" % names)
+PY
+}
+
 @test "group: each command's output in one block, stdout and stderr whole" {
 	run --separate-stderr atb pool -o group -n first,second -- \
 		sh -c 'echo a1; echo e1 >&2; echo a2' -- sh -c 'echo b1; echo b2'
@@ -285,15 +325,15 @@ print(sorted(b[:40] + "|" + b[-10:] + "|" + str(len(b)) for b in blocks if b))' 
 	# A command writing into its own file is not part of the pipeline:
 	# only what goes through atb's pipes stops.
 	run timeout 20 bash -c "'$ATB' pool -o group -c 'seq 100000' 'sleep .3; echo done' | head -1; echo \"status \${PIPESTATUS[0]}\""
-	assert_line --index 0 '==> seq <=='
+	assert_line --index 0 '==> seq 100000 <=='
 	assert_line 'status 0'
 	wait_unmarked 10
 }
 
 @test "broken stderr: commands writing to stderr get SIGPIPE too, stdout goes on" {
 	run timeout 20 bash -c "{ '$ATB' wait-all -c 'yes >&2' 'echo out; sleep .3; echo out2' 2>&1 >&3 | head -1 >/dev/null; echo \"status \${PIPESTATUS[0]}\" >&3; } 3>&1"
-	assert_line --regexp '^\[echo\] +out$'
-	assert_line --regexp '^\[echo\] +out2$'
+	assert_line --regexp '^\[echo out\] +out$'
+	assert_line --regexp '^\[echo out\] +out2$'
 	assert_line 'status 141'
 	wait_unmarked 10
 }

@@ -222,3 +222,20 @@ PY
 	[ ! -e "$T/full/j.xml" ]
 	assert_equal "$(ls -A "$T/full")" ".fill"
 }
+
+@test "summary colours: failures red, what was stopped yellow, where stderr has colours" {
+	ratb pool --color always -n bad,other -- sh -c 'exit 3' -- sh -c 'echo $$ >>$PIDS/other; exec sleep 100'
+	assert_equal "$status" 3
+	[[ $stderr == *$'atb: pool \e[31mfailed\e[0m:'* ]]
+	[[ $stderr == *$'bad    \e[31mexit 3'* ]]
+	[[ $stderr == *$'other  \e[33mcancelled (SIGTERM)'* ]]
+	ratb pool -v --color always -n good -- true
+	[[ $stderr == *$'\e[32mexit 0'* ]]
+	# --color never beats FORCE_COLOR.
+	FORCE_COLOR=1 ratb pool --color never -n bad -- sh -c 'exit 3'
+	[[ $stderr != *$'\e['* ]]
+	FORCE_COLOR=0 ratb pool -n bad -- sh -c 'exit 3'
+	[[ $stderr != *$'\e['* ]]
+	FORCE_COLOR=1 ratb pool -n bad -- sh -c 'exit 3'
+	[[ $stderr == *$'\e[31mexit 3'* ]]
+}

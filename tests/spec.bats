@@ -83,7 +83,7 @@ state() {
 	ratb run --report r.json s.json
 	assert_equal "$status" 3
 	assert_equal "$(report_get r.json 'r["mode"]')" wait-all
-	assert_equal "$(report_get r.json '[c["name"] for c in r["commands"]]')" '["words", "echo", "true"]'
+	assert_equal "$(report_get r.json '[c["name"] for c in r["commands"]]')" '["words", "echo from-shell", "true"]'
 	assert_equal "$(report_get r.json '[c["state"] for c in r["commands"]]')" '["succeeded", "failed", "succeeded"]'
 	assert_output --partial "one two"
 	assert_output --partial "from-shell"
@@ -203,9 +203,9 @@ state() {
 
 @test "spec error: unknown keys are listed with the allowed ones" {
 	spec s.json <<<'{"commands": [{"shell": "touch started", "nmae": "x"}]}'
-	rejected "s.json:1:42: commands[0].nmae: unknown key; did you mean 'name'? allowed keys: name, argv, shell, env, clear_env, cwd, timeout, service, shield, ready_when, ready_timeout, sets, wait_for"
+	rejected "s.json:1:42: commands[0].nmae: unknown key; did you mean 'name'? allowed keys: name, argv, shell, env, clear_env, cwd, timeout, service, shield, ready_when, ready_timeout, sets, wait_for, retries, retry_delay, retry_backoff"
 	spec s.json <<<'{"job": 2, "commands": [{"shell": "touch started"}]}'
-	rejected "s.json:1:2: job: unknown key; did you mean 'jobs'? allowed keys: mode, jobs, grace, signal, timeout, output, prefix, color, no_pad, first_success, input, commands, cleanup"
+	rejected "s.json:1:2: job: unknown key; did you mean 'jobs'? allowed keys: mode, jobs, grace, signal, timeout, output, prefix, color, no_pad, first_success, input, commands, cleanup, retries, retry_delay, retry_backoff"
 }
 
 @test "spec error: a key given twice in one object" {
@@ -329,20 +329,21 @@ state() {
 
 @test "spec: wait_for may name a command by its assigned default name, #2 included" {
 	# The run's validator knows the names it assigns; the spec no longer
-	# guesses them (it used to refuse "sleep#2").
+	# guesses them (it used to refuse "sleep#2"). A shell command's default
+	# name has a blank in it ("sleep 0"), which wait_for takes as it is.
 	spec s.json <<-'EOF'
 	{"mode": "wait-all", "output": "group", "commands": [
 	  {"shell": "sleep 0; echo one >first"},
 	  {"shell": "sleep 0; echo two >second"},
-	  {"name": "after", "shell": "cat second", "wait_for": ["sleep#2"]}
+	  {"name": "after", "shell": "cat second", "wait_for": ["sleep 0#2"]}
 	]}
 	EOF
 	ratb run --report r.json s.json
 	assert_equal "$status" 0
 	assert_output --partial two
-	assert_equal "$(report_get r.json '[c["name"] for c in r["commands"]]')" '["sleep", "sleep#2", "after"]'
-	spec s.json <<<'{"commands": [{"shell": "touch started"}, {"shell": "true", "wait_for": ["sleep#2"]}]}'
-	rejected "s.json:1:74: commands[1].wait_for[0]: 'sleep#2' is neither a command's name nor a latch that a command sets"
+	assert_equal "$(report_get r.json '[c["name"] for c in r["commands"]]')" '["sleep 0", "sleep 0#2", "after"]'
+	spec s.json <<<'{"commands": [{"shell": "touch started"}, {"shell": "true", "wait_for": ["touch"]}]}'
+	rejected "s.json:1:74: commands[1].wait_for[0]: 'touch' is neither a command's name nor a latch that a command sets"
 }
 
 @test "spec error: service and shield are not for cleanup commands" {

@@ -145,10 +145,13 @@ usage_error() {
 	assert_equal "$status" 4
 }
 
-@test "-c: the default name is the basename of the command's first word, made unique" {
-	ratb pool --report "$T/r.json" -c 'echo one' 'echo two' '/bin/true x' 'true'
+@test "-c: the default name is the line's first two words, the first a basename, made unique" {
+	ratb pool --report "$T/r.json" -c 'echo one' 'echo one; echo two' '/bin/true x' 'true' 'true;'
 	assert_equal "$status" 0
-	assert_equal "$(rj '[c["name"] for c in r["commands"]]')" '["echo", "echo#2", "true", "true#2"]'
+	assert_equal "$(rj '[c["name"] for c in r["commands"]]')" '["echo one", "echo one#2", "true x", "true", "true#2"]'
+	# -n still wins; the rest get their defaults.
+	ratb pool --report "$T/r.json" -n first -c 'echo one' 'echo one'
+	assert_equal "$(rj '[c["name"] for c in r["commands"]]')" '["first", "echo one"]'
 }
 
 @test "--sep TOKEN replaces -- as the separator, so commands can contain --" {

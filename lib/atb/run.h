@@ -139,13 +139,23 @@ int atb_run_set_halt_soon(struct atb_run *run, int on);
  * were added (a block waits for those before it), not as commands finish;
  * cleanup commands' blocks come when they finish. */
 int atb_run_set_keep_order(struct atb_run *run, int on);
+/* The retries of commands that leave theirs to the run (see struct
+ * atb_cmd): up to retries more attempts (at most 1000; default 0), the
+ * first delay_s (>= 0; default 0) after a failed attempt ended, each next
+ * one backoff times the one before (1 to 1000; 0 means 1). Services are
+ * never retried. */
+int atb_run_set_retries(struct atb_run *run, unsigned retries);
+int atb_run_set_retry_delay(struct atb_run *run, double delay_s, double backoff);
 /* Prefixes are padded to a common width (the default) unless on is 0. */
 int atb_run_set_pad(struct atb_run *run, int on);
 /* stream: 1 (stdout), 2 (stderr), or 0 for both. */
 int atb_run_set_color(struct atb_run *run, int stream, enum atb_color color);
-/* Group mode: the lines around each block; "{name}" in them is the
- * command's name. NULL, NULL: "==> {name} <==" before, nothing after. Each
- * should end with a newline. */
+/* Group mode: the lines around each block. In them "{name}" is the
+ * command's name (with " k/N" on a retried attempt, as in prefixes),
+ * "{index}" its id + 1, "{started}" and "{ended}" the Unix times (whole
+ * seconds) it started and ended (a block comes once it has ended). NULL,
+ * NULL: "==> {name} <==" before, nothing after. Each should end with a
+ * newline. */
 int atb_run_set_group_header(struct atb_run *run, const char *before, const char *after);
 /* Group mode: a command that failed (or timed out) without writing
  * anything still gets a block, holding text ("(no output)\n", say), so
@@ -224,6 +234,9 @@ double atb_run_get_timeout(const struct atb_run *run);
 enum atb_output atb_run_get_output(const struct atb_run *run);
 enum atb_color atb_run_get_color(const struct atb_run *run, int stream);
 const char *atb_run_get_input(const struct atb_run *run); /* owned by the run, or NULL */
+unsigned atb_run_get_retries(const struct atb_run *run);
+double atb_run_get_retry_delay(const struct atb_run *run);
+double atb_run_get_retry_backoff(const struct atb_run *run); /* 0: 1 */
 
 /* What happens during a run, as it happens. */
 enum atb_event_kind {
@@ -248,9 +261,15 @@ enum atb_event_kind {
                               $TMPDIR has less than 64 MiB free), so it is
                               held in memory, up to ATB_GROUP_HOLD_MAX
                               bytes; once per id */
-    ATB_EVENT_LOOSE        /* group mode: id's held output outgrew memory:
+    ATB_EVENT_LOOSE,       /* group mode: id's held output outgrew memory:
                               what it holds is written now, after its
                               header, and the rest as it comes; once per id */
+    ATB_EVENT_KILLED,      /* id's process group got SIGKILL: the grace ran
+                              out, or a second cancel */
+    ATB_EVENT_RETRY        /* id's attempt failed and another starts in
+                              delay_s: the failed one is atb_run_attempt(run,
+                              id, count - 2), count the next attempt's
+                              number (2 for the first retry) */
 };
 #define ATB_GROUP_HOLD_MAX (16u * 1024 * 1024)
 
@@ -262,6 +281,7 @@ struct atb_event {
     const char *data; /* OUTPUT: the line (not NUL-terminated) */
     size_t len;
     int error;        /* HELD: why there is no file (negative errno) */
+    double delay_s;   /* RETRY */
 };
 
 /* Called for every event; the event is valid during the call only. The
@@ -325,9 +345,23 @@ struct atb_cmd {
      * program ("a.log" for `gzip a.log`), made unique the same way
      * ("a.log#2"); not empty. */
     const char *label;
+    /* Retries: a failed attempt is started again, up to retries more
+     * times, retry_delay_s after it ended, the delay multiplied by
+     * retry_backoff (>= 1) after each retry. An attempt is retried when it
+     * failed or ran past its own time limit, not when the run cancelled
+     * it, it could not start, it had become ready, or the run is stopping
+     * (a failure elsewhere, the deadline, a cancel). Only its last
+     * attempt's end counts for the run (a pool cancels the rest then). A
+     * service is never retried (ATB_ERETRY from atb_run_check()). Each
+     * field at its ATB_CMD_INIT value takes the run's (see
+     * atb_run_set_retries()): retries -1, retry_delay_s -1, retry_backoff
+     * 0. */
+    int retries;
+    double retry_delay_s;
+    double retry_backoff;
 };
 
-#define ATB_CMD_INIT {.size = sizeof(struct atb_cmd)}
+#define ATB_CMD_INIT {.size = sizeof(struct atb_cmd), .retries = -1, .retry_delay_s = -1}
 
 /* Adds a command (copied). Before the start any number may be added; while
  * the run goes on, only main commands that neither wait for others nor set
@@ -456,6 +490,16 @@ struct atb_result {
     double started_s;   /* since the run began (when it started, or was tried
                            and could not start); -1 when never tried */
     double duration_s;  /* 0 when never started */
+    int attempt;        /* which attempt this is: 1, or more after retries
+                           (see atb_run_attempt()); 0 before the first */
+    int attempts_max;   /* 1 + the retries it may have */
+    /* What its leader used, with the descendants it waited for, from the
+     * kernel's accounting at its end (wait4()-style): CPU seconds in user
+     * and system mode, and the largest resident set in KiB. -1 when not
+     * known: not ended, never started, or watched through SIGCHLD (libev's
+     * default loop reaps without asking). */
+    double user_s, system_s;
+    long max_rss_kib;
 };
 
 /* How many ids have been given: results are atb_run_result(run, 0) up to
@@ -495,6 +539,30 @@ size_t atb_run_unlisted(const struct atb_run *run); /* succeeded, freed by the f
  * in *len; NULL when none were kept. Owned by the run. */
 const char *atb_run_output(const struct atb_run *run, int id, size_t *len);
 
+/* After atb_run_check() succeeded and before the start: takes command id
+ * out of the run, as if it had never been added, except that its name
+ * stays taken (so no other command's name changes). Its id becomes
+ * unknown: atb_run_result() returns NULL for it, atb_run_count() does not
+ * change. For a rerun of what failed (atb --rerun-failed). Returns 0,
+ * ATB_ENONAME (no such id, or dropped already), ATB_ESTATE (not checked
+ * yet, or started), or ATB_EDEPS when a command left in the run waits for
+ * it (drop that one first). */
+int atb_run_drop(struct atb_run *run, int id);
+/* After atb_run_check() succeeded: the id of the k-th (from 0) command
+ * that command id waits for, its wait_for entries in order, each resolved
+ * to the command it names or the one that sets that latch. Returns the id,
+ * ATB_ENONAME when id is unknown or waits for k or fewer, or ATB_ESTATE
+ * before a check that succeeded. */
+int atb_run_wait_for(const struct atb_run *run, int id, size_t k);
+
+/* Attempt k (from 0) of command id among those retried: each is a result
+ * of its own (state FAILED or TIMED_OUT, its pid, codes, times and use),
+ * for k up to result->attempt - 2; the last attempt is atb_run_result()
+ * itself. NULL for any other k, an unknown id, or one the feed freed. */
+const struct atb_result *atb_run_attempt(const struct atb_run *run, int id, int k);
+/* What attempt k kept of its output (see atb_run_output()), or NULL. */
+const char *atb_run_attempt_output(const struct atb_run *run, int id, int k, size_t *len);
+
 /* One command's words inside a larger argv (borrowed from it). */
 struct atb_argv_group {
     char *const *argv;
@@ -507,9 +575,14 @@ struct atb_argv_group {
 int atb_argv_split(int argc, char *const argv[], const char *sep,
                    struct atb_argv_group *groups, size_t *ngroups);
 
-/* Writes into buf (truncated to size) the default name of a command: the
- * basename of its program, for a shell command of its first word. Returns
- * the full length of the name. */
+/* Writes into buf (truncated to size, NUL-terminated when size > 0; buf may
+ * be NULL with size 0) the default name of a command: the basename of its
+ * program; for a shell command (shell not 0, program its line) the first
+ * two words of its first command, leading NAME=value assignments skipped,
+ * quotes taken off, the first word (and a second not starting with '-')
+ * cut to its basename, the whole cut to 24 characters ("./bin/test -v;
+ * echo" gives "test -v"). Control characters become '?'; "cmd" when
+ * nothing is left. Returns the full length of the name. */
 size_t atb_name_default(const char *program, int shell, char *buf, size_t size);
 
 /* "Did you mean": the one of the n names (NULL entries skipped) closest to

@@ -8,7 +8,10 @@
 #include "exit.h"
 
 #define CMD_SH(n, line)                                                                  \
-    ((struct atb_cmd){.size = sizeof(struct atb_cmd), .name = (n), .shell = (line)})
-#define CMD_ARGV(n, v) ((struct atb_cmd){.size = sizeof(struct atb_cmd), .name = (n), .argv = (v)})
+    ((struct atb_cmd){.size = sizeof(struct atb_cmd), .retries = -1, .retry_delay_s = -1,   \
+                      .name = (n), .shell = (line)})
+#define CMD_ARGV(n, v)                                                                   \
+    ((struct atb_cmd){.size = sizeof(struct atb_cmd), .retries = -1, .retry_delay_s = -1,   \
+                      .name = (n), .argv = (v)})
 
 #endif

@@ -150,7 +150,7 @@ TEST(new_shell_command_and_default_name)
     ASSERT_STR_EQ(cmd->res.argv[2], "  ./build.sh --all");
     ASSERT(cmd->res.argv[3] == NULL);
     ASSERT_IN_BLOCK(cmd, cmd->res.argv[2]);
-    ASSERT_STR_EQ(cmd->name, "build.sh");
+    ASSERT_STR_EQ(cmd->name, "build.sh --all");
     ASSERT_EQ(cmd->named, 0);
     ASSERT(cmd->env == NULL && cmd->wait_for == NULL && cmd->cwd == NULL);
     ASSERT(cmd->ready_when == NULL && cmd->sets == NULL);
@@ -235,9 +235,9 @@ TEST(new_refuses_malformed_commands)
 
 /* A caller built against an older header passes a struct that ends after
  * wait_for. It sits here right before an unmapped page, so reading one
- * byte past its size crashes the test. Today wait_for is the last field,
- * so the two sizes are equal; once fields are added after it, the page is
- * what proves the library takes them as 0 instead of reading them. */
+ * byte past its size crashes the test: the page proves the library takes
+ * the fields added since (label, the retries) at their ATB_CMD_INIT values
+ * instead of reading them. */
 TEST(new_accepts_an_older_smaller_struct)
 {
     const size_t old = offsetof(struct atb_cmd, wait_for) + sizeof(char *const *);
@@ -271,6 +271,11 @@ TEST(new_accepts_an_older_smaller_struct)
     ASSERT_EQ(cmd->res.service, 1);
     ASSERT_EQ(cmd->res.cleanup, 0);
     ASSERT(cmd->sets == NULL && cmd->env == NULL && cmd->cwd == NULL);
+    /* Fields it does not know take their ATB_CMD_INIT values: retries
+     * left to the run, not "none". */
+    ASSERT_EQ(cmd->retries, -1);
+    ASSERT_NEAR(cmd->retry_delay_s, -1, 0);
+    ASSERT_NEAR(cmd->retry_backoff, 0, 0);
     atb__cmd_free(cmd);
     ASSERT_EQ(munmap(mem, 2 * (size_t)page), 0);
     atb_run_free(run);

@@ -14,7 +14,7 @@
  * enough; the returned length must be the name's. */
 static void name_is(const char *program, int shell, const char *want)
 {
-    char buf[64];
+    char buf[128];
     size_t n;
 
     memset(buf, 'Z', sizeof(buf));
@@ -22,6 +22,10 @@ static void name_is(const char *program, int shell, const char *want)
     if (strcmp(buf, want) != 0 || n != strlen(want))
         unit_fail(__FILE__, __LINE__, "'%s' (shell %d): \"%s\" (%zu), expected \"%s\"", program,
                   shell, buf, n, want);
+    /* Measured without a buffer (as atb__cmd_new() sizes it): the same. */
+    if (atb_name_default(program, shell, NULL, 0) != n)
+        unit_fail(__FILE__, __LINE__, "'%s' (shell %d): measured %zu, written %zu", program,
+                  shell, atb_name_default(program, shell, NULL, 0), n);
 }
 
 TEST(default_of_a_program_is_its_basename)
@@ -48,19 +52,149 @@ TEST(default_trailing_slashes_and_empty)
     name_is("", 1, "cmd");
     name_is("   ", 1, "cmd");
     name_is("\t\n", 1, "cmd");
+    name_is(";", 1, "cmd");
+    name_is("\"\" ''", 1, "cmd");
 }
 
-/* A shell line is named after its first word, leading blanks skipped. */
-TEST(default_of_a_shell_line_is_its_first_word)
+/* A shell line is named after its first two words, leading blanks
+ * skipped, joined by one space. */
+TEST(default_of_a_shell_line_is_its_first_two_words)
 {
-    name_is("make -j8 all", 1, "make");
-    name_is("  ./scripts/deploy.sh --prod", 1, "deploy.sh");
-    name_is("\tsleep\t1", 1, "sleep");
-    name_is("\nls\n-l", 1, "ls");
-    name_is("exec sleep 100", 1, "exec");
-    name_is("/usr/bin/env FOO=1 x", 1, "env");
+    name_is("make -j8 all", 1, "make -j8");
+    name_is("make test", 1, "make test");
+    name_is("exit 3", 1, "exit 3");
+    name_is("true", 1, "true");
+    name_is("  ./scripts/deploy.sh --prod", 1, "deploy.sh --prod");
+    name_is("\tsleep\t1", 1, "sleep 1");
+    name_is("sleep   1   ", 1, "sleep 1");
+    name_is("exec sleep 100", 1, "exec sleep");
+    name_is("/usr/bin/env FOO=1 x", 1, "env FOO=1");
     /* The same text as an argv[0] is not split. */
     name_is("make -j8 all", 0, "make -j8 all");
+}
+
+/* Words end at shell operators too: the name comes from the first command
+ * of a list, a pipeline or a redirection. */
+TEST(default_of_a_shell_line_stops_at_operators)
+{
+    name_is("sleep 1; echo hi", 1, "sleep 1");
+    name_is("sleep 1;echo hi", 1, "sleep 1");
+    name_is("cd x && make", 1, "cd x");
+    name_is("a&&b", 1, "a");
+    name_is("make || exit 1", 1, "make");
+    name_is("grep x <in >out", 1, "grep x");
+    name_is("make>log 2>&1", 1, "make");
+    name_is("yes | head", 1, "yes");
+    name_is("sleep 9 & wait", 1, "sleep 9");
+    name_is("\nls\n-l", 1, "ls");
+    name_is("(cd sub; make)", 1, "cd sub");
+    name_is("echo (x)", 1, "echo");
+}
+
+/* What comes before the command is skipped: blank lines, comments, line
+ * continuations and NAME=value assignments (kept only when nothing
+ * follows them). */
+TEST(default_of_a_shell_line_skips_what_comes_first)
+{
+    name_is("FOO=1 make", 1, "make");
+    name_is("FOO=1 BAR_2=x make test", 1, "make test");
+    name_is("FOO=1", 1, "FOO=1");
+    name_is("FOO=1; make", 1, "FOO=1");
+    name_is("make FOO=1", 1, "make FOO=1");
+    name_is("1X=1 make", 1, "1X=1 make");
+    name_is("# build it\n\n  make all # twice", 1, "make all");
+    name_is("make # all", 1, "make");
+    name_is("make a#b", 1, "make a#b");
+    name_is("make \\\n  test", 1, "make test");
+}
+
+/* Quotes are taken off (what they hold stays one word), a backslash keeps
+ * the byte after it, and command substitutions are kept whole. */
+TEST(default_of_a_shell_line_reads_quotes)
+{
+    name_is("echo \"hello world\" x", 1, "echo hello world");
+    name_is("echo 'it''s'", 1, "echo its");
+    name_is("echo \"it's\"", 1, "echo it's");
+    name_is("echo 'a;b'", 1, "echo a;b");
+    name_is("echo \"a \\\" b\"", 1, "echo a \" b");
+    name_is("echo a\\ b c", 1, "echo a b");
+    /* Between double quotes a backslash quotes only $ ` " \\ and newline. */
+    name_is("printf \"%s\\n\" x", 1, "printf %s\\n");
+    name_is("echo \"\\$HOME \\\\\"", 1, "echo $HOME \\");
+    name_is("echo \"open", 1, "echo open");
+    name_is("\"\" make", 1, "make");
+    name_is("echo $(date +%s) x", 1, "echo $(date +%s)");
+    name_is("echo $(cat a/b | wc -l)", 1, "echo $(cat a/b | wc -l)");
+    name_is("echo `date +%s` x", 1, "echo `date +%s`");
+}
+
+/* The first word is cut to its basename, and so is a second that is not
+ * an option; a word of slashes is "/". */
+TEST(default_of_a_shell_line_takes_basenames)
+{
+    name_is("./bin/test -v", 1, "test -v");
+    name_is("python3 ./scripts/build.py --fast", 1, "python3 build.py");
+    name_is("rm -rf build/", 1, "rm -rf");
+    name_is("make -C sub/dir", 1, "make -C");
+    name_is("git --git-dir=a/b log", 1, "git --git-dir=a/b");
+    name_is("cat /etc/passwd", 1, "cat passwd");
+    name_is("ls /", 1, "ls /");
+    name_is("ls dir//", 1, "ls dir");
+    name_is("\"/opt/my tool/run it\" now", 1, "run it now");
+    name_is("cat $(pwd)/x", 1, "cat x");
+    name_is("cd $(dirname a/b)", 1, "cd $(dirname a/b)");
+}
+
+/* The whole is cut to 24 characters, on a character boundary (UTF-8), and
+ * a cut that ends on the blank between the words drops it. */
+TEST(default_of_a_shell_line_is_cut_to_a_width)
+{
+    name_is("run-integration-tests --shard 1", 1, "run-integration-tests --");
+    name_is("abcdefghijklmnopqrstuvwx yz", 1, "abcdefghijklmnopqrstuvwx");
+    name_is("abcdefghijklmnopqrstuvw yz", 1, "abcdefghijklmnopqrstuvw");
+    name_is("abcdefghijklmnopqrstuvwxyz0123", 1, "abcdefghijklmnopqrstuvwx");
+    name_is("abcdefghijklmnopqrstuv yz", 1, "abcdefghijklmnopqrstuv y");
+    /* 24 two-byte characters are 48 bytes; the 25th is left out whole. */
+    name_is("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+            "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9",
+            1, "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+               "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9");
+    name_is("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+            "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9 \u00e9\u00e9",
+            1, "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+               "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9");
+    name_is("echo \u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac"
+            "\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac",
+            1,
+            "echo \u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac"
+            "\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac");
+    name_is("echo \"a        b                 c\"", 1, "echo a        b");
+    /* Four-byte characters: 24 of them fit the name's buffer exactly. */
+    name_is("\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600"
+            "\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600"
+            "\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600"
+            "\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600",
+            1,
+            "\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600"
+            "\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600"
+            "\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600"
+            "\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600");
+    /* Argv names are not cut. */
+    name_is("/bin/abcdefghijklmnopqrstuvwxyz0123", 0, "abcdefghijklmnopqrstuvwxyz0123");
+}
+
+/* No control character ends up in a name: each one is a '?' (a tab or a
+ * carriage return between words is a blank). */
+TEST(default_names_hold_no_control_characters)
+{
+    name_is("make\x01x", 1, "make?x");
+    name_is("printf '\\e[31m\x1b[0m'", 1, "printf \\e[31m?[0m");
+    name_is("echo 'a\tb'", 1, "echo a?b");
+    name_is("make test\r\n", 1, "make test");
+    name_is("make\rtest", 1, "make test");
+    name_is("echo \x7f", 1, "echo ?");
+    name_is("./a\x1b]0;x\x07", 0, "a?]0;x?");
+    name_is("/bin/\n", 0, "?");
 }
 
 /* Into a small buffer: cut, NUL-terminated, and the full length returned
@@ -75,7 +209,7 @@ TEST(default_truncates_into_a_small_buffer)
     ASSERT_STR_EQ(buf, "run");
     ASSERT_EQ(buf[4], 'Z');
     memset(buf, 'Z', sizeof(buf));
-    ASSERT_EQ(atb_name_default("sleep 1", 1, buf, 1), 5);
+    ASSERT_EQ(atb_name_default("sleep 1", 1, buf, 1), 7);
     ASSERT_EQ(buf[0], '\0');
     ASSERT_EQ(buf[1], 'Z');
     memset(buf, 'Z', sizeof(buf));
@@ -122,7 +256,8 @@ static void named(const struct atb_run *run, int id, const char *want)
     ASSERT_EQ(atb_run_find(run, want), id);
 }
 
-/* Unnamed commands with one default get "#2", "#3"... in id order. */
+/* Unnamed commands with one default get "#2", "#3"... in id order, an
+ * argv command's and a shell line's alike. */
 TEST(defaults_are_made_unique)
 {
     struct atb_run *run = new_run();
@@ -130,37 +265,43 @@ TEST(defaults_are_made_unique)
     struct atb_cmd c = CMD_ARGV(NULL, argv);
 
     ASSERT_EQ(atb_run_add(run, &c), 0);
-    add_sh(run, NULL, "sleep 2");
+    add_sh(run, NULL, "sleep");
     ASSERT_EQ(atb_run_add(run, &c), 2);
     add_sh(run, NULL, "true");
+    add_sh(run, NULL, "sleep 2; true");
+    add_sh(run, NULL, "sleep 2 && false");
+    add_sh(run, NULL, "  sleep\t2");
     check(run);
     named(run, 0, "sleep");
     named(run, 1, "sleep#2");
     named(run, 2, "sleep#3");
     named(run, 3, "true");
+    named(run, 4, "sleep 2");
+    named(run, 5, "sleep 2#2");
+    named(run, 6, "sleep 2#3");
     atb_run_free(run);
 }
 
 /* Given names are reserved when added: a default never takes one, even a
- * given name added after the unnamed command ("sleep", then "sleep#2"
+ * given name added after the unnamed command ("sleep 1", then "sleep 1#2"
  * given later), and the default moves on to the next free number. */
 TEST(given_names_are_never_taken_by_defaults)
 {
     struct atb_run *run = new_run();
 
-    add_sh(run, NULL, "sleep 1");     /* 0 */
-    add_sh(run, NULL, "sleep 2");     /* 1 */
-    add_sh(run, "sleep", "true");     /* 2: given after both */
-    add_sh(run, "sleep#2", "true");   /* 3 */
-    add_sh(run, NULL, "sleep 3");     /* 4 */
-    add_sh(run, "sleep#5", "true");   /* 5 */
+    add_sh(run, NULL, "sleep 1");       /* 0 */
+    add_sh(run, NULL, "sleep 1");       /* 1 */
+    add_sh(run, "sleep 1", "true");     /* 2: given after both */
+    add_sh(run, "sleep 1#2", "true");   /* 3 */
+    add_sh(run, NULL, "sleep 1;");      /* 4 */
+    add_sh(run, "sleep 1#5", "true");   /* 5 */
     check(run);
-    named(run, 2, "sleep");
-    named(run, 3, "sleep#2");
-    named(run, 5, "sleep#5");
-    named(run, 0, "sleep#3");
-    named(run, 1, "sleep#4");
-    named(run, 4, "sleep#6");
+    named(run, 2, "sleep 1");
+    named(run, 3, "sleep 1#2");
+    named(run, 5, "sleep 1#5");
+    named(run, 0, "sleep 1#3");
+    named(run, 1, "sleep 1#4");
+    named(run, 4, "sleep 1#6");
     atb_run_free(run);
 }
 
@@ -176,8 +317,9 @@ TEST(find_given_and_assigned_names)
     ASSERT_EQ(atb_run_find(run, "make"), ATB_ENONAME);
     check(run);
     ASSERT_EQ(atb_run_find(run, "build"), 0);
-    ASSERT_EQ(atb_run_find(run, "make"), 1);
-    ASSERT_EQ(atb_run_find(run, "make#2"), ATB_ENONAME);
+    ASSERT_EQ(atb_run_find(run, "make test"), 1);
+    ASSERT_EQ(atb_run_find(run, "make"), ATB_ENONAME);
+    ASSERT_EQ(atb_run_find(run, "make test#2"), ATB_ENONAME);
     ASSERT_EQ(atb_run_find(run, "Build"), ATB_ENONAME);
     ASSERT_EQ(atb_run_find(run, ""), ATB_ENONAME);
     atb_run_free(run);
@@ -191,18 +333,18 @@ TEST(names_stay_put_across_checks)
 
     add_sh(run, NULL, "sleep 1");
     check(run);
-    named(run, 0, "sleep");
-    add_sh(run, NULL, "sleep 2");
-    add_sh(run, "sleep#3", "true");
-    add_sh(run, NULL, "sleep 3");
+    named(run, 0, "sleep 1");
+    add_sh(run, NULL, "sleep 1");
+    add_sh(run, "sleep 1#3", "true");
+    add_sh(run, NULL, "sleep 1");
     check(run);
-    named(run, 0, "sleep");
-    named(run, 1, "sleep#2");
-    named(run, 2, "sleep#3");
-    named(run, 3, "sleep#4");
+    named(run, 0, "sleep 1");
+    named(run, 1, "sleep 1#2");
+    named(run, 2, "sleep 1#3");
+    named(run, 3, "sleep 1#4");
     /* The name a default got is taken like a given one. */
     {
-        struct atb_cmd c = CMD_SH("sleep#2", "true");
+        struct atb_cmd c = CMD_SH("sleep 1#2", "true");
         ASSERT_EQ(atb_run_add(run, &c), ATB_EDUPNAME);
     }
     atb_run_free(run);
@@ -236,9 +378,9 @@ TEST(many_defaults)
     for (int i = 0; i < 5000; i++)
         ASSERT_EQ(add_sh(run, NULL, "sleep 0"), i);
     check(run);
-    named(run, 0, "sleep");
+    named(run, 0, "sleep 0");
     for (int i = 1; i < 5000; i++) {
-        snprintf(want, sizeof(want), "sleep#%d", i + 1);
+        snprintf(want, sizeof(want), "sleep 0#%d", i + 1);
         named(run, i, want);
     }
     atb_run_free(run);

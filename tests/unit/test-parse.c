@@ -128,7 +128,7 @@ TEST(default_names)
     atb_name_default("./run-tests", 0, buf, sizeof(buf));
     ASSERT_STR_EQ(buf, "run-tests");
     atb_name_default("  ./ci/lint.sh --fix  ", 1, buf, sizeof(buf));
-    ASSERT_STR_EQ(buf, "lint.sh");
+    ASSERT_STR_EQ(buf, "lint.sh --fix");
     atb_name_default("dir/", 0, buf, sizeof(buf));
     ASSERT_STR_EQ(buf, "dir");
     atb_name_default("", 1, buf, sizeof(buf));

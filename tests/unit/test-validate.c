@@ -121,7 +121,7 @@ TEST(input_command_missing)
     ASSERT_STR_EQ(err.text, "no command is named 'nobody'");
     /* Naming a command that exists (here by its default name, assigned by
      * the check) is fine, and marks that command alone. */
-    ASSERT_EQ(atb_run_set_input(run, "cat", 0), 0);
+    ASSERT_EQ(atb_run_set_input(run, "cat -n", 0), 0);
     add_sh(run, NULL, "cat -n");
     accepted(run);
     ASSERT_EQ(cmd_of(run, 0)->input, 0);
@@ -346,21 +346,21 @@ TEST(wait_for_service_with_ready_when)
     atb_run_free(run);
 }
 
-/* The default name "sleep#2" is assigned by the check itself, and a
+/* The default name "sleep 1#2" is assigned by the check itself, and a
  * wait_for may name it (the spec used to refuse names with '#'): it
- * resolves to the second unnamed sleep, not the first. */
+ * resolves to the second unnamed "sleep 1", not the first. */
 TEST(wait_for_default_name_with_suffix)
 {
     struct atb_run *run = new_run();
     struct atb_cmd w = CMD_SH("w", "true");
-    char *waits[] = {"sleep#2", "sleep", NULL};
+    char *waits[] = {"sleep 1#2", "sleep 1", NULL};
 
     add_sh(run, NULL, "sleep 1");
-    add_sh(run, NULL, "sleep 2");
+    add_sh(run, NULL, "sleep 1");
     w.wait_for = waits;
     add(run, &w);
     accepted(run);
-    ASSERT_STR_EQ(atb_run_result(run, 1)->name, "sleep#2");
+    ASSERT_STR_EQ(atb_run_result(run, 1)->name, "sleep 1#2");
     ASSERT_EQ(cmd_of(run, 2)->ndeps, 2);
     ASSERT_EQ(cmd_of(run, 2)->deps[0]->res.id, 1);
     ASSERT_EQ(cmd_of(run, 2)->deps[1]->res.id, 0);
@@ -651,7 +651,7 @@ TEST(check_twice)
     struct atb_run *run = new_run();
     struct atb_cmd a = CMD_SH(NULL, "sleep 1"), b = CMD_SH(NULL, "sleep 1"),
                    w = CMD_SH("w", "true");
-    char *waits[] = {"sleep#2", NULL};
+    char *waits[] = {"sleep 1#2", NULL};
     struct atb_error err;
     size_t before;
 
@@ -672,11 +672,11 @@ TEST(check_twice)
         accepted(run);
     if (heap_in_use() > before + 256)
         unit_fail(__FILE__, __LINE__, "200 more checks kept %zu bytes", heap_in_use() - before);
-    ASSERT_STR_EQ(atb_run_result(run, 0)->name, "sleep");
-    ASSERT_STR_EQ(atb_run_result(run, 1)->name, "sleep#2");
+    ASSERT_STR_EQ(atb_run_result(run, 0)->name, "sleep 1");
+    ASSERT_STR_EQ(atb_run_result(run, 1)->name, "sleep 1#2");
     ASSERT_EQ(cmd_of(run, 2)->ndeps, 1);
     ASSERT_EQ(cmd_of(run, 2)->deps[0]->res.id, 1);
-    ASSERT_EQ(atb_run_find(run, "sleep#3"), ATB_ENONAME);
+    ASSERT_EQ(atb_run_find(run, "sleep 1#3"), ATB_ENONAME);
     atb_run_free(run);
 
     /* A refusal is the same refusal the second time. */
