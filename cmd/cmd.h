@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "atb.h"
+#include "events.h"
 #include "exit.h"
 
 /* Prints "atb: MESSAGE" to stderr, err(3)-style. */
@@ -39,7 +40,8 @@ const char *cmd_option_hint(const char *word, const struct option *longs,
 /* --- options.c: the run settings both the modes and atb run take. --- */
 
 /* Long options without a short form (their own options count up from 256;
- * the settings' from 512, the reports' from 560, --rerun-failed is 530). */
+ * the settings' from 512, the reports' from 560, --rerun-failed is 530,
+ * --events 570). */
 enum {
     CMD_OPT_PREFIX = 512,
     CMD_OPT_COLOR,
@@ -105,12 +107,13 @@ void cmd_view_settings(const struct cmd_settings *s, struct cmd_view *view);
 
 /* --- finish.c: what atb pool and atb run share around a run. --- */
 
-/* The report options both take (--report, --junit, -v), for their option
- * tables; cmd_report_option() takes them. */
+/* The report options both take (--report, --junit, --events, -v), for
+ * their option tables; cmd_report_option() takes them. */
 enum { CMD_OPT_REPORT = 560, CMD_OPT_JUNIT }; /* after the settings (512 on) */
 #define CMD_REPORT_OPTIONS                                                   \
     {"report", required_argument, NULL, CMD_OPT_REPORT},                     \
         {"junit", required_argument, NULL, CMD_OPT_JUNIT},                   \
+        {"events", required_argument, NULL, CMD_OPT_EVENTS},                 \
         {"verbose", no_argument, NULL, 'v'}
 
 /* reportfile.c: a report file, written whole or not at all (a temporary
@@ -140,6 +143,8 @@ struct cmd_reports {
     const char *suite;      /* JUnit testsuite name, or NULL */
     const char *label;      /* the text report's name for the run, or NULL */
     int verbose;            /* the text report on success too */
+    const char *events;     /* --events: FILE, "-" or "fd:N", or NULL */
+    struct cmd_events *stream; /* owned: --events opened (events.c), or NULL */
 };
 
 /* The presentation of a run for a person: whether a status line is drawn
@@ -161,6 +166,7 @@ struct cmd_view {
     int held_said;          /* group output went to memory: said so */
     double t0;              /* monotonic, when the run was set up */
     struct atb_run *run;
+    struct cmd_events *events; /* --events: the live stream during the run, or NULL */
 };
 
 /* Applies what the environment and the terminal say to run, for what the

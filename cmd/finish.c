@@ -161,6 +161,9 @@ int cmd_report_option(int opt, const char *arg, struct cmd_reports *r)
     case CMD_OPT_JUNIT:
         r->junit.path = arg;
         return 1;
+    case CMD_OPT_EVENTS:
+        r->events = arg;
+        return 1;
     }
     return 0;
 }
@@ -172,6 +175,8 @@ int cmd_reports_check(const struct cmd_reports *r, struct atb_run *run)
         cmd_err("--report and --junit cannot both write to stdout");
         return -1;
     }
+    if (cmd_events_check(r, run) < 0)
+        return -1;
     if (r->junit.path && atb_run_set_keep_output(run, JUNIT_OUTPUT_TAIL) < 0)
         return -1;
     return 0;
@@ -180,7 +185,8 @@ int cmd_reports_check(const struct cmd_reports *r, struct atb_run *run)
 int cmd_reports_open(struct cmd_reports *r)
 {
     if (cmd_report_file_open("--report", &r->json) < 0 ||
-        cmd_report_file_open("--junit", &r->junit) < 0) {
+        cmd_report_file_open("--junit", &r->junit) < 0 ||
+        cmd_events_open(r->events, &r->stream) < 0) {
         cmd_reports_discard(r);
         return -1;
     }
@@ -191,6 +197,8 @@ void cmd_reports_discard(struct cmd_reports *r)
 {
     cmd_report_file_discard(&r->json);
     cmd_report_file_discard(&r->junit);
+    cmd_events_discard(r->stream);
+    r->stream = NULL;
 }
 
 static void print_start_error(const struct atb_result *res, void *ctx)
@@ -229,7 +237,7 @@ static void start_failed(struct atb_run *run, const char *who, int rc)
 static int stdout_taken(const struct cmd_reports *r)
 {
     return (r->json.path && strcmp(r->json.path, "-") == 0) ||
-           (r->junit.path && strcmp(r->junit.path, "-") == 0);
+           (r->junit.path && strcmp(r->junit.path, "-") == 0) || cmd_events_stdout(r->events);
 }
 
 static int write_reports(struct atb_run *run, struct cmd_reports *r, int run_ok)
@@ -251,7 +259,9 @@ int cmd_finish(struct atb_run *run, struct cmd_view *view, struct cmd_reports *r
     int rc, status, sig;
 
     cmd_exit_preserve_status(view->preserve_status);
+    view->events = r->stream; /* --events: cmd_progress_event() feeds it */
     rc = atb_run_exec(run);
+    view->events = NULL;
     if (view->tty >= 0)
         close(view->tty);
     view->tty = -1;
@@ -274,6 +284,9 @@ int cmd_finish(struct atb_run *run, struct cmd_view *view, struct cmd_reports *r
     sig = atb_run_signal(run);
     if (sig == 0)
         sig = pending_signal();
+    /* The event stream ends with run_ended once the reports are in place. */
+    cmd_events_end(r->stream, run, status, sig);
+    r->stream = NULL;
     if (sig) {
         /* Die of the same signal, so the shell that started us sees it
          * (and stops a script, as it would for any Ctrl-C). The library

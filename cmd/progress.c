@@ -107,6 +107,9 @@ void cmd_progress_event(struct atb_run *run, const struct atb_event *ev, void *d
 {
     struct cmd_view *v = data;
 
+    /* --events: every event also goes to the live stream (events.c). */
+    if (v->events)
+        cmd_events_event(v->events, run, ev);
     switch (ev->kind) {
     case ATB_EVENT_RETRY:
         retry_notice(v, run, ev);

@@ -25,21 +25,22 @@ PWR SYS RTMIN RTMAX'
 # The options of each subcommand: those that take a value (long, short),
 # then all of them.
 _atb_mode_argl='sep names jobs signal grace timeout output prefix color colour
-input finally halt retries retry-delay retry-backoff report junit rerun-failed'
+input finally halt retries retry-delay retry-backoff report junit events
+rerun-failed'
 _atb_mode_args='n j s g t o i'
 _atb_mode_opts='-c --shell --sep -n --names -j --jobs -s --signal -g --grace
 -t --timeout -o --output --prefix --no-pad --color --colour -i --input
 --no-stdin --foreground --preserve-status --progress --finally --stdin -0
 --null -k --keep-order --halt --retries --retry-delay --retry-backoff --report
---junit --rerun-failed -v --verbose -h --help'
+--junit --events --rerun-failed -v --verbose -h --help'
 _atb_run_argl='mode jobs signal grace timeout output prefix color colour input
-halt retries retry-delay retry-backoff report junit rerun-failed'
+halt retries retry-delay retry-backoff report junit events rerun-failed'
 _atb_run_args='m j s g t o i'
 _atb_run_opts='-m --mode -j --jobs -s --signal -g --grace -t --timeout
 -o --output --prefix --no-pad --color --colour -i --input --no-stdin
 --foreground --preserve-status --first-success -k --keep-order --halt
---retries --retry-delay --retry-backoff --report --junit --rerun-failed -v
---verbose -h --help'
+--retries --retry-delay --retry-backoff --report --junit --events
+--rerun-failed -v --verbose -h --help'
 _atb_cancel_argl='signal grace pidfile'
 _atb_cancel_args='s g'
 _atb_cancel_opts='-s --signal -g --grace --group --pidfile -v --verbose
@@ -94,7 +95,7 @@ _atb_value() {
 		_atb_add "$cur" $sigs
 		;;
 	halt) _atb_add "$cur" now soon now,fail=1 soon,fail=1 ;;
-	report | junit | pidfile) _atb_files "$cur" ;;
+	report | junit | events | pidfile) _atb_files "$cur" ;;
 	rerun-failed) _atb_files "$cur" json ;;
 	finally) _atb_lines "$(compgen -c -- "$cur")" ;;
 	esac

@@ -35,7 +35,7 @@ function __atb_state
     set -l t (commandline -opc)
     set -l n (count $t)
     set -l argl sep names jobs signal grace timeout output prefix color colour \
-        input finally halt retries retry-delay retry-backoff report junit rerun-failed
+        input finally halt retries retry-delay retry-backoff report junit events rerun-failed
     set -l args n j s g t o i
     if test "$t[2]" = shield
         set argl grace
@@ -197,6 +197,7 @@ complete -c atb -n $both -l retry-delay -x -d 'Wait DUR before each retry'
 complete -c atb -n $both -l retry-backoff -x -d 'Multiply the delay by F after each retry'
 complete -c atb -n $both -l report -r -F -d 'Write a JSON report to FILE'
 complete -c atb -n $both -l junit -r -F -d 'Write a JUnit XML report to FILE'
+complete -c atb -n $both -l events -r -F -d 'Write the events as JSON lines to FILE'
 complete -c atb -n $both -l rerun-failed -r -F -d 'Run only what failed in a JSON report'
 complete -c atb -n $both -s v -l verbose -d 'Print the summary on success too'
 complete -c atb -n $both -s h -l help -d 'Print help'
