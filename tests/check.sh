@@ -11,7 +11,8 @@ export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-90}
 unset ATB_LATCH_DIR
 passed=0
 failed=0
-out=$(mktemp)
+# In the build folder, not /tmp: a cleaner of /tmp cannot take it mid-run.
+out=$(mktemp "$BUILD/check-out.XXXXXX")
 trap 'rm -f "$out"' EXIT
 
 # Runs one suite under a time bound, echoes its TAP and counts its results. A
@@ -26,8 +27,12 @@ suite() {
 		timeout -k 10 "$limit" "$@" >"$out" 2>&1
 	fi
 	local rc=$?
-	cat "$out"
 	local ok bad
+	if ! cat "$out"; then
+		echo "not ok - $label: its output was lost, so its results are unknown"
+		failed=$((failed + 1))
+		return
+	fi
 	ok=$(grep -c '^ok ' "$out")
 	bad=$(grep -c '^not ok ' "$out")
 	if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
