@@ -1,23 +1,20 @@
-/* events: --events, the run's events as they happen, one JSON object a
- * line (NDJSON, atb-events(5)), never holding up the run. A regular file
- * takes every write. A pipe, FIFO, socket or terminal is written without
- * blocking: a line that finds no room waits in a queue (QUEUE_MAX bytes),
- * tried at each later event and tick; past that, lines are dropped, and an
- * events_dropped line, once one fits, counts them where they are missing.
- *
- * O_NONBLOCK is a flag of the open file description, which an inherited
- * fd (stdout, fd:N) shares with the shell and others, whose writes would
- * then fail with EAGAIN. So a pipe, FIFO or terminal atb did not open is
- * opened anew through /proc/self/fd/N, a description of atb's own; a
- * socket gets MSG_DONTWAIT. Where /proc refuses (another user's pipe,
- * under sudo), lines go to the fd only when poll() finds room, and to a
- * pipe only lines one free slot takes whole (PIPE_BUF).
- *
- * A reader that reads nothing until atb exits still finds a stream that
- * ends with run_ended: ordinary lines leave a pipe's last quarter
- * (F_GETPIPE_SZ less FIONREAD) to the closing lines. At the end atb waits
- * up to END_WAIT_S for the queue to go, then drops and counts what is
- * left, and writes events_dropped and run_ended into that room. */
+/* events: --events, the run's events as they happen, one JSON object a line
+ * (NDJSON, atb-events(5)), never holding up the run. A regular file takes
+ * every write. A pipe, FIFO, socket or terminal is written without blocking:
+ * a line that finds no room waits in a queue (QUEUE_MAX bytes), tried at each
+ * later event and tick; past that, lines are dropped, and an events_dropped
+ * line, once one fits, counts them where they are missing.
+ * O_NONBLOCK is a flag of the open file description, which an inherited fd
+ * (stdout, fd:N) shares with the shell and others, whose writes would then
+ * fail with EAGAIN. So a pipe, FIFO or terminal atb did not open is opened
+ * anew through /proc/self/fd/N, a description of atb's own; a socket gets
+ * MSG_DONTWAIT. Where /proc refuses (another user's pipe, under sudo), lines
+ * go to the fd only when poll() finds room, and to a pipe only lines one free
+ * slot takes whole (PIPE_BUF). A reader that reads nothing until atb exits
+ * still finds a stream that ends with run_ended: ordinary lines leave a
+ * pipe's last quarter (F_GETPIPE_SZ less FIONREAD) to the closing lines; at
+ * the end atb waits up to END_WAIT_S for the queue, then drops and counts
+ * what is left, and writes events_dropped and run_ended into that room. */
 #include "cmd.h"
 
 #include <errno.h>
@@ -40,7 +37,6 @@
 #define LINE_MAX_BYTES (64 * 1024)  /* a longer line (a huge name) is dropped */
 #define END_WAIT_S 1.0              /* the end waits this long for a slow reader */
 #define TICK_S 0.1                  /* queued lines are tried this often */
-
 enum target { TARGET_FILE, TARGET_PIPE, TARGET_SOCKET, TARGET_OTHER };
 
 struct cmd_events {
@@ -534,7 +530,8 @@ void cmd_events_event(struct cmd_events *e, struct atb_run *run, const struct at
         [ATB_EVENT_STARTED] = "started", [ATB_EVENT_READY] = "ready",
         [ATB_EVENT_CANCELLED] = "cancelling", [ATB_EVENT_ENDED] = "ended",
         [ATB_EVENT_KILLED] = "killed", [ATB_EVENT_RETRY] = "retry",
-    };
+        [ATB_EVENT_PROBE_FAILED] = "probe_failed"};
+    char what[64];
 
     if (e == NULL || e->broken)
         return;
@@ -563,6 +560,11 @@ void cmd_events_event(struct cmd_events *e, struct atb_run *run, const struct at
         add(e, ", \"attempt\": %d, \"next_attempt\": %d, \"delay_s\": %.3f", ev->count - 1,
             ev->count, ev->delay_s);
         add_end(e, failed);
+    } else if (ev->kind == ATB_EVENT_PROBE_FAILED) {
+        add(e, ", \"probe\": \"%s\", \"failures\": %d", ev->stream == 2 ? "health" : "ready",
+            ev->count);
+        snprintf(what, sizeof(what), "%.*s", (int)ev->len, ev->data);
+        add_str(e, "what", what);
     }
     emit(e);
 }

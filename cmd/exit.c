@@ -24,8 +24,10 @@ int cmd_status_of(const struct atb_result *res)
         return EXIT_TIMEOUT;
     if (res->start_error != 0)
         return cmd_status_of_start(res->start_error);
-    /* A service that ended by itself failed, even with status 0. */
-    if (res->service && res->state == ATB_STATE_FAILED && res->exit_code == 0)
+    /* A service that ended by itself failed, even with status 0; one the
+     * run stopped as unhealthy failed too, whatever its signal says. */
+    if (res->service && res->state == ATB_STATE_FAILED &&
+        (res->exit_code == 0 || (res->term_signal > 0 && res->term_signal == res->sent_signal)))
         return 1;
     if (res->term_signal > 0)
         return EXIT_SIGNAL_BASE + res->term_signal;

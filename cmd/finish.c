@@ -3,6 +3,7 @@
  * files, and the end: messages, reports, and the exit status (or death by
  * the signal that interrupted the run). */
 #include "cmd.h"
+#include "probe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -220,6 +221,8 @@ static void start_failed(struct atb_run *run, const char *who, int rc)
 {
     const struct atb_error *e = atb_run_error(run);
 
+    if (cmd_probes_error(NULL, run, e, who))
+        return; /* the option of the modes that gave the probe */
     if (rc == ATB_ENONAME && e->key && strcmp(e->key, "input") == 0)
         cmd_err("%s: input: no command is named '%s'", who, atb_run_get_input(run));
     else if (e->code == rc && e->key && strcmp(e->key, "guardian") == 0)

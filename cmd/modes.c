@@ -1,6 +1,7 @@
 /* atb pool | try-all | wait-all | race: options and argv groups in, a run
  * to the library, reports and an exit status out. */
 #include "cmd.h"
+#include "probe.h"
 #include "rerun.h"
 
 #include <errno.h>
@@ -27,6 +28,7 @@ struct mode_args {
     int progress;       /* --progress asks for the status line here */
     int progress_given; /* --progress other than =never */
     struct cmd_feed fed;
+    struct cmd_probes probes; /* --ready-probe, --health-probe */
 };
 
 enum { OPT_SEP = 256, OPT_FIRST_SUCCESS, OPT_FINALLY, OPT_PROGRESS, OPT_STDIN };
@@ -39,6 +41,7 @@ static const struct option long_options[] = {
     CMD_SETTING_OPTIONS,
     CMD_REPORT_OPTIONS,
     CMD_RERUN_OPTION,
+    CMD_PROBE_OPTIONS,
     {"first-success", no_argument, NULL, OPT_FIRST_SUCCESS},
     {"finally", required_argument, NULL, OPT_FINALLY},
     {"progress", optional_argument, NULL, OPT_PROGRESS},
@@ -82,6 +85,10 @@ static int finally_option(const char *mode, const char *arg, struct mode_args *a
 /* The options of the modes themselves; -1 after a message. */
 static int mode_option(const char *mode, int opt, const char *arg, struct mode_args *a)
 {
+    int rc = cmd_probe_option(mode, opt, arg, &a->probes);
+
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     if (cmd_report_option(opt, arg, &a->reports))
         return 0;
     switch (opt) {
@@ -383,7 +390,8 @@ int cmd_modes(int argc, char **argv)
         feed_setup(run, &a, &argc, argv) == 0 &&
         (status = add_commands(run, &a, argc, argv)) == 0) {
         status = EXIT_ATB;
-        if (cmd_give_stdin(run, &view, a.feed) == 0 &&
+        if (cmd_probes_apply(&a.probes, run, view.who, a.reports.verbose, a.feed) == 0 &&
+            cmd_give_stdin(run, &view, a.feed) == 0 &&
             (rerun = cmd_rerun_failed(run, a.rerun, view.who, a.feed)) == 0 &&
             cmd_reports_open(&a.reports) == 0)
             status = cmd_finish(run, &view, &a.reports);

@@ -3,6 +3,7 @@
  * beats the spec's value for the same setting: the spec is applied to the
  * run first, the options after it. */
 #include "cmd.h"
+#include "probe.h"
 #include "rerun.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@ struct run_args {
     struct cmd_reports reports; /* --report, --junit, -v */
     const char *spec;       /* the SPEC operand */
     const char *rerun;      /* --rerun-failed REPORT, or NULL */
+    struct cmd_probes probes; /* --ready-probe, --health-probe */
 };
 
 enum { OPT_FIRST_SUCCESS = 256 };
@@ -26,6 +28,7 @@ static const struct option long_options[] = {
     CMD_SETTING_OPTIONS,
     CMD_REPORT_OPTIONS,
     CMD_RERUN_OPTION,
+    CMD_PROBE_OPTIONS,
     {"first-success", no_argument, NULL, OPT_FIRST_SUCCESS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -35,7 +38,10 @@ static const struct option long_options[] = {
 static int run_option(int opt, const char *arg, struct run_args *a)
 {
     enum atb_mode mode;
+    int rc = cmd_probe_option("run", opt, arg, &a->probes);
 
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     if (cmd_report_option(opt, arg, &a->reports))
         return 0;
     switch (opt) {
@@ -123,7 +129,7 @@ static int apply_options(const struct run_args *a, struct atb_run *run, const ch
                 atb_run_get_input(run));
         return -1;
     }
-    return 0;
+    return cmd_probes_apply(&a->probes, run, "run", a->reports.verbose, 0);
 }
 
 /* The spec, then the options, then the validator, whose errors the spec
@@ -146,6 +152,8 @@ static int describe_run(const struct run_args *a, const struct atb_spec *spec,
     if (apply_options(a, run, origin) < 0)
         return -1;
     rc = atb_spec_check(spec, run, &err);
+    if (rc < 0 && cmd_probes_error(&a->probes, run, &err, "run"))
+        return -1; /* a probe of the options, not the spec's */
     if (rc == ATB_ESPEC)
         cmd_err("%s", atb_spec_message(&err, origin, msg, sizeof(msg)));
     else if (rc == ATB_ENONAME)

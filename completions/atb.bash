@@ -23,24 +23,26 @@ TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO
 PWR SYS RTMIN RTMAX'
 
 # The options of each subcommand: those that take a value (long, short),
-# then all of them.
+# then all of them. The modes take --health-probe only to refuse it (no
+# command of theirs is a service), so it is read but not offered there.
 _atb_mode_argl='sep names jobs signal grace timeout output prefix color colour
 input finally halt retries retry-delay retry-backoff report junit events
-rerun-failed'
+rerun-failed ready-probe health-probe'
 _atb_mode_args='n j s g t o i'
 _atb_mode_opts='-c --shell --sep -n --names -j --jobs -s --signal -g --grace
 -t --timeout -o --output --prefix --no-pad --color --colour -i --input
 --no-stdin --foreground --preserve-status --progress --finally --stdin -0
---null -k --keep-order --halt --retries --retry-delay --retry-backoff --report
---junit --events --rerun-failed -v --verbose -h --help'
+--null -k --keep-order --halt --retries --retry-delay --retry-backoff
+--ready-probe --report --junit --events --rerun-failed -v --verbose -h --help'
 _atb_run_argl='mode jobs signal grace timeout output prefix color colour input
-halt retries retry-delay retry-backoff report junit events rerun-failed'
+halt retries retry-delay retry-backoff report junit events rerun-failed
+ready-probe health-probe'
 _atb_run_args='m j s g t o i'
 _atb_run_opts='-m --mode -j --jobs -s --signal -g --grace -t --timeout
 -o --output --prefix --no-pad --color --colour -i --input --no-stdin
 --foreground --preserve-status --first-success -k --keep-order --halt
---retries --retry-delay --retry-backoff --report --junit --events
---rerun-failed -v --verbose -h --help'
+--retries --retry-delay --retry-backoff --ready-probe --health-probe --report
+--junit --events --rerun-failed -v --verbose -h --help'
 _atb_cancel_argl='signal grace pidfile'
 _atb_cancel_args='s g'
 _atb_cancel_opts='-s --signal -g --grace --group --pidfile -v --verbose

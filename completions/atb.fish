@@ -35,7 +35,8 @@ function __atb_state
     set -l t (commandline -opc)
     set -l n (count $t)
     set -l argl sep names jobs signal grace timeout output prefix color colour \
-        input finally halt retries retry-delay retry-backoff report junit events rerun-failed
+        input finally halt retries retry-delay retry-backoff report junit events rerun-failed \
+        ready-probe health-probe
     set -l args n j s g t o i
     if test "$t[2]" = shield
         set argl grace
@@ -195,6 +196,7 @@ complete -c atb -n $both -l halt -x -a 'now soon now,fail=1 soon,fail=1' -d 'Whe
 complete -c atb -n $both -l retries -x -d 'Start a failed command again, up to N more times'
 complete -c atb -n $both -l retry-delay -x -d 'Wait DUR before each retry'
 complete -c atb -n $both -l retry-backoff -x -d 'Multiply the delay by F after each retry'
+complete -c atb -n $both -l ready-probe -x -d 'NAME=tcp:HOST:PORT, http:URL or exec:CMD: ready once it succeeds'
 complete -c atb -n $both -l report -r -F -d 'Write a JSON report to FILE'
 complete -c atb -n $both -l junit -r -F -d 'Write a JUnit XML report to FILE'
 complete -c atb -n $both -l events -r -F -d 'Write the events as JSON lines to FILE'
@@ -217,6 +219,7 @@ complete -c atb -n '__atb_opts race run' -l first-success -d 'Only a command tha
 complete -c atb -n __atb_cmd -x -a '(__atb_complete_command)'
 
 # atb run [OPTIONS] SPEC
+complete -c atb -n '__atb_opts run' -l health-probe -x -d 'Service NAME fails the run when the probe fails 3 times in a row'
 complete -c atb -n '__atb_opts run' -s m -l mode -x -a "$modes" -d 'The mode, over the spec'
 complete -c atb -n '__atb_is run' -x -a '(__atb_specs)'
 

@@ -159,6 +159,15 @@ int atb__cmd_new(struct atb_run *run, const struct atb_cmd *src, int id, struct 
         atb_name_default(cmd.shell ? cmd.shell : argv[0], cmd.shell != NULL, p, namelen + 1);
     }
     init_fields(c, run, &cmd, id);
+    for (int k = 0; k < 2; k++) {
+        const struct atb_probe *probe = k ? cmd.health_probe : cmd.ready_probe;
+        int rc = probe ? atb__probe_new(c, probe, k, &c->probe[k]) : 0;
+
+        if (rc < 0) {
+            atb__cmd_free(c);
+            return rc;
+        }
+    }
     *out = c;
     return 0;
 }
@@ -167,6 +176,7 @@ void atb__cmd_stop(struct atb__cmd *cmd)
 {
     struct atb_run *run = cmd->run;
 
+    atb__probe_forget(cmd);
     if (run->launcher)
         run->launcher->ops->forget(run->launcher, &cmd->proc);
     if (run->loop) {
@@ -184,6 +194,8 @@ void atb__cmd_free(struct atb__cmd *cmd)
     atb__cmd_stop(cmd);
     atb__deps_free(cmd);
     atb__retry_free(cmd);
+    atb__probe_free(cmd->probe[0]);
+    atb__probe_free(cmd->probe[1]);
     free(cmd->kept);
     free(cmd);
 }
@@ -239,9 +251,13 @@ void atb__cmd_leader_result(struct atb__cmd *cmd, int code, int status)
     if (code == 0 && !cmd->timed_out && !cmd->cancelled) {
         res->state = ATB_STATE_FAILED;
         res->error = "its status was taken by another reaper in the process";
-    } else if (cmd->timed_out)
+    } else if (cmd->timed_out) {
         res->state = ATB_STATE_TIMED_OUT;
-    else if (cmd->cancelled)
+    } else if (cmd->unhealthy) {
+        /* Its health probe failed: stopped, and a failure of the run. */
+        res->state = ATB_STATE_FAILED;
+        res->error = "service unhealthy";
+    } else if (cmd->cancelled)
         res->state = ATB_STATE_CANCELLED;
     else if (res->service) {
         /* A service ends when the run ends it; ending by itself is a

@@ -173,6 +173,7 @@ void atb__deps_ready(struct atb__cmd *cmd, int by_output)
      * on; the run's own dependents go by the command, not the file. */
     if (cmd->latch_path)
         (void)atb_latch_set(cmd->latch_path);
+    atb__probe_ready(cmd);
     atb__emit(run, ATB_EVENT_READY, cmd->res.id);
 }
 

@@ -126,6 +126,12 @@ static void on_leader(struct atb__proc *p, int code, int status, void *data)
     struct atb__cmd *cmd = ATB__CONTAINER_OF(p, struct atb__cmd, proc);
 
     atb__enter(run);
+    if (p->probe) { /* not a command's: an exec probe's attempt */
+        atb__probe_on_leader(p, code, status);
+        atb__leave(run);
+        return;
+    }
+    atb__probe_end(cmd);
     ev_timer_stop(run->loop, &cmd->limit_w);
     if (cmd->input && run->set.tty_fd >= 0)
         atb__tty_reclaim(run->set.tty_fd);
@@ -151,6 +157,11 @@ static void on_group(struct atb__proc *p, void *data)
     struct atb__cmd *cmd = ATB__CONTAINER_OF(p, struct atb__cmd, proc);
 
     atb__enter(run);
+    if (p->probe) {
+        atb__probe_on_group(p);
+        atb__leave(run);
+        return;
+    }
     take_proc(cmd);
     if (run->guard.pid > 0)
         atb__guard_tell(&run->guard, '-', p->pid);
@@ -164,6 +175,8 @@ static void on_killed(struct atb__proc *p, void *data)
     struct atb_run *run = data;
     struct atb__cmd *cmd = ATB__CONTAINER_OF(p, struct atb__cmd, proc);
 
+    if (p->probe)
+        return; /* a probe's attempt: its end says enough */
     atb__enter(run);
     atb__emit(run, ATB_EVENT_KILLED, cmd->res.id);
     atb__leave(run);
@@ -209,8 +222,9 @@ static void tidy_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     for (size_t i = 0; i < run->n; i++) {
         struct atb__cmd *cmd = run->cmds[i];
 
-        /* Short of memory to retire a given name: keep the command. */
-        if (cmd->forget && atb__name_retire(run, cmd) == 0) {
+        /* Short of memory to retire a given name, or a probe's process
+         * still to be waited for: keep the command. */
+        if (cmd->forget && !atb__probe_live(cmd) && atb__name_retire(run, cmd) == 0) {
             next -= i < run->next;
             nmain -= i < run->nmain;
             atb__cmd_phase(cmd, ATB__NPHASES);

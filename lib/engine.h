@@ -89,6 +89,7 @@ struct atb__cmd {
     int retries;            /* as given: -1, -1 and 0 take the run's */
     double retry_delay_s, retry_backoff;
     struct atb__try *tries; /* owned: its earlier attempts (res.attempt - 1) */
+    struct atb__probe *probe[2]; /* owned: ready_probe, health_probe, or NULL */
     /* output (streams.c, group-out.c) */
     struct atb__stream out[2];
     ev_timer drain_w;       /* group gone, output still open: stop waiting */
@@ -113,7 +114,7 @@ struct atb__cmd {
     char error[96];         /* res.error when made up ("dependency x failed") */
     unsigned named : 1, given : 1, input : 1, clear_env : 1, cancelled : 1, timed_out : 1,
         ready : 1, ready_by_output : 1, forget : 1, held_told : 1, loose_told : 1,
-        block_due : 1, retrying : 1;
+        block_due : 1, retrying : 1, unhealthy : 1;
     int slot;               /* slot_env: the slot it holds, from 1; 0: none */
 };
 
@@ -344,7 +345,39 @@ void atb__guard_end(struct atb__guard *gd);
  * about to be. */
 void atb__guard_reap(struct atb__guard *gd);
 
+/* ---- probe.c ---- */
+struct atb__probe;
+/* A copy of src (its strings too, its target parsed) for cmd. Returns 0,
+ * -EINVAL for a malformed probe or -ENOMEM. */
+int atb__probe_new(struct atb__cmd *cmd, const struct atb_probe *src, int health,
+                   struct atb__probe **out);
+/* 0, or ATB_EPROBE with why when its target cannot be parsed. */
+int atb__probe_check(const struct atb__probe *p, char *why, size_t size);
+void atb__probe_free(struct atb__probe *p);
+/* p (made with cmd NULL) is cmd's from now on. */
+void atb__probe_attach(struct atb__probe *p, struct atb__cmd *cmd);
+/* cmd started: its ready probe's first attempt is due after the delay. */
+void atb__probe_begin(struct atb__cmd *cmd);
+/* cmd became ready: its health probe starts, after its initial delay
+ * (else its interval). */
+void atb__probe_ready(struct atb__cmd *cmd);
+/* cmd's leader ended: no more attempts; one in flight is put down. */
+void atb__probe_end(struct atb__cmd *cmd);
+/* Whether a probe process of cmd's is still there (its group not gone). */
+int atb__probe_live(const struct atb__cmd *cmd);
+/* cmd is freed: a probe process still there is killed, not waited for. */
+void atb__probe_forget(struct atb__cmd *cmd);
+/* An exec probe's process ended / its group is gone (ends.c). */
+void atb__probe_on_leader(struct atb__proc *p, int code, int status);
+void atb__probe_on_group(struct atb__proc *p);
+
 /* ---- start.c ---- */
+/* The environment for a command: the process's own (or none, with
+ * clear_env) with the command's changes applied, then slot ("NAME=N", or
+ * NULL). Returns the base itself when nothing changes, else a malloc'd
+ * vector of borrowed strings (NULL: no memory), for atb__cmd_env_free(). */
+char **atb__cmd_env(const struct atb_run *run, const struct atb__cmd *cmd, const char *slot);
+void atb__cmd_env_free(const struct atb_run *run, char **envp);
 enum atb__start_result { ATB__STARTED, ATB__START_FAILED, ATB__START_LATER };
 enum atb__start_result atb__start_cmd(struct atb_run *run, struct atb__cmd *cmd);
 
@@ -382,6 +415,15 @@ void atb__run_stream_closed(struct atb__cmd *cmd);
 int atb__run_prepare(struct atb_run *run, struct ev_loop *loop, int use_pidfd, int own_process);
 void atb__run_teardown(struct atb_run *run);
 
+/* A probe atb_run_set_probe() gave a command by name (settings.c),
+ * handed to that command by the validator. */
+struct atb__named_probe {
+    char *name;             /* owned */
+    int health;
+    struct atb__probe *probe; /* owned until attached, then the command's */
+    int attached;
+};
+
 /* The run's settings, as the setters leave them. */
 struct atb__settings {
     enum atb_mode mode;
@@ -417,6 +459,9 @@ struct atb__settings {
     atb_feed_cb feed_cb;
     void *feed_data;
     int feed_delim;         /* what ends a line: '\n', or '\0' */
+    int probe_output;       /* exec probes write to err_fd, not /dev/null */
+    struct atb__named_probe *probes; /* owned: atb_run_set_probe()'s, nprobes */
+    size_t nprobes;
     unsigned retries;       /* for commands that leave theirs to the run */
     double retry_delay_s, retry_backoff;
     size_t feed_max;        /* the longest line, in bytes */
@@ -491,6 +536,7 @@ struct atb_run {
     unsigned char *slots;        /* owned: slot_env, 1 for each slot held */
     size_t nslots;
     size_t forgotten;            /* freed: counted, no longer listed */
+    size_t probes_live;          /* exec probes whose group is not gone yet */
     size_t retrying;             /* attempts ended, to be tried again, not yet
                                     DELAYED: work that keeps services up */
     unsigned long walks;         /* dependency walks so far (deps.c) */

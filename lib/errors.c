@@ -26,6 +26,8 @@ const char *atb_strerror(int err)
         return "duplicate name";
     case ATB_ERETRY:
         return "a service is never retried";
+    case ATB_EPROBE:
+        return "invalid probe";
     case ATB_ECWD:
         return "working directory missing or not a directory";
     case ATB_ENONAME:

@@ -33,7 +33,7 @@ struct atb__proc {
     double user_s, system_s;
     long max_rss_kib;
     unsigned started : 1, leader_done : 1, group_done : 1, signalled : 1, killed : 1,
-        lingering : 1;
+        lingering : 1, probe : 1; /* probe: an exec probe's (set by the run) */
 };
 
 struct atb__launcher_ops {

@@ -379,6 +379,12 @@ void atb_run_free(struct atb_run *run)
     free(run->set.input);
     free(run->set.slot_env);
     free(run->set.group_empty);
+    for (size_t i = 0; i < run->set.nprobes; i++) {
+        free(run->set.probes[i].name);
+        if (!run->set.probes[i].attached)
+            atb__probe_free(run->set.probes[i].probe);
+    }
+    free(run->set.probes);
     free(run->slots);
     atb__guard_reap(&run->guard);
     free(run);

@@ -191,6 +191,43 @@ int atb_run_set_retry_delay(struct atb_run *run, double delay_s, double backoff)
     return 0;
 }
 
+int atb_run_set_probe_output(struct atb_run *run, int on)
+{
+    BEFORE_START(run);
+    run->set.probe_output = on != 0;
+    return 0;
+}
+
+int atb_run_set_probe(struct atb_run *run, const char *name, int health,
+                      const struct atb_probe *probe)
+{
+    struct atb__named_probe *list, *np;
+    struct atb__probe *p;
+    int rc;
+
+    BEFORE_START(run);
+    if (name == NULL || name[0] == '\0' || (health != 0 && health != 1) || probe == NULL)
+        return -EINVAL;
+    list = realloc(run->set.probes, (run->set.nprobes + 1) * sizeof(*list));
+    if (list == NULL)
+        return -ENOMEM;
+    run->set.probes = list;
+    rc = atb__probe_new(NULL, probe, health, &p);
+    if (rc < 0)
+        return rc;
+    np = &list[run->set.nprobes];
+    np->name = strdup(name);
+    if (np->name == NULL) {
+        atb__probe_free(p);
+        return -ENOMEM;
+    }
+    np->health = health;
+    np->probe = p;
+    np->attached = 0;
+    run->set.nprobes++;
+    return 0;
+}
+
 int atb_run_set_keep_order(struct atb_run *run, int on)
 {
     BEFORE_START(run);

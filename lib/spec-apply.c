@@ -129,6 +129,18 @@ int atb_spec_apply(const struct atb_spec *spec, struct atb_run *run, struct atb_
     return rc;
 }
 
+/* A problem with a probe the caller gave by name (atb_run_set_probe()), not
+ * the spec: the spec's command has no such key. */
+static int caller_probe(const struct atb_spec *spec, const struct atb_error *e)
+{
+    const struct atb_cmd *c = &spec->cmds[e->id];
+
+    if (e->key == NULL)
+        return 0;
+    return (strcmp(e->key, "ready_probe") == 0 && c->ready_probe == NULL) ||
+           (strcmp(e->key, "health_probe") == 0 && c->health_probe == NULL);
+}
+
 int atb_spec_check(const struct atb_spec *spec, struct atb_run *run, struct atb_error *err)
 {
     struct atb_error verr;
@@ -143,7 +155,7 @@ int atb_spec_check(const struct atb_spec *spec, struct atb_run *run, struct atb_
         if (!GIVEN(spec, T_INPUT) || input == NULL || strcmp(input, spec->input) != 0)
             return rc;
         rc = place(spec, err, SIZE_MAX, "input", -1, "%s", verr.text);
-    } else if (verr.id >= 0 && (size_t)verr.id < spec->ncmds) {
+    } else if (verr.id >= 0 && (size_t)verr.id < spec->ncmds && !caller_probe(spec, &verr)) {
         rc = place(spec, err, (size_t)verr.id, verr.key, verr.index, "%s", verr.text);
     } else {
         return rc;

@@ -38,6 +38,14 @@ struct atb_spec {
     int one;                 /* one command object: paths start there */
 };
 
+/* spec-probe.c: a command's ready_probe or health_probe object into *out
+ * (calloc'd, for atb__spec_probe_free(); its strings are the tree's).
+ * Returns 0, ATB_ESPEC after reporting, or -ENOMEM. */
+struct atb__jwalk;
+int atb__spec_probe(struct atb__jwalk *w, const cJSON *obj, int health,
+                    const struct atb_probe **out);
+void atb__spec_probe_free(const struct atb_probe *p);
+
 #define GIVEN(spec, key) (((spec)->given >> (key)) & 1u)
 
 #endif

@@ -171,11 +171,11 @@ static int get_cwd(struct atb__jwalk *w, const cJSON *v, const char *dir, struct
 
 enum { C_NAME, C_ARGV, C_SHELL, C_ENV, C_CLEAR_ENV, C_CWD, C_TIMEOUT, C_SERVICE,
        C_SHIELD, C_READY_WHEN, C_READY_TIMEOUT, C_SETS, C_WAIT_FOR, C_RETRIES, C_RETRY_DELAY,
-       C_RETRY_BACKOFF };
+       C_RETRY_BACKOFF, C_READY_PROBE, C_HEALTH_PROBE };
 static const char *const cmd_key_names[] = {
     "name",    "argv",   "shell",      "env",           "clear_env", "cwd",     "timeout",
     "service", "shield", "ready_when", "ready_timeout", "sets",      "wait_for", "retries",
-    "retry_delay", "retry_backoff"};
+    "retry_delay", "retry_backoff", "ready_probe", "health_probe"};
 /* What a cleanup command may have, for the list an unknown key shows; the
  * validator refuses the others. */
 static const char *const cleanup_key_names[] = {
@@ -196,6 +196,10 @@ static int walk_cmd_key(struct atb__jwalk *w, int id, const cJSON *v, struct atb
         return rc;
     case C_RETRY_DELAY:
         return atb__jw_duration(w, v, &cmd->retry_delay_s);
+    case C_READY_PROBE:
+    case C_HEALTH_PROBE:
+        return atb__spec_probe(w, v, id == C_HEALTH_PROBE,
+                               id == C_HEALTH_PROBE ? &cmd->health_probe : &cmd->ready_probe);
     case C_RETRY_BACKOFF:
         return atb__jw_range(w, v, 1, 1000, 0, &cmd->retry_backoff);
     case C_NAME:
@@ -560,6 +564,8 @@ void atb_spec_free(struct atb_spec *spec)
         free((void *)spec->cmds[i].env);
         free((void *)spec->cmds[i].cwd);
         free((void *)spec->cmds[i].wait_for);
+        atb__spec_probe_free(spec->cmds[i].ready_probe);
+        atb__spec_probe_free(spec->cmds[i].health_probe);
     }
     free(spec->cmds);
     free(spec->objs);

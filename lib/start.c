@@ -9,12 +9,7 @@
 
 extern char **environ;
 
-/* The environment for a command: the process's own (or none, with
- * clear_env) with the command's changes applied, then slot ("NAME=N", or
- * NULL). Returns the base itself when nothing changes, else a malloc'd
- * vector of borrowed strings (NULL: no memory). */
-static char **command_env(const struct atb_run *run, const struct atb__cmd *cmd,
-                          const char *slot)
+char **atb__cmd_env(const struct atb_run *run, const struct atb__cmd *cmd, const char *slot)
 {
     char **base = run->base_env ? run->base_env : environ;
     size_t n = 0, extra = 0, changes;
@@ -125,6 +120,12 @@ void atb__slot_give_back(struct atb_run *run, struct atb__cmd *cmd)
     cmd->slot = 0;
 }
 
+void atb__cmd_env_free(const struct atb_run *run, char **envp)
+{
+    if (envp != NULL && envp != environ && envp != run->base_env)
+        free(envp);
+}
+
 enum atb__start_result atb__start_cmd(struct atb_run *run, struct atb__cmd *cmd)
 {
     int rc, wfd[2] = {-1, -1};
@@ -132,7 +133,7 @@ enum atb__start_result atb__start_cmd(struct atb_run *run, struct atb__cmd *cmd)
     struct atb__spawn_ctx ctx;
 
     if (run->set.slot_env == NULL || take_slot(run, cmd, slot, sizeof(slot)) == 0)
-        envp = command_env(run, cmd, run->set.slot_env ? slot : NULL);
+        envp = atb__cmd_env(run, cmd, run->set.slot_env ? slot : NULL);
     rc = envp ? atb__output_pipes(run, cmd, wfd) : -ENOMEM;
     if (rc == 0) {
         ctx.envp = envp;
@@ -147,8 +148,7 @@ enum atb__start_result atb__start_cmd(struct atb_run *run, struct atb__cmd *cmd)
         atb__close(&wfd[0]);
         atb__close(&wfd[1]);
     }
-    if (envp != NULL && envp != environ && envp != run->base_env)
-        free(envp);
+    atb__cmd_env_free(run, envp);
     if (rc < 0)
         atb__slot_give_back(run, cmd);
     if (rc < 0 && starved(run, rc)) {
@@ -172,6 +172,7 @@ enum atb__start_result atb__start_cmd(struct atb_run *run, struct atb__cmd *cmd)
         ev_timer_start(run->loop, &cmd->limit_w);
     }
     atb__output_start(run, cmd);
+    atb__probe_begin(cmd);
     atb__emit(run, ATB_EVENT_STARTED, cmd->res.id);
     return ATB__STARTED;
 }

@@ -55,6 +55,8 @@ static int check_cleanup(const struct atb__cmd *cmd, struct atb_error *err)
     const char *key = cmd->res.service ? "service"
                       : cmd->res.shield ? "shield"
                       : cmd->ready_when ? "ready_when"
+                      : cmd->probe[0]   ? "ready_probe"
+                      : cmd->probe[1]   ? "health_probe"
                       : cmd->sets       ? "sets"
                       : cmd->wait_for   ? "wait_for"
                       : cmd->ready_timeout_s > 0 ? "ready_timeout"
@@ -65,9 +67,32 @@ static int check_cleanup(const struct atb__cmd *cmd, struct atb_error *err)
     return fail(err, ATB_ECLEANUP, cmd, key, -1, "not allowed in a cleanup command");
 }
 
+/* A command is made ready one way; only a service has a health probe,
+ * which starts once it is ready; targets can be parsed. */
+static int check_probes(const struct atb__cmd *cmd, struct atb_error *err)
+{
+    char why[128];
+
+    if (cmd->probe[0] && cmd->ready_when)
+        return fail(err, ATB_EPROBE, cmd, "ready_probe", -1,
+                    "a command is made ready by ready_when or by ready_probe, not both");
+    if (cmd->probe[1] && cmd->kind != ATB__SERVICE)
+        return fail(err, ATB_EPROBE, cmd, "health_probe", -1, "only a service has a health probe");
+    if (cmd->probe[1] && !cmd->probe[0] && !cmd->ready_when)
+        return fail(err, ATB_EPROBE, cmd, "health_probe", -1,
+                    "a health probe starts once the service is ready: it needs ready_when or "
+                    "a ready_probe");
+    for (int k = 0; k < 2; k++)
+        if (cmd->probe[k] && atb__probe_check(cmd->probe[k], why, sizeof(why)) < 0)
+            return fail(err, ATB_EPROBE, cmd, k ? "health_probe" : "ready_probe", -1, "%s",
+                        why);
+    return 0;
+}
+
 int atb__validate_cmd(struct atb_run *run, struct atb__cmd *cmd, struct atb_error *err)
 {
     char why[128];
+    int rc;
 
     (void)run;
     if (cmd->kind == ATB__CLEANUP && check_cleanup(cmd, err) < 0)
@@ -78,6 +103,9 @@ int atb__validate_cmd(struct atb_run *run, struct atb__cmd *cmd, struct atb_erro
         return fail(err, ATB_ERETRY, cmd, "retries", -1,
                     "a service is never retried (its early end fails the run)");
     cmd->res.attempts_max = atb__retry_max(cmd);
+    rc = check_probes(cmd, err);
+    if (rc < 0)
+        return rc;
     if (cmd->ready_when && cmd->ready_re == NULL) {
         cmd->ready_re = malloc(sizeof(*cmd->ready_re));
         if (cmd->ready_re == NULL)
@@ -179,7 +207,7 @@ static int resolve(struct atb_run *run, struct atb__names *setters, struct atb__
                         quoted(q, sizeof(q), want));
         /* A service is up only once ready_when matched: without one it
          * would never be, and its dependents would wait forever. */
-        if (dep->res.service && dep->ready_when == NULL)
+        if (dep->res.service && dep->ready_when == NULL && dep->probe[0] == NULL)
             return fail(err, ATB_EDEPS, cmd, "wait_for", (int)k,
                         "%s is a service without ready_when, so it is never ready",
                         quoted(q, sizeof(q), want));
@@ -294,6 +322,32 @@ static int check_input(struct atb_run *run, struct atb_error *err)
     return 0;
 }
 
+/* The probes atb_run_set_probe() gave by name go to their commands, once. */
+static int attach_probes(struct atb_run *run, struct atb_error *err)
+{
+    char q[160];
+
+    for (size_t i = 0; i < run->set.nprobes; i++) {
+        struct atb__named_probe *np = &run->set.probes[i];
+        const char *key = np->health ? "health_probe" : "ready_probe";
+        int id = np->attached ? -1 : atb_run_find(run, np->name);
+        struct atb__cmd *cmd = id >= 0 ? atb__cmd_by_id(run, id) : NULL;
+
+        if (np->attached)
+            continue;
+        if (cmd == NULL)
+            return fail(err, ATB_ENONAME, NULL, key, -1, "no command is named %s",
+                        quoted(q, sizeof(q), np->name));
+        if (cmd->probe[np->health] != NULL)
+            return fail(err, ATB_EPROBE, cmd, key, -1, "%s has a %s already",
+                        quoted(q, sizeof(q), np->name), key);
+        atb__probe_attach(np->probe, cmd);
+        cmd->probe[np->health] = np->probe;
+        np->attached = 1;
+    }
+    return 0;
+}
+
 /* The rules, in order: the first problem is the one reported. */
 static int check(struct atb_run *run, struct atb_error *err)
 {
@@ -302,7 +356,9 @@ static int check(struct atb_run *run, struct atb_error *err)
 
     if (rc < 0)
         return fail(err, rc, NULL, NULL, -1, "out of memory");
-    rc = check_input(run, err);
+    rc = attach_probes(run, err);
+    if (rc == 0)
+        rc = check_input(run, err);
     for (size_t i = 0; i < run->n && rc == 0; i++)
         rc = atb__validate_cmd(run, run->cmds[i], err);
     memset(&setters, 0, sizeof(setters)); /* borrows the latch names */

@@ -38,6 +38,7 @@ extern "C" {
 struct atb_run;
 struct ev_loop;
 struct atb_error;
+struct atb_probe;
 
 enum atb_mode {
     ATB_MODE_POOL,     /* first failure cancels the rest */
@@ -157,6 +158,17 @@ int atb_run_set_color(struct atb_run *run, int stream, enum atb_color color);
  * NULL: "==> {name} <==" before, nothing after. Each should end with a
  * newline. */
 int atb_run_set_group_header(struct atb_run *run, const char *before, const char *after);
+/* on: exec probes write their output to the run's stderr fd; 0 (the
+ * default): it is discarded. */
+int atb_run_set_probe_output(struct atb_run *run, int on);
+/* Gives the command named name (looked up when the run is checked:
+ * ATB_ENONAME from atb_run_check() when none has it) a copy of probe as
+ * its ready_probe (health 0) or health_probe (health 1), as if its struct
+ * atb_cmd had it; ATB_EPROBE from the check when it has one already. For
+ * callers that name commands only after adding them (the atb program's
+ * --ready-probe). NULL probe: none set here. */
+int atb_run_set_probe(struct atb_run *run, const char *name, int health,
+                      const struct atb_probe *probe);
 /* Group mode: a command that failed (or timed out) without writing
  * anything still gets a block, holding text ("(no output)\n", say), so
  * that a failure is never silent; NULL (the default): no block. */
@@ -266,6 +278,13 @@ enum atb_event_kind {
                               header, and the rest as it comes; once per id */
     ATB_EVENT_KILLED,      /* id's process group got SIGKILL: the grace ran
                               out, or a second cancel */
+    ATB_EVENT_PROBE_FAILED, /* an attempt of id's probe failed: count the
+                              failures in a row so far, stream 1 for its
+                              ready_probe, 2 for its health_probe, error a
+                              negative errno (-ETIMEDOUT, -ECONNREFUSED) or
+                              ATB_EPROBE (an exec probe's non-zero status, an
+                              HTTP status not 2xx), data and len what it
+                              got ("exit 1", "HTTP 503"), not NUL-terminated */
     ATB_EVENT_RETRY        /* id's attempt failed and another starts in
                               delay_s: the failed one is atb_run_attempt(run,
                               id, count - 2), count the next attempt's
@@ -311,6 +330,35 @@ int atb_run_set_feed_delim(struct atb_run *run, int delim);
  * ARG_MAX, the most one command's arguments can hold); the buffer grows to
  * it as needed. */
 int atb_run_set_feed_max(struct atb_run *run, size_t max);
+
+/* A probe: how the run asks a command whether it is ready (ready_probe)
+ * or still healthy (health_probe), instead of reading its output. Exactly
+ * one way:
+ *   EXEC  argv (run directly) or shell (a line for /bin/sh -c): a success
+ *         is exit status 0. It runs as the run's child in a process group
+ *         of its own, with the command's environment and folder, stdin
+ *         /dev/null and its output discarded (atb_run_set_probe_output());
+ *         killed when its attempt times out or the command ends.
+ *   TCP   target "HOST:PORT": a success is a connection accepted;
+ *   HTTP  target "http://HOST:PORT/PATH" (no TLS): a success is a 2xx
+ *         status line to "GET /PATH HTTP/1.0".
+ * HOST is a name, an IPv4 address or a bracketed IPv6 one ("[::1]:80"),
+ * resolved with getaddrinfo() at each attempt (so a blocking lookup for a
+ * name that is not in /etc/hosts). The first attempt comes initial_delay_s
+ * after the command started, the next ones interval_s after the previous
+ * one ended; each may take timeout_s. */
+enum atb_probe_kind { ATB_PROBE_NONE, ATB_PROBE_EXEC, ATB_PROBE_TCP, ATB_PROBE_HTTP };
+struct atb_probe {
+    enum atb_probe_kind kind;
+    char *const *argv;        /* EXEC: NULL-terminated, or */
+    const char *shell;        /* EXEC: a command line */
+    const char *target;       /* TCP, HTTP */
+    double interval_s;        /* 0: 0.2 s */
+    double timeout_s;         /* 0: 1 s */
+    double initial_delay_s;   /* 0: none */
+    unsigned failures;        /* health_probe: failures in a row that fail
+                                 the run; 0: 3 */
+};
 
 /* A command to add to a run. Fill it from ATB_CMD_INIT, then set what is
  * needed; atb_run_add() copies everything it points to. Exactly one of argv
@@ -359,6 +407,13 @@ struct atb_cmd {
     int retries;
     double retry_delay_s;
     double retry_backoff;
+    /* ready_probe: the command is ready at the probe's first success (not
+     * with ready_when; ready_timeout_s bounds the wait as for it), and
+     * stays up until it ends. health_probe (a service only): once it is
+     * ready, that many failures in a row end it as a failure of the run,
+     * "service unhealthy". NULL: none. Copied. */
+    const struct atb_probe *ready_probe;
+    const struct atb_probe *health_probe;
 };
 
 #define ATB_CMD_INIT {.size = sizeof(struct atb_cmd), .retries = -1, .retry_delay_s = -1}
