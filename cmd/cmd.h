@@ -283,6 +283,12 @@ int cmd_feed_line(struct atb_run *run, const char *line, size_t len, void *data)
  * "cancelled (SIGTERM)"). */
 void cmd_describe(const struct atb_run *run, const struct atb_result *res, char *buf,
                   size_t size);
+/* What argv ran, as a person wrote it: a shell command's line (/bin/sh -c
+ * LINE), else its words; tabs and newlines as blanks, other control
+ * characters as '?', cut to CMD_LINE_SHOWN characters ("..." at the end).
+ * buf has room for CMD_LINE_SHOWN + 1. Returns buf. */
+#define CMD_LINE_SHOWN 60
+const char *cmd_line_shown(char *const *argv, char *buf, size_t size);
 /* "5s", "0.5s", "250ms": how a person would write a duration. */
 void cmd_format_duration(char *buf, size_t size, double s);
 /* Calls fn with every result the run lists, main commands first, then the

@@ -6,6 +6,29 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
+
+const char *cmd_line_shown(char *const *argv, char *buf, size_t size)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    if (argv == NULL || argv[0] == NULL)
+        return buf;
+    if (strcmp(argv[0], "/bin/sh") == 0 && argv[1] && strcmp(argv[1], "-c") == 0 && argv[2] &&
+        argv[3] == NULL)
+        argv += 2;
+    for (size_t k = 0; argv[k] && used + 1 < size; k++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", k ? " " : "", argv[k]);
+    for (unsigned char *p = (unsigned char *)buf; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = ' ';
+        else if (*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    if (strlen(buf) > CMD_LINE_SHOWN)
+        strcpy(buf + CMD_LINE_SHOWN - 3, "...");
+    return buf;
+}
 
 void cmd_format_duration(char *buf, size_t size, double s)
 {

@@ -46,31 +46,6 @@ static void measure(const struct atb_result *res, void *data)
         t->wwidth = strlen(what);
 }
 
-/* The most of a failed command's line the text report shows. */
-#define COMMAND_SHOWN 60
-
-/* What a failed command ran, cut to COMMAND_SHOWN: a shell command's line
- * as written, else its words; its name alone often does not say (sh, make). */
-static const char *command_of(const struct atb_result *res, char *buf, size_t size)
-{
-    size_t used = 0;
-    char *const *argv = res->argv;
-
-    buf[0] = '\0';
-    if (argv == NULL || argv[0] == NULL)
-        return buf;
-    if (strcmp(argv[0], "/bin/sh") == 0 && argv[1] && strcmp(argv[1], "-c") == 0 && argv[2])
-        argv += 2;
-    for (size_t k = 0; argv[k] && used + 1 < size; k++)
-        used += (size_t)snprintf(buf + used, size - used, "%s%s", k ? " " : "", argv[k]);
-    for (char *p = buf; *p; p++)
-        if (*p == '\n' || *p == '\t')
-            *p = ' ';
-    if (strlen(buf) > COMMAND_SHOWN)
-        strcpy(buf + COMMAND_SHOWN - 3, "...");
-    return buf;
-}
-
 /* The colour of a state where colours are on: failures red, successes
  * green, what the run stopped yellow. */
 static const char *color_of(const struct text_ctx *t, enum atb_state state)
@@ -91,7 +66,7 @@ static const char *color_of(const struct text_ctx *t, enum atb_state state)
 static void line(const struct atb_result *res, void *data)
 {
     struct text_ctx *t = data;
-    char what[160], cmd[COMMAND_SHOWN + 160];
+    char what[160], cmd[CMD_LINE_SHOWN + 160];
     const char *on = color_of(t, res->state), *off = t->color ? "\033[0m" : "";
 
     if (!t->verbose && res->state == ATB_STATE_SUCCEEDED)
@@ -109,7 +84,7 @@ static void line(const struct atb_result *res, void *data)
                 res->user_s + res->system_s, res->user_s, res->system_s,
                 (double)res->max_rss_kib / 1024);
     if (res->state == ATB_STATE_FAILED || res->state == ATB_STATE_TIMED_OUT)
-        fprintf(t->out, "  %s", command_of(res, cmd, sizeof(cmd)));
+        fprintf(t->out, "  %s", cmd_line_shown(res->argv, cmd, sizeof(cmd)));
     fputc('\n', t->out);
 }
 

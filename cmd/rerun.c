@@ -63,23 +63,6 @@ static const char *shown(const char *s, char *buf, size_t size)
     return buf;
 }
 
-/* A command line as a person wrote it: a shell command's line, else its
- * words with spaces between. */
-static const char *line_of(char *const *argv, char *buf, size_t size)
-{
-    char joined[SHOWN_MAX * 4];
-    size_t used = 0;
-
-    joined[0] = '\0';
-    if (argv[0] && argv[1] && argv[2] && strcmp(argv[0], "/bin/sh") == 0 &&
-        strcmp(argv[1], "-c") == 0 && argv[3] == NULL)
-        argv += 2;
-    for (size_t k = 0; argv[k] && used + 1 < sizeof(joined); k++)
-        used += (size_t)snprintf(joined + used, sizeof(joined) - used, "%s%s", k ? " " : "",
-                                 argv[k]);
-    return shown(joined, buf, size);
-}
-
 /* The file's text, NUL-terminated, at most ATB_SPEC_MAX_SIZE bytes.
  * Returns it (malloc'd) or NULL after a message. */
 static char *slurp(const struct report *r, size_t *len)
@@ -249,7 +232,7 @@ static int same_argv(const cJSON *words, char *const *argv, char ***there)
  * work commands did not, or -1 after a message. */
 static long match(const struct report *r, const struct atb_run *run, unsigned char *failed)
 {
-    char q[SHOWN_MAX + 8], a[SHOWN_MAX + 8], b[SHOWN_MAX + 8];
+    char q[SHOWN_MAX + 8], a[CMD_LINE_SHOWN * 4], b[CMD_LINE_SHOWN * 4];
     long nfailed = 0;
 
     for (int id = 0; id < (int)atb_run_count(run); id++) {
@@ -265,7 +248,7 @@ static long match(const struct report *r, const struct atb_run *run, unsigned ch
         }
         if (!same_argv(e->argv, res->argv, &there)) {
             say(r, "command '%s' ran '%s' there, '%s' here", shown(res->name, q, sizeof(q)),
-                there ? line_of(there, a, sizeof(a)) : "?", line_of(res->argv, b, sizeof(b)));
+                there ? cmd_line_shown(there, a, sizeof(a)) : "?", cmd_line_shown(res->argv, b, sizeof(b)));
             free(there);
             return -1;
         }
