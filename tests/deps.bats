@@ -190,7 +190,9 @@ EOF2
 	assert_failure 3
 	[ -s "$T/d1" ]
 	[ ! -e "$(cat "$T/d1")" ]
-	run atb pool -t 0.2s -- sh -c "'$ATB' latch set x && echo \$ATB_LATCH_DIR >$T/d2; exec sleep 1000"
+	# The deadline leaves a sanitized atb latch on a loaded machine time to
+	# make the folder first.
+	run atb pool -t 3s -- sh -c "'$ATB' latch set x && echo \$ATB_LATCH_DIR >$T/d2; exec sleep 1000"
 	assert_failure 124
 	[ -s "$T/d2" ]
 	[ ! -e "$(cat "$T/d2")" ]

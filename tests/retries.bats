@@ -239,7 +239,8 @@ try 2"
 @test "GitLab CI: group blocks are collapsible sections, timed from the command's start" {
 	local t0 t1
 	t0=$(date +%s)
-	GITLAB_CI=true ratb pool -o group -n one,two -- sh -c 'echo hello' -- sh -c 'exit 3'
+	# wait-all: two's failure must not cancel one before it has printed.
+	GITLAB_CI=true ratb wait-all -o group -n one,two -- sh -c 'echo hello' -- sh -c 'exit 3'
 	t1=$(date +%s)
 	assert_equal "$status" 3
 	run python3 - "$T/out" "$t0" "$t1" <<-'PY'
