@@ -19,11 +19,25 @@
 #include "unit.h"
 
 /* A file in memory: a destination that never fills, read back once the
- * run has ended. A test owns it and closes it. */
+ * run has ended. A test owns it and closes it.
+ *
+ * The run and the commands it starts write to one open file description,
+ * sharing its offset, as they would share a stdout redirected to a file.
+ * Linux serializes write()s that share an offset only on descriptions made
+ * by open() (FMODE_ATOMIC_POS, fs/open.c), not on the one memfd_create()
+ * returns: two processes writing at once could both write at the same
+ * offset, the later write covering the earlier, and a test would see lines
+ * go missing that atb wrote. Opening the memfd again through /proc gives a
+ * description of an ordinary file, and the writes their own places. */
 static inline int mem_file(void)
 {
-    int fd = memfd_create("atb-unit-out", MFD_CLOEXEC);
+    char path[64];
+    int mfd = memfd_create("atb-unit-out", MFD_CLOEXEC), fd;
 
+    ASSERT(mfd >= 0);
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", mfd);
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    close(mfd);
     ASSERT(fd >= 0);
     return fd;
 }
