@@ -52,7 +52,8 @@ enum {
     CMD_OPT_HALT,
     CMD_OPT_RETRIES,
     CMD_OPT_RETRY_DELAY,
-    CMD_OPT_RETRY_BACKOFF /* below 530 */
+    CMD_OPT_RETRY_BACKOFF,
+    CMD_OPT_LAUNCHER /* below 530 */
 };
 
 /* The settings given as options, checked as they are parsed and applied to
@@ -65,7 +66,8 @@ struct cmd_settings {
 };
 
 /* Takes an option that sets a run setting (-j -s -g -t -o -i, --prefix,
- * --color, --no-pad, --halt, --retries, --retry-delay, --retry-backoff; --no-stdin, --foreground and --preserve-status, which
+ * --color, --no-pad, --halt, --retries, --retry-delay, --retry-backoff,
+ * --launcher; --no-stdin, --foreground and --preserve-status, which
  * cmd_view_settings() reads) into s after checking its value. Returns 1 when it
  * did, 0 when opt is not one of them, -1 after a message naming the option
  * and the bad value; who starts the message ("pool", "run"). */
@@ -101,6 +103,7 @@ void cmd_view_settings(const struct cmd_settings *s, struct cmd_view *view);
         {"retries", required_argument, NULL, CMD_OPT_RETRIES},               \
         {"retry-delay", required_argument, NULL, CMD_OPT_RETRY_DELAY},       \
         {"retry-backoff", required_argument, NULL, CMD_OPT_RETRY_BACKOFF},   \
+        {"launcher", required_argument, NULL, CMD_OPT_LAUNCHER},             \
         {"no-stdin", no_argument, NULL, CMD_OPT_NO_STDIN},                   \
         {"foreground", no_argument, NULL, CMD_OPT_FOREGROUND},               \
         {"preserve-status", no_argument, NULL, CMD_OPT_PRESERVE_STATUS}

@@ -274,6 +274,22 @@ static void put_usage(const struct atb_result *res, void *data)
             res->system_s, res->max_rss_kib);
 }
 
+/* The Slurm job (and step) of each command, as suite properties
+ * "slurm:NAME" ("123" or "123.4"), for the same reason. */
+static void put_slurm(const struct atb_result *res, void *data)
+{
+    struct junit_ctx *j = data;
+
+    if (res->slurm_job < 0)
+        return;
+    fputs("      <property name=\"slurm:", j->out);
+    put_str(j->out, res->name, 1);
+    if (res->slurm_step >= 0)
+        fprintf(j->out, "\" value=\"%ld.%ld\"/>\n", res->slurm_job, res->slurm_step);
+    else
+        fprintf(j->out, "\" value=\"%ld\"/>\n", res->slurm_job);
+}
+
 static void tally(const struct atb_result *res, void *data)
 {
     struct junit_ctx *j = data;
@@ -322,6 +338,7 @@ int cmd_report_junit(const struct atb_run *run, const char *suite, FILE *out)
             atb_mode_name(atb_run_get_mode(run)), atb_outcome_name(atb_run_outcome(run)),
             cmd_run_status(run));
     cmd_each_result(run, put_usage, &j);
+    cmd_each_result(run, put_slurm, &j);
     fputs("    </properties>\n", out);
     cmd_each_result(run, put_testcase, &j);
     fputs("  </testsuite>\n</testsuites>\n", out);

@@ -128,6 +128,14 @@ static int setting(const char *who, int opt, const char *arg, struct atb_run *ru
         if (number(who, "--retry-backoff", arg, 0, 1, 1000, &s) < 0)
             return -1;
         return run ? atb_run_set_retry_delay(run, atb_run_get_retry_delay(run), s) : 0;
+    case CMD_OPT_LAUNCHER:
+        if (strcmp(arg, "local") != 0 && strcmp(arg, "slurm") != 0) {
+            cmd_err("%s: --launcher: expected local or slurm, got '%s'", who, arg);
+            return -1;
+        }
+        return run ? atb_run_set_launcher(run, arg[0] == 's' ? ATB_LAUNCHER_SLURM
+                                                             : ATB_LAUNCHER_LOCAL)
+                   : 0;
     case CMD_OPT_NO_STDIN:
     case CMD_OPT_FOREGROUND:
     case CMD_OPT_PRESERVE_STATUS:

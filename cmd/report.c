@@ -204,6 +204,25 @@ static void add_usage(cJSON *o, const struct atb_result *res)
     cJSON_AddNumberToObject(u, "max_rss_kib", (double)res->max_rss_kib);
 }
 
+/* Under the Slurm launcher: the job and step the command ran as (null
+ * before srun said them; a step only inside an allocation). */
+static void add_slurm(cJSON *o, const struct atb_run *run, const struct atb_result *res)
+{
+    cJSON *s;
+
+    if (atb_run_get_launcher(run) != ATB_LAUNCHER_SLURM)
+        return;
+    if (res->slurm_job < 0 || (s = cJSON_AddObjectToObject(o, "slurm")) == NULL) {
+        cJSON_AddNullToObject(o, "slurm");
+        return;
+    }
+    cJSON_AddNumberToObject(s, "job_id", (double)res->slurm_job);
+    if (res->slurm_step >= 0)
+        cJSON_AddNumberToObject(s, "step_id", (double)res->slurm_step);
+    else
+        cJSON_AddNullToObject(s, "step_id");
+}
+
 /* How one attempt went: the command's own fields, and each attempt's. */
 static void add_outcome(cJSON *o, const struct atb_run *run, const struct atb_result *res)
 {
@@ -230,6 +249,7 @@ static void add_outcome(cJSON *o, const struct atb_run *run, const struct atb_re
     else
         cJSON_AddNullToObject(o, "duration_s");
     add_usage(o, res);
+    add_slurm(o, run, res);
     add_error(o, run, res);
 }
 

@@ -26,22 +26,23 @@ PWR SYS RTMIN RTMAX'
 # then all of them. The modes take --health-probe only to refuse it (no
 # command of theirs is a service), so it is read but not offered there.
 _atb_mode_argl='sep names jobs signal grace timeout output prefix color colour
-input finally halt retries retry-delay retry-backoff report junit events
-rerun-failed ready-probe health-probe'
+input finally halt retries retry-delay retry-backoff launcher report junit
+events rerun-failed ready-probe health-probe'
 _atb_mode_args='n j s g t o i'
 _atb_mode_opts='-c --shell --sep -n --names -j --jobs -s --signal -g --grace
 -t --timeout -o --output --prefix --no-pad --color --colour -i --input
 --no-stdin --foreground --preserve-status --progress --finally --stdin -0
 --null -k --keep-order --halt --retries --retry-delay --retry-backoff
---ready-probe --report --junit --events --rerun-failed -v --verbose -h --help'
+--launcher --ready-probe --report --junit --events --rerun-failed -v --verbose -h --help'
 _atb_run_argl='mode jobs signal grace timeout output prefix color colour input
-halt retries retry-delay retry-backoff report junit events rerun-failed
-ready-probe health-probe'
+halt retries retry-delay retry-backoff launcher report junit events
+rerun-failed ready-probe health-probe'
 _atb_run_args='m j s g t o i'
 _atb_run_opts='-m --mode -j --jobs -s --signal -g --grace -t --timeout
 -o --output --prefix --no-pad --color --colour -i --input --no-stdin
 --foreground --preserve-status --first-success -k --keep-order --halt
---retries --retry-delay --retry-backoff --ready-probe --health-probe --report
+--retries --retry-delay --retry-backoff --launcher --ready-probe --health-probe
+--report
 --junit --events --rerun-failed -v --verbose -h --help'
 _atb_cancel_argl='signal grace pidfile'
 _atb_cancel_args='s g'
@@ -97,6 +98,7 @@ _atb_value() {
 		_atb_add "$cur" $sigs
 		;;
 	halt) _atb_add "$cur" now soon now,fail=1 soon,fail=1 ;;
+	launcher) _atb_add "$cur" local slurm ;;
 	report | junit | events | pidfile) _atb_files "$cur" ;;
 	rerun-failed) _atb_files "$cur" json ;;
 	finally) _atb_lines "$(compgen -c -- "$cur")" ;;

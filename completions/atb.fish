@@ -35,7 +35,7 @@ function __atb_state
     set -l t (commandline -opc)
     set -l n (count $t)
     set -l argl sep names jobs signal grace timeout output prefix color colour \
-        input finally halt retries retry-delay retry-backoff report junit events rerun-failed \
+        input finally halt retries retry-delay retry-backoff launcher report junit events rerun-failed \
         ready-probe health-probe
     set -l args n j s g t o i
     if test "$t[2]" = shield
@@ -196,6 +196,7 @@ complete -c atb -n $both -l halt -x -a 'now soon now,fail=1 soon,fail=1' -d 'Whe
 complete -c atb -n $both -l retries -x -d 'Start a failed command again, up to N more times'
 complete -c atb -n $both -l retry-delay -x -d 'Wait DUR before each retry'
 complete -c atb -n $both -l retry-backoff -x -d 'Multiply the delay by F after each retry'
+complete -c atb -n $both -l launcher -x -a 'local slurm' -d 'Where the commands run: here, or through srun'
 complete -c atb -n $both -l ready-probe -x -d 'NAME=tcp:HOST:PORT, http:URL or exec:CMD: ready once it succeeds'
 complete -c atb -n $both -l report -r -F -d 'Write a JSON report to FILE'
 complete -c atb -n $both -l junit -r -F -d 'Write a JUnit XML report to FILE'

@@ -56,6 +56,7 @@ enum {
     ATB_ERETRY = -1012,    /* retries where there can be none (a service) */
     ATB_EPROBE = -1013,    /* a probe that cannot be (a bad target, with
                               ready_when, health_probe on a non-service) */
+    ATB_ELAUNCHER = -1014, /* the launcher cannot run here (srun not found) */
     ATB_ELATCHNAME = -1100, /* not a valid latch name */
     ATB_ELATCHDIR = -1101,  /* latch folder is unsafe (symlink, owner, mode) */
     ATB_ETIMEDOUT = -1102,  /* a wait reached its time limit */

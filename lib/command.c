@@ -11,6 +11,7 @@
  * tally, so a new way through the life cycle cannot leave a count behind.
  */
 #include "engine.h"
+#include "srun.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -98,6 +99,7 @@ static void init_fields(struct atb__cmd *c, struct atb_run *run, const struct at
     c->retry_backoff = cmd->retry_backoff;
     c->res.user_s = c->res.system_s = -1;
     c->res.max_rss_kib = -1;
+    c->res.slurm_job = c->res.slurm_step = -1;
     c->proc.pidfd = -1;
     c->out[0].fd = c->out[1].fd = -1;
     c->out[0].spill_fd = c->out[1].spill_fd = -1;
@@ -111,6 +113,7 @@ int atb__cmd_new(struct atb_run *run, const struct atb_cmd *src, int id, struct 
     size_t argc, envc, waitc, size, off, namelen;
     struct atb__cmd *c;
     char **slots, *p;
+    const char *field;
 
     *out = NULL;
     if (cmd_copy(src, &cmd) < 0)
@@ -124,7 +127,8 @@ int atb__cmd_new(struct atb_run *run, const struct atb_cmd *src, int id, struct 
         (cmd.name && cmd.name[0] == '\0') || (cmd.label && cmd.label[0] == '\0') ||
         !(cmd.timeout_s >= 0) || !(cmd.ready_timeout_s >= 0) || cmd.retries < -1 ||
         cmd.retries > ATB__RETRIES_MAX || !(cmd.retry_delay_s >= 0 || cmd.retry_delay_s == -1) ||
-        !(cmd.retry_backoff == 0 || (cmd.retry_backoff >= 1 && cmd.retry_backoff <= 1000)))
+        !(cmd.retry_backoff == 0 || (cmd.retry_backoff >= 1 && cmd.retry_backoff <= 1000)) ||
+        atb_slurm_check(cmd.slurm, &field) < 0)
         return -EINVAL;
     /* Room for the default name and a "#N" suffix, decided at start. */
     if (cmd.name)
@@ -159,6 +163,10 @@ int atb__cmd_new(struct atb_run *run, const struct atb_cmd *src, int id, struct 
         atb_name_default(cmd.shell ? cmd.shell : argv[0], cmd.shell != NULL, p, namelen + 1);
     }
     init_fields(c, run, &cmd, id);
+    if (cmd.slurm && atb__slurm_copy(cmd.slurm, &c->slurm) < 0) {
+        atb__cmd_free(c);
+        return -ENOMEM;
+    }
     for (int k = 0; k < 2; k++) {
         const struct atb_probe *probe = k ? cmd.health_probe : cmd.ready_probe;
         int rc = probe ? atb__probe_new(c, probe, k, &c->probe[k]) : 0;
@@ -196,6 +204,7 @@ void atb__cmd_free(struct atb__cmd *cmd)
     atb__retry_free(cmd);
     atb__probe_free(cmd->probe[0]);
     atb__probe_free(cmd->probe[1]);
+    free(cmd->slurm);
     free(cmd->kept);
     free(cmd);
 }

@@ -5,6 +5,7 @@
  */
 #include "engine.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 /* A cancel held until a command's dependents had ended is due, unless the
@@ -112,6 +113,26 @@ static void take_proc(struct atb__cmd *cmd)
     cmd->res.killed = cmd->proc.killed;
 }
 
+/* What a launcher that learns of a start only later (Slurm's) said: the
+ * program could not be run (as a local start failure would say), or what
+ * kept it from running, and the ids it ran under. */
+static void take_launch(struct atb__cmd *cmd)
+{
+    struct atb_result *res = &cmd->res;
+
+    res->slurm_job = cmd->proc.remote_job;
+    res->slurm_step = cmd->proc.remote_step;
+    if (res->state != ATB_STATE_FAILED)
+        return;
+    if (cmd->proc.start_error != 0) {
+        res->start_error = cmd->proc.start_error;
+        res->exit_code = -1;
+    } else if (cmd->proc.launch_error != NULL && res->error == NULL) {
+        snprintf(cmd->error, sizeof(cmd->error), "%s", cmd->proc.launch_error);
+        res->error = cmd->error;
+    }
+}
+
 /* What the leader used, as the launcher read it at its reaping. */
 static void take_usage(struct atb__cmd *cmd)
 {
@@ -138,6 +159,7 @@ static void on_leader(struct atb__proc *p, int code, int status, void *data)
     atb__cmd_leader_result(cmd, code, status);
     take_proc(cmd);
     take_usage(cmd);
+    take_launch(cmd);
     atb__cmd_phase(cmd, ATB__LEADER_DONE);
     /* An attempt to be tried again is no end: nothing in the run hears of
      * it (retry.c). */
@@ -199,8 +221,18 @@ void atb__run_stream_closed(struct atb__cmd *cmd)
     atb__sched_maybe_finish(cmd);
 }
 
+/* The launcher's own processes are done: the run may be over. */
+static void on_idle(void *data)
+{
+    struct atb_run *run = data;
+
+    atb__enter(run);
+    atb__leave(run);
+}
+
 void atb__ends_attach(struct atb_run *run)
 {
+    run->launcher->on_idle = on_idle;
     run->launcher->on_leader = on_leader;
     run->launcher->on_group = on_group;
     run->launcher->on_killed = on_killed;

@@ -90,6 +90,7 @@ struct atb__cmd {
     double retry_delay_s, retry_backoff;
     struct atb__try *tries; /* owned: its earlier attempts (res.attempt - 1) */
     struct atb__probe *probe[2]; /* owned: ready_probe, health_probe, or NULL */
+    struct atb_slurm *slurm;     /* owned (one block), or NULL */
     /* output (streams.c, group-out.c) */
     struct atb__stream out[2];
     ev_timer drain_w;       /* group gone, output still open: stop waiting */
@@ -321,12 +322,14 @@ struct atb__guard {
     const char *token;      /* the run's mark */
     int signo;
     double grace_s;
+    char will[512];         /* what the guardian runs first, or "" */
 };
-/* A random token for the run's mark (16 hex digits) into buf. */
-int atb__guard_token(char *buf, size_t size);
 /* Starts the first guardian, which shares atb's memory, and waits until it
  * is ready. Returns 0 or a negative errno (nothing made). */
-int atb__guard_start(struct atb__guard *gd, const char *token, int signo, double grace_s);
+/* will: a shell command the guardian runs first should atb die (the Slurm
+ * launcher's scancel of the run's jobs), or NULL; copied. */
+int atb__guard_start(struct atb__guard *gd, const char *token, int signo, double grace_s,
+                     const char *will);
 /* Hands over to a forked guardian with memory of its own. Returns 0 (also
  * when there is nothing to hand over) or a negative errno, the first
  * guardian then still on guard. */
@@ -465,6 +468,7 @@ struct atb__settings {
     unsigned retries;       /* for commands that leave theirs to the run */
     double retry_delay_s, retry_backoff;
     size_t feed_max;        /* the longest line, in bytes */
+    enum atb_launcher launcher;
 };
 
 enum atb__stage { ATB__NEW, ATB__GOING, ATB__ENDING, ATB__OVER };

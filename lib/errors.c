@@ -28,6 +28,8 @@ const char *atb_strerror(int err)
         return "a service is never retried";
     case ATB_EPROBE:
         return "invalid probe";
+    case ATB_ELAUNCHER:
+        return "srun and scancel are needed to run on Slurm, and are not in PATH";
     case ATB_ECWD:
         return "working directory missing or not a directory";
     case ATB_ENONAME:

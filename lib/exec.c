@@ -343,9 +343,16 @@ int atb_run_exec(struct atb_run *run)
     run->exec = &ex;
     run->done = exec_done;
     /* The guardian starts before any command it must know of. */
-    if (run->set.guardian && (rc = atb__guard_token(run->mark, sizeof(run->mark))) == 0)
-        rc = atb__guard_start(&run->guard, run->mark, run->set.cancel_signal,
-                              run->set.grace_s);
+    if (run->set.guardian && (rc = atb__random_token(run->mark, sizeof(run->mark))) == 0) {
+        char will[512];
+
+        if (run->set.launcher == ATB_LAUNCHER_SLURM)
+            rc = atb__slurm_will(run->mark, will, sizeof(will));
+        if (rc == 0)
+            rc = atb__guard_start(&run->guard, run->mark, run->set.cancel_signal,
+                                  run->set.grace_s,
+                                  run->set.launcher == ATB_LAUNCHER_SLURM ? will : NULL);
+    }
     if (rc < 0) {
         run->error.code = rc;
         run->error.key = "guardian";

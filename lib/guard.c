@@ -13,7 +13,9 @@
  * cancel signal (and SIGCONT) to every group it knows and to every process
  * that carries the run's mark in its environment, so that descendants that
  * left their group are found too; waits the grace period while any is
- * left; sends SIGKILL to what is left; and exits.
+ * left; sends SIGKILL to what is left; and exits. Before all that it runs
+ * the run's will, when it has one: the Slurm launcher's scancel of the
+ * run's jobs, which live on the cluster, out of reach of any signal.
  *
  * Two guardians, one after the other, so that it costs the start-up almost
  * nothing and still outlives anything that kills atb:
@@ -46,22 +48,25 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #define GUARD_FD 3
 #define GUARD_TICK_S 0.02
 #define KILL_WAIT_S 2.0
+#define WILL_WAIT_S 15.0
 #define ENVIRON_MAX (256 * 1024)
 /* The first guardian's stack, and the groups any guardian can hold: as
  * many as run at once, a million being more than any run starts. Both are
@@ -76,23 +81,8 @@ struct guard_state {
     int fd;                 /* the guardian's end of the socket */
     int signo;
     double grace_s;
+    const char *will;       /* run first (the atb__guard's), or NULL */
 };
-
-int atb__guard_token(char *buf, size_t size)
-{
-    unsigned char r[8];
-    size_t len = 0;
-
-    if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
-        /* Not a secret, only unlikely to collide: the time and the pid. */
-        unsigned long long t = (unsigned long long)(atb__wall_now() * 1e9);
-        t ^= (unsigned long long)getpid() << 32;
-        memcpy(r, &t, sizeof(r));
-    }
-    for (size_t i = 0; i < sizeof(r) && len + 2 < size; i++)
-        len += (size_t)snprintf(buf + len, size - len, "%02x", r[i]);
-    return len == 2 * sizeof(r) ? 0 : -EINVAL;
-}
 
 static void remember(struct guard_state *g, pid_t pgid)
 {
@@ -237,12 +227,38 @@ static void wait_gone(const struct guard_state *g, double wait_s, char *buf)
         nanosleep(&tick, NULL);
 }
 
+/* The will (a scancel of the run's Slurm jobs, which no signal of ours
+ * reaches), waited for at most WILL_WAIT_S. posix_spawn, not fork: no
+ * malloc, no copy of the memory we may share with atb. */
+static void run_will(const char *will)
+{
+    char *argv[] = {"sh", "-c", (char *)will, NULL};
+    struct timespec tick = {0, (long)(GUARD_TICK_S * 1e9)};
+    double until = atb__now() + WILL_WAIT_S;
+    pid_t pid;
+
+    if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ) != 0)
+        return;
+    while (waitpid(pid, NULL, WNOHANG) == 0) {
+        if (atb__now() > until) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+            return;
+        }
+        nanosleep(&tick, NULL);
+    }
+}
+
 /* atb has died: cancel what it left, as it would have. No malloc (see the
  * top): the environment buffer is mapped. */
 static void act(struct guard_state *g)
 {
     char *buf = mmap(NULL, ENVIRON_MAX, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (g->will != NULL)
+        run_will(g->will);
 
     if (buf == MAP_FAILED)
         buf = NULL; /* its groups still get the signals */
@@ -375,7 +391,8 @@ static pid_t clone_shared(struct atb__guard *gd, struct guard_state *g)
     return pid;
 }
 
-int atb__guard_start(struct atb__guard *gd, const char *token, int signo, double grace_s)
+int atb__guard_start(struct atb__guard *gd, const char *token, int signo, double grace_s,
+                     const char *will)
 {
     struct guard_state *g;
     int sv[2], rc;
@@ -398,7 +415,10 @@ int atb__guard_start(struct atb__guard *gd, const char *token, int signo, double
     /* Its state lives at the bottom of its stack: atb's memory that atb
      * does not touch while it runs. */
     g = gd->stack;
-    *g = (struct guard_state){gd->pgids, 0, token, sv[0], signo, grace_s};
+    if (will != NULL)
+        snprintf(gd->will, sizeof(gd->will), "%s", will);
+    *g = (struct guard_state){gd->pgids, 0, token, sv[0], signo, grace_s,
+                              gd->will[0] ? gd->will : NULL};
     gd->token = token;
     gd->signo = signo;
     gd->grace_s = grace_s;
@@ -442,7 +462,8 @@ static int tell_all(const struct atb__guard *gd, int fd)
  * array emptied, filled again from what atb tells it. */
 static void forked_guardian(struct atb__guard *gd, int fd)
 {
-    struct guard_state g = {gd->pgids, 0, gd->token, fd, gd->signo, gd->grace_s};
+    struct guard_state g = {gd->pgids, 0, gd->token, fd, gd->signo, gd->grace_s,
+                            gd->will[0] ? gd->will : NULL};
 
     if (settle(fd) == 0)
         guardian(&g);

@@ -54,6 +54,9 @@ int atb__fds_available(int n);
  * terminal may be gone, or no longer ours. */
 void atb__tty_reclaim(int fd);
 double atb__now(void);
+/* A random token (16 hex digits) into buf: the run's mark, the name of
+ * its Slurm jobs. */
+int atb__random_token(char *buf, size_t size);
 double atb__wall_now(void);
 /* This process's children, live or zombie, into a malloc'd array. */
 int atb__children(pid_t **out, size_t *n);
@@ -133,6 +136,10 @@ struct atb__spawn_ctx {
     int tty_fd;             /* a terminal whose foreground group the child's
                                becomes before it execs, or -1 */
 };
+/* Finds name in path (NULL: a default PATH) as execvp() would. Returns 0
+ * with the full path in buf, -EACCES when only non-executable files were
+ * found, or -ENOENT. */
+int atb__path_search(const char *name, const char *path, char *buf, size_t size);
 int atb__spawn(struct atb__spawner *sp, char *const argv[],
                const struct atb__spawn_ctx *ctx, pid_t *pid);
 

@@ -32,6 +32,14 @@ struct atb__proc {
      * not known (ev_child reaps without asking). */
     double user_s, system_s;
     long max_rss_kib;
+    /* Set by a launcher whose start is only known later (Slurm's), before
+     * on_leader: why the program could not be run (-ENOENT...), else 0;
+     * what went wrong before it ran (borrowed until forget), else NULL;
+     * the remote ids it ran under, else -1. */
+    int start_error;
+    const char *launch_error;
+    long remote_job, remote_step;
+    void *ext;              /* the launcher's own, per proc */
     unsigned started : 1, leader_done : 1, group_done : 1, signalled : 1, killed : 1,
         lingering : 1, probe : 1; /* probe: an exec probe's (set by the run) */
 };
@@ -57,6 +65,14 @@ struct atb__launcher_ops {
     void (*close)(struct atb__launcher *l);
 };
 
+/* What the run tells a launcher of a command beside its spawn context. */
+struct atb__launch_info {
+    const char *name;                   /* the command's */
+    const struct atb_slurm *slurm;      /* or NULL */
+    int err_pipe;   /* the child's fd 2 is a pipe the run reads: a launcher
+                       that writes to it must never block on it */
+};
+
 struct atb__launcher {
     const struct atb__launcher_ops *ops;
     struct ev_loop *loop;
@@ -71,7 +87,16 @@ struct atb__launcher {
     /* The grace ran out: the group got SIGKILL (not said for kill(), an
      * operation, whose caller knows). */
     void (*on_killed)(struct atb__proc *p, void *data);
+    /* busy went back to 0 (see below). */
+    void (*on_idle)(void *data);
     void *data;
+    /* Processes of the launcher's own (scancel) still running: the run is
+     * not over until they are done. */
+    size_t busy;
+    /* The local launcher underneath (itself when local). */
+    struct atb__launcher *local;
+    /* The next start's command (the run sets it just before start). */
+    const struct atb__launch_info *info;
 };
 
 /* local.c: the process-group launcher on this machine.
@@ -84,6 +109,15 @@ struct atb__launcher {
  * Returns 0 or a negative errno. */
 int atb__local_open(struct atb__launcher **out, struct ev_loop *loop, int use_pidfd,
                     int own_process);
+/* slurm.c: commands through srun, with the local launcher underneath for
+ * the srun processes. token names the run's jobs (atb-TOKEN-NAME). Returns
+ * 0, ATB_ELAUNCHER (srun or scancel is not in PATH) or a negative errno. */
+int atb__slurm_open(struct atb__launcher **out, struct ev_loop *loop, int use_pidfd,
+                    int own_process, const char *token);
+/* The shell command that cancels what is left of a run whose jobs are
+ * named atb-TOKEN-*, for its guardian, into buf. Returns 0 or -ENAMETOOLONG. */
+int atb__slurm_will(const char *token, char *buf, size_t size);
+
 /* Is pid a leader this launcher watches and has not reaped yet? */
 int atb__local_is_leader(struct atb__launcher *l, pid_t pid);
 /* Some child was reaped elsewhere: groups whose leader is gone may be

@@ -260,7 +260,7 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 
 void atb__local_recheck(struct atb__launcher *l)
 {
-    struct local *lc = (struct local *)l;
+    struct local *lc = (struct local *)l->local;
 
     for (struct atb__proc *p = lc->lingering, *next; p; p = next) {
         next = p->lnext;
@@ -270,7 +270,7 @@ void atb__local_recheck(struct atb__launcher *l)
 
 int atb__local_is_leader(struct atb__launcher *l, pid_t pid)
 {
-    return atb__pidmap_get(&((struct local *)l)->leaders, pid) != NULL;
+    return atb__pidmap_get(&((struct local *)l->local)->leaders, pid) != NULL;
 }
 
 /* Default loop: libev reaped some child; lingering groups may be empty. */
@@ -323,6 +323,7 @@ static int local_start(struct atb__launcher *l, struct atb__proc *p, char *const
 
     memset(p, 0, sizeof(*p));
     p->pidfd = -1;
+    p->remote_job = p->remote_step = -1;
     p->user_s = p->system_s = -1;
     p->max_rss_kib = -1;
     if (lc->use_pidfd) {
@@ -408,6 +409,7 @@ int atb__local_open(struct atb__launcher **out, struct ev_loop *loop, int use_pi
     }
     lc->l.ops = &local_ops;
     lc->l.loop = loop;
+    lc->l.local = &lc->l;
     lc->use_pidfd = use_pidfd;
     lc->own_process = own_process;
     if (!use_pidfd) {

@@ -211,6 +211,30 @@ int atb_run_find(const struct atb_run *run, const char *name)
     return v && *v > 0 ? (int)(*v - 1) : ATB_ENONAME;
 }
 
+/* The launcher the settings ask for. Slurm's jobs are named after the
+ * run's mark, or a token of their own where the run has none. */
+static int open_launcher(struct atb_run *run, struct ev_loop *loop, int use_pidfd,
+                         int own_process)
+{
+    char token[24];
+    int rc;
+
+    if (run->set.launcher != ATB_LAUNCHER_SLURM)
+        return atb__local_open(&run->launcher, loop, use_pidfd, own_process);
+    rc = run->mark[0] ? (snprintf(token, sizeof(token), "%s", run->mark), 0)
+                      : atb__random_token(token, sizeof(token));
+    if (rc == 0)
+        rc = atb__slurm_open(&run->launcher, loop, use_pidfd, own_process, token);
+    if (rc == ATB_ELAUNCHER) {
+        memset(&run->error, 0, sizeof(run->error));
+        run->error.code = rc;
+        run->error.id = run->error.index = -1;
+        run->error.key = "launcher";
+        snprintf(run->error.text, sizeof(run->error.text), "%s", atb_strerror(rc));
+    }
+    return rc;
+}
+
 /* Everything a run needs before its first start: the validator, output,
  * the latch scope, the launcher. On failure, what was made is undone. */
 int atb__run_prepare(struct atb_run *run, struct ev_loop *loop, int use_pidfd, int own_process)
@@ -224,7 +248,7 @@ int atb__run_prepare(struct atb_run *run, struct ev_loop *loop, int use_pidfd, i
     if (rc == 0)
         rc = atb__deps_paths(run, &run->error);
     if (rc == 0)
-        rc = atb__local_open(&run->launcher, loop, use_pidfd, own_process);
+        rc = open_launcher(run, loop, use_pidfd, own_process);
     if (rc < 0) {
         atb__output_close(run);
         atb__scope_close(run);

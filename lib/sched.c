@@ -341,6 +341,7 @@ static void services_check(struct atb_run *run)
 static int is_over(const struct atb_run *run)
 {
     return !run->feed.active && run->nin == 0 && run->probes_live == 0 &&
+           (run->launcher == NULL || run->launcher->busy == 0) &&
            atb__tally_sum(&run->tally, ATB__ALL_KINDS, ATB__QUEUED, ATB__GROUP_DONE) == 0;
 }
 

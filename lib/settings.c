@@ -339,6 +339,20 @@ enum atb_mode atb_run_get_mode(const struct atb_run *run)
     return run->set.mode;
 }
 
+int atb_run_set_launcher(struct atb_run *run, enum atb_launcher launcher)
+{
+    BEFORE_START(run);
+    if (launcher != ATB_LAUNCHER_LOCAL && launcher != ATB_LAUNCHER_SLURM)
+        return -EINVAL;
+    run->set.launcher = launcher;
+    return 0;
+}
+
+enum atb_launcher atb_run_get_launcher(const struct atb_run *run)
+{
+    return run->set.launcher;
+}
+
 unsigned atb_run_get_retries(const struct atb_run *run)
 {
     return run->set.retries;

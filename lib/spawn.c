@@ -104,7 +104,7 @@ static const char *path_of(char *const *envp)
  * sets its own PATH (posix_spawnp() searches atb's). Returns 0 with the
  * full path in buf, -EACCES when only non-executable files were found, or
  * -ENOENT. */
-static int path_search(const char *name, const char *path, char *buf, size_t size)
+int atb__path_search(const char *name, const char *path, char *buf, size_t size)
 {
     int err = -ENOENT;
 
@@ -150,7 +150,7 @@ int atb__spawn(struct atb__spawner *sp, char *const argv[],
     if (strchr(prog, '/') == NULL && ctx->envp != environ) {
         const char *mine = getenv("PATH"), *theirs = path_of(ctx->envp);
         if (theirs == NULL || mine == NULL || strcmp(mine, theirs) != 0) {
-            rc = path_search(prog, theirs, found, sizeof(found));
+            rc = atb__path_search(prog, theirs, found, sizeof(found));
             if (rc < 0)
                 return rc;
             prog = found;

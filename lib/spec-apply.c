@@ -74,6 +74,8 @@ static int apply_settings(const struct atb_spec *spec, struct atb_run *run)
         rc = atb_run_set_pad(run, !spec->no_pad);
     if (rc == 0 && GIVEN(spec, T_COLOR))
         rc = atb_run_set_color(run, 0, spec->color);
+    if (rc == 0 && GIVEN(spec, T_LAUNCHER))
+        rc = atb_run_set_launcher(run, spec->launcher);
     if (rc == 0 && GIVEN(spec, T_RETRIES))
         rc = atb_run_set_retries(run, (unsigned)spec->retries);
     if (rc == 0 && (GIVEN(spec, T_RETRY_DELAY) || GIVEN(spec, T_RETRY_BACKOFF)))

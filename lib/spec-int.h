@@ -10,8 +10,8 @@
 
 enum { T_MODE, T_JOBS, T_GRACE, T_SIGNAL, T_TIMEOUT, T_OUTPUT, T_PREFIX, T_COLOR,
        T_NO_PAD, T_FIRST_SUCCESS, T_INPUT, T_COMMANDS, T_CLEANUP, T_RETRIES, T_RETRY_DELAY,
-       T_RETRY_BACKOFF };
-#define ATB__SPEC_NKEYS 16
+       T_RETRY_BACKOFF, T_LAUNCHER };
+#define ATB__SPEC_NKEYS 17
 extern const char *const atb__spec_top_keys[ATB__SPEC_NKEYS];
 
 struct atb_spec {
@@ -31,6 +31,7 @@ struct atb_spec {
     int no_pad;
     const char *input;
     double retries, retry_delay_s, retry_backoff;
+    enum atb_launcher launcher;
     struct atb_cmd *cmds;    /* ncmds; argv, env, cwd and wait_for are owned
                                 here, the strings they point to belong to root */
     size_t ncmds, nmain;
@@ -45,6 +46,10 @@ struct atb__jwalk;
 int atb__spec_probe(struct atb__jwalk *w, const cJSON *obj, int health,
                     const struct atb_probe **out);
 void atb__spec_probe_free(const struct atb_probe *p);
+/* spec-slurm.c: a command's "slurm" object into *out (calloc'd, for
+ * atb__spec_slurm_free(); its strings are the tree's). */
+int atb__spec_slurm(struct atb__jwalk *w, const cJSON *obj, const struct atb_slurm **out);
+void atb__spec_slurm_free(const struct atb_slurm *s);
 
 #define GIVEN(spec, key) (((spec)->given >> (key)) & 1u)
 

@@ -28,7 +28,7 @@
 const char *const atb__spec_top_keys[ATB__SPEC_NKEYS] = {
     "mode",   "jobs",   "grace",         "signal", "timeout",  "output", "prefix",
     "color",  "no_pad", "first_success", "input",  "commands", "cleanup", "retries",
-    "retry_delay", "retry_backoff"};
+    "retry_delay", "retry_backoff", "launcher"};
 #define top_key_names atb__spec_top_keys
 
 static int walk_cmd(struct atb__jwalk *w, const cJSON *obj, int cleanup, struct atb_cmd *cmd);
@@ -171,16 +171,16 @@ static int get_cwd(struct atb__jwalk *w, const cJSON *v, const char *dir, struct
 
 enum { C_NAME, C_ARGV, C_SHELL, C_ENV, C_CLEAR_ENV, C_CWD, C_TIMEOUT, C_SERVICE,
        C_SHIELD, C_READY_WHEN, C_READY_TIMEOUT, C_SETS, C_WAIT_FOR, C_RETRIES, C_RETRY_DELAY,
-       C_RETRY_BACKOFF, C_READY_PROBE, C_HEALTH_PROBE };
+       C_RETRY_BACKOFF, C_READY_PROBE, C_HEALTH_PROBE, C_SLURM };
 static const char *const cmd_key_names[] = {
     "name",    "argv",   "shell",      "env",           "clear_env", "cwd",     "timeout",
     "service", "shield", "ready_when", "ready_timeout", "sets",      "wait_for", "retries",
-    "retry_delay", "retry_backoff", "ready_probe", "health_probe"};
+    "retry_delay", "retry_backoff", "ready_probe", "health_probe", "slurm"};
 /* What a cleanup command may have, for the list an unknown key shows; the
  * validator refuses the others. */
 static const char *const cleanup_key_names[] = {
     "name", "argv", "shell", "env", "clear_env", "cwd", "timeout", "retries", "retry_delay",
-    "retry_backoff"};
+    "retry_backoff", "slurm"};
 
 static const char *base_dir_of(const struct atb__jwalk *w);
 
@@ -202,6 +202,8 @@ static int walk_cmd_key(struct atb__jwalk *w, int id, const cJSON *v, struct atb
                                id == C_HEALTH_PROBE ? &cmd->health_probe : &cmd->ready_probe);
     case C_RETRY_BACKOFF:
         return atb__jw_range(w, v, 1, 1000, 0, &cmd->retry_backoff);
+    case C_SLURM:
+        return atb__spec_slurm(w, v, &cmd->slurm);
     case C_NAME:
         return atb__jw_text(w, v, "name", &cmd->name);
     case C_ARGV:
@@ -301,6 +303,7 @@ static int walk_top_key(struct atb__jwalk *w, struct atb_spec *spec, int id, con
     static const char *const outputs[] = {"inherit", "prefix", "group"};
     static const char *const colors[] = {"auto", "always", "never"};
     static const char *const modes[] = {"pool", "try-all", "wait-all", "race"};
+    static const char *const launchers[] = {"local", "slurm"};
     char q[ATB__JW_SHOW];
     int choice = 0, rc;
 
@@ -345,6 +348,10 @@ static int walk_top_key(struct atb__jwalk *w, struct atb_spec *spec, int id, con
         return atb__jw_duration(w, v, &spec->retry_delay_s);
     case T_RETRY_BACKOFF:
         return atb__jw_range(w, v, 1, 1000, 0, &spec->retry_backoff);
+    case T_LAUNCHER:
+        rc = atb__jw_choice(w, v, launchers, ATB__ARRAY_SIZE(launchers), "launcher", &choice);
+        spec->launcher = (enum atb_launcher)choice;
+        return rc;
     }
     return atb__jw_fail(w, 1, "not a key of the spec"); /* a key missing from the table */
 }
@@ -566,6 +573,7 @@ void atb_spec_free(struct atb_spec *spec)
         free((void *)spec->cmds[i].wait_for);
         atb__spec_probe_free(spec->cmds[i].ready_probe);
         atb__spec_probe_free(spec->cmds[i].health_probe);
+        atb__spec_slurm_free(spec->cmds[i].slurm);
     }
     free(spec->cmds);
     free(spec->objs);

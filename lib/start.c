@@ -142,7 +142,11 @@ enum atb__start_result atb__start_cmd(struct atb_run *run, struct atb__cmd *cmd)
         ctx.tty_fd = cmd->input ? run->set.tty_fd : -1;
         ctx.out_fd = wfd[0] >= 0 ? wfd[0] : run->out.dest[0].fd;
         ctx.err_fd = wfd[1] >= 0 ? wfd[1] : run->out.dest[1].fd;
+        struct atb__launch_info info = {cmd->name, cmd->slurm, wfd[1] >= 0};
+
+        run->launcher->info = &info;
         rc = run->launcher->ops->start(run->launcher, &cmd->proc, cmd->res.argv, &ctx);
+        run->launcher->info = NULL;
         /* The child has its own copies now; ours must go, or the pipes
          * would never reach end of file. */
         atb__close(&wfd[0]);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 ssize_t atb__read(int fd, void *buf, size_t len)
@@ -386,4 +387,20 @@ size_t atb__arg_max(void)
     long v = sysconf(_SC_ARG_MAX);
 
     return v > 0 ? (size_t)v : 128 * 1024;
+}
+
+int atb__random_token(char *buf, size_t size)
+{
+    unsigned char r[8];
+    size_t len = 0;
+
+    if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+        /* Not a secret, only unlikely to collide: the time and the pid. */
+        unsigned long long t = (unsigned long long)(atb__wall_now() * 1e9);
+        t ^= (unsigned long long)getpid() << 32;
+        memcpy(r, &t, sizeof(r));
+    }
+    for (size_t i = 0; i < sizeof(r) && len + 2 < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%02x", r[i]);
+    return len == 2 * sizeof(r) ? 0 : -EINVAL;
 }

@@ -55,6 +55,37 @@ if [ -n "$bats_files" ]; then
 	suite "bats (ATB_NO_PIDFD=1)" 1200 env ATB_NO_PIDFD=1 bats --tap $bats_files
 fi
 
+# The Slurm launcher's suite, against a one-node cluster of its own
+# (tests/slurm/cluster.sh), in both watch modes; where the machine cannot
+# run one (not root, no apt-get), skipped with the reason, said here.
+slurm_dir=
+slurm_down() {
+	[ -n "$slurm_dir" ] || return 0
+	bash tests/slurm/cluster.sh down "$slurm_dir" >/dev/null 2>&1
+	rm -rf "$slurm_dir"
+	slurm_dir=
+}
+trap 'slurm_down; rm -f "$out"' EXIT
+# A short path: the munge socket lives there (108 bytes at most).
+slurm_dir=$(mktemp -d "${TMPDIR:-/tmp}/atb-slurm.XXXXXX")
+echo "== slurm cluster"
+slurm_up=$(timeout -k 10 300 bash tests/slurm/cluster.sh up "$slurm_dir" 2>"$slurm_dir/up.err")
+if [[ $slurm_up == *"export SLURM_CONF="* ]]; then
+	echo "up: $slurm_dir"
+	suite "bats slurm (pidfd)" 900 env -u ATB_NO_PIDFD SLURM_CONF="$slurm_dir/slurm.conf" \
+		bats --tap tests/slurm/slurm.bats
+	suite "bats slurm (ATB_NO_PIDFD=1)" 900 env ATB_NO_PIDFD=1 \
+		SLURM_CONF="$slurm_dir/slurm.conf" bats --tap tests/slurm/slurm.bats
+else
+	cat "$slurm_dir/up.err"
+	slurm_skip=${slurm_up##*skip: }
+	slurm_skip=${slurm_skip:-the cluster script said nothing}
+	echo "ok - slurm suite # skip $slurm_skip"
+	passed=$((passed + 1))
+	skipped="slurm suite ($slurm_skip)"
+fi
+slurm_down
+
 man_lint() {
 	local rc=0 n=0 f
 	for f in man/*.1 man/*.3 man/*.5; do
@@ -79,5 +110,8 @@ if [ -f tests/fuzz/fuzz.sh ]; then
 	suite "fuzz smoke" 300 bash tests/fuzz/fuzz.sh smoke
 fi
 
+if [ -n "${skipped:-}" ]; then
+	echo "skipped: $skipped"
+fi
 echo "check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -203,9 +203,9 @@ state() {
 
 @test "spec error: unknown keys are listed with the allowed ones" {
 	spec s.json <<<'{"commands": [{"shell": "touch started", "nmae": "x"}]}'
-	rejected "s.json:1:42: commands[0].nmae: unknown key; did you mean 'name'? allowed keys: name, argv, shell, env, clear_env, cwd, timeout, service, shield, ready_when, ready_timeout, sets, wait_for, retries, retry_delay, retry_backoff, ready_probe, health_probe"
+	rejected "s.json:1:42: commands[0].nmae: unknown key; did you mean 'name'? allowed keys: name, argv, shell, env, clear_env, cwd, timeout, service, shield, ready_when, ready_timeout, sets, wait_for, retries, retry_delay, retry_backoff, ready_probe, health_probe, slurm"
 	spec s.json <<<'{"job": 2, "commands": [{"shell": "touch started"}]}'
-	rejected "s.json:1:2: job: unknown key; did you mean 'jobs'? allowed keys: mode, jobs, grace, signal, timeout, output, prefix, color, no_pad, first_success, input, commands, cleanup, retries, retry_delay, retry_backoff"
+	rejected "s.json:1:2: job: unknown key; did you mean 'jobs'? allowed keys: mode, jobs, grace, signal, timeout, output, prefix, color, no_pad, first_success, input, commands, cleanup, retries, retry_delay, retry_backoff, launcher"
 }
 
 @test "spec error: a key given twice in one object" {

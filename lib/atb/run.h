@@ -39,6 +39,7 @@ struct atb_run;
 struct ev_loop;
 struct atb_error;
 struct atb_probe;
+struct atb_slurm;
 
 enum atb_mode {
     ATB_MODE_POOL,     /* first failure cancels the rest */
@@ -213,6 +214,19 @@ int atb_run_set_watch(struct atb_run *run, enum atb_watch watch);
  * run as atb_run_cancel() does; see atb_run_exec(). */
 int atb_run_set_catch_signals(struct atb_run *run, int on);
 
+/* Where commands run (see "Running on Slurm" in libatb(3)).
+ *   LOCAL  process groups on this machine (the default);
+ *   SLURM  each command through srun(1): a job of its own named
+ *          atb-TOKEN-NAME, or a step of the allocation the process is in
+ *          (SLURM_JOB_ID set). Cancels go through scancel(1), the task
+ *          getting the cancel signal; escalation after the grace is
+ *          scancel's. srun's own stderr lines are kept out of the
+ *          command's output; a task that could not be executed ends with
+ *          start_error -ENOENT or -EACCES as locally. Probes and the
+ *          foreground terminal stay local. */
+enum atb_launcher { ATB_LAUNCHER_LOCAL, ATB_LAUNCHER_SLURM };
+int atb_run_set_launcher(struct atb_run *run, enum atb_launcher launcher);
+
 /* atb_run_exec() only (atb_run_start() refuses it, -EINVAL): a guardian
  * process watches this one for the run's duration and, should it die
  * before the end without a word (SIGKILL, the OOM killer), cancels what it
@@ -249,6 +263,7 @@ const char *atb_run_get_input(const struct atb_run *run); /* owned by the run, o
 unsigned atb_run_get_retries(const struct atb_run *run);
 double atb_run_get_retry_delay(const struct atb_run *run);
 double atb_run_get_retry_backoff(const struct atb_run *run); /* 0: 1 */
+enum atb_launcher atb_run_get_launcher(const struct atb_run *run);
 
 /* What happens during a run, as it happens. */
 enum atb_event_kind {
@@ -414,7 +429,27 @@ struct atb_cmd {
      * "service unhealthy". NULL: none. Copied. */
     const struct atb_probe *ready_probe;
     const struct atb_probe *health_probe;
+    /* What srun gets for this command under ATB_LAUNCHER_SLURM (ignored
+     * by the local launcher). NULL: srun's defaults. Copied. */
+    const struct atb_slurm *slurm;
 };
+
+/* A command's Slurm resources: each field at 0 or NULL is left to srun's
+ * defaults (the cluster's, or the allocation's). Strings are passed as
+ * given once checked by atb_slurm_check(). */
+struct atb_slurm {
+    const char *partition;  /* --partition */
+    unsigned cpus;          /* --cpus-per-task, 1 to 100000 */
+    const char *mem;        /* --mem: a number with an optional K, M, G or T */
+    const char *time;       /* --time: MIN, MIN:SEC, H:MIN:SEC, D-H, D-H:MIN
+                               or D-H:MIN:SEC */
+    unsigned nodes;         /* --nodes, 1 to 100000 */
+    char *const *args;      /* NULL-terminated further srun options, or NULL */
+};
+
+/* 0 when s is valid, else -EINVAL with the offending field's name ("mem")
+ * in *field (static). */
+int atb_slurm_check(const struct atb_slurm *s, const char **field);
 
 #define ATB_CMD_INIT {.size = sizeof(struct atb_cmd), .retries = -1, .retry_delay_s = -1}
 
@@ -555,6 +590,9 @@ struct atb_result {
      * default loop reaps without asking). */
     double user_s, system_s;
     long max_rss_kib;
+    /* Under ATB_LAUNCHER_SLURM: the job id and, inside an allocation, the
+     * step id the command ran as, once srun said them; else -1. */
+    long slurm_job, slurm_step;
 };
 
 /* How many ids have been given: results are atb_run_result(run, 0) up to

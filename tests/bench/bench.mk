@@ -1,6 +1,6 @@
 # Benchmarks and soak test for atb; never part of `make check`.
 # Called by the top-level Makefile:
-#   make bench [SCALE=0] [ONLY=overhead,startup,failfast,output,race,latch,scale,stdin]
+#   make bench [SCALE=0] [ONLY=overhead,startup,failfast,output,race,latch,scale,stdin,slurm]
 #              [STDIN_N=20000] [QUICK=1] [BASELINE=/path/to/older/atb]
 #   make soak  [SOAK_RUNS=5000] [SOAK_TIME=240] [SOAK_SEED=N]
 # SCALE=0 leaves out the 10,000-command scale workload (about 2 minutes);

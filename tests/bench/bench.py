@@ -38,9 +38,11 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
-WORKLOADS = ["overhead", "startup", "failfast", "output", "race", "latch", "scale", "stdin"]
+WORKLOADS = ["overhead", "startup", "failfast", "output", "race", "latch", "scale", "stdin",
+             "slurm"]
 PR_SET_CHILD_SUBREAPER = 36
 MIB = 1024 * 1024
 
@@ -628,6 +630,68 @@ class Bench:
                                **{k: v["median"] for k, v in r.items()}}
 
     # --- report -------------------------------------------------------------
+
+    def _cluster(self):
+        """SLURM_CONF's cluster, or a one-node one of our own (tests/slurm/
+        cluster.sh; root and apt-get). Returns (conf, dir to bring down)."""
+        if os.environ.get("SLURM_CONF"):
+            return os.environ["SLURM_CONF"], None
+        cdir = tempfile.mkdtemp(prefix="atb-slurm.", dir="/tmp")
+        script = os.path.join(self.here, "..", "slurm", "cluster.sh")
+        self.log("slurm: bringing up a one-node cluster (tests/slurm/cluster.sh)")
+        p = subprocess.run(["bash", script, "up", cdir], capture_output=True, text=True)
+        if "export SLURM_CONF=" not in p.stdout:
+            reason = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else p.stderr[-200:]
+            subprocess.run(["bash", script, "down", cdir], capture_output=True)
+            shutil.rmtree(cdir, ignore_errors=True)
+            return None, reason
+        return os.path.join(cdir, "slurm.conf"), cdir
+
+    def slurm(self):
+        """The Slurm launcher's cost per command beside srun alone: n x true
+        one after another (atb -j1 against a shell loop of srun) and side by
+        side (atb -j0 against srun & ... wait, and GNU parallel driving
+        srun). The floor here is srun itself."""
+        conf, cdir = self._cluster()
+        if conf is None:
+            self.note(f"slurm: no cluster ({cdir}): skipped")
+            self.row("slurm launcher", "skipped", "-", None, "", "-", None, "-", cdir)
+            return
+        old = os.environ.get("SLURM_CONF")
+        os.environ["SLURM_CONF"] = conf
+        try:
+            self._slurm(10)
+        finally:
+            if old is None:
+                del os.environ["SLURM_CONF"]
+            if cdir is not None:
+                subprocess.run(["bash", os.path.join(self.here, "..", "slurm", "cluster.sh"),
+                                "down", cdir], capture_output=True)
+                shutil.rmtree(cdir, ignore_errors=True)
+
+    def _slurm(self, n):
+        trues = groups([["true"]] * n)
+        cmds = [("atb -j1", [self.atb, "pool", "-j1", "--launcher", "slurm"] + trues),
+                ("srun loop", ["sh", "-c", f"for i in $(seq {n}); do srun true || exit 1; done"]),
+                ("atb -j0", [self.atb, "pool", "--launcher", "slurm"] + trues),
+                ("srun &", ["sh", "-c", f"for i in $(seq {n}); do srun true & done; wait"])]
+        if self.parallel:
+            cmds.append(("parallel", [self.parallel, "-j0", "srun", "true", ":::"] +
+                         [str(i) for i in range(n)]))
+        r = self.hyperfine("slurm", cmds, runs=6, warmup=1)
+        if "atb -j1" not in r or "srun loop" not in r:
+            return
+        t1, f1 = r["atb -j1"]["median"], r["srun loop"]["median"]
+        self.row(f"slurm: {n} x true, one at a time (per command)", fmt_time(t1 / n),
+                 f"{fmt_time(f1 / n)} (srun loop)", t1 / f1, "", "-", None,
+                 f"{self.peak_kib([self.atb, 'pool', '--launcher', 'slurm', '--', 'true'])} KiB")
+        if "atb -j0" in r and "srun &" in r:
+            t0, f0 = r["atb -j0"]["median"], r["srun &"]["median"]
+            peers = (f"parallel {fmt_ratio(r['parallel']['median'] / f0)}"
+                     if "parallel" in r else "")
+            self.row(f"slurm: {n} x true side by side", fmt_time(t0),
+                     f"{fmt_time(f0)} (srun & ... wait)", t0 / f0, peers, "-", None, "-")
+        self.extra["slurm"] = {k: v["median"] for k, v in r.items()}
 
     def machine(self):
         cpu = "?"
