@@ -55,6 +55,35 @@ static int number(const char *who, const char *opt, const char *text, int whole,
     return 0;
 }
 
+/* Retries and the launcher: how each command is run. As setting(). */
+static int how_to_run(const char *who, int opt, const char *arg, struct atb_run *run)
+{
+    double s;
+
+    switch (opt) {
+    case CMD_OPT_RETRIES:
+        if (number(who, "--retries", arg, 1, 0, 1000, &s) < 0)
+            return -1;
+        return run ? atb_run_set_retries(run, (unsigned)s) : 0;
+    case CMD_OPT_RETRY_DELAY:
+        if (duration(who, "--retry-delay", arg, &s) < 0)
+            return -1;
+        return run ? atb_run_set_retry_delay(run, s, atb_run_get_retry_backoff(run)) : 0;
+    case CMD_OPT_RETRY_BACKOFF:
+        if (number(who, "--retry-backoff", arg, 0, 1, 1000, &s) < 0)
+            return -1;
+        return run ? atb_run_set_retry_delay(run, atb_run_get_retry_delay(run), s) : 0;
+    default: /* CMD_OPT_LAUNCHER */
+        if (strcmp(arg, "local") != 0 && strcmp(arg, "slurm") != 0) {
+            cmd_err("%s: --launcher: expected local or slurm, got '%s'", who, arg);
+            return -1;
+        }
+        return run ? atb_run_set_launcher(run, arg[0] == 's' ? ATB_LAUNCHER_SLURM
+                                                             : ATB_LAUNCHER_LOCAL)
+                   : 0;
+    }
+}
+
 /* Checks one setting's value; with run, applies it too. */
 static int setting(const char *who, int opt, const char *arg, struct atb_run *run)
 {
@@ -117,25 +146,10 @@ static int setting(const char *who, int opt, const char *arg, struct atb_run *ru
                 arg);
         return -1;
     case CMD_OPT_RETRIES:
-        if (number(who, "--retries", arg, 1, 0, 1000, &s) < 0)
-            return -1;
-        return run ? atb_run_set_retries(run, (unsigned)s) : 0;
     case CMD_OPT_RETRY_DELAY:
-        if (duration(who, "--retry-delay", arg, &s) < 0)
-            return -1;
-        return run ? atb_run_set_retry_delay(run, s, atb_run_get_retry_backoff(run)) : 0;
     case CMD_OPT_RETRY_BACKOFF:
-        if (number(who, "--retry-backoff", arg, 0, 1, 1000, &s) < 0)
-            return -1;
-        return run ? atb_run_set_retry_delay(run, atb_run_get_retry_delay(run), s) : 0;
     case CMD_OPT_LAUNCHER:
-        if (strcmp(arg, "local") != 0 && strcmp(arg, "slurm") != 0) {
-            cmd_err("%s: --launcher: expected local or slurm, got '%s'", who, arg);
-            return -1;
-        }
-        return run ? atb_run_set_launcher(run, arg[0] == 's' ? ATB_LAUNCHER_SLURM
-                                                             : ATB_LAUNCHER_LOCAL)
-                   : 0;
+        return how_to_run(who, opt, arg, run);
     case CMD_OPT_NO_STDIN:
     case CMD_OPT_FOREGROUND:
     case CMD_OPT_PRESERVE_STATUS:

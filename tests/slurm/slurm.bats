@@ -243,3 +243,12 @@ EOF
 	wait_file "$T/esc.pid"
 	wait_gone "$(cat "$T/esc.pid")" 15
 }
+
+@test "slurm: a lone command reads atb's stdin, forwarded by srun" {
+	status=0
+	printf 'one\ntwo\n' | timeout -k 5 60 "$ATB" race -t 30s --launcher slurm -- cat \
+		>"$T/out" 2>"$T/err" || status=$?
+	cat "$T/err" >&2
+	assert_equal "$status" 0
+	assert_equal "$(cat "$T/out")" "$(printf 'one\ntwo')"
+}
