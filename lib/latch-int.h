@@ -40,4 +40,10 @@ int atb__latch_scope_open_in(const char *tmp, char **dir, int *lock,
                              struct atb_latch_error *err);
 int atb__latch_scope_sweep_in(const char *tmp);
 
+/* The wake FIFO of the latch at path: ".NAME.wake" beside it (a leading
+ * '.', which no latch name has). A waiter that cannot have inotify reads
+ * it; atb_latch_set() and atb_latch_unset() open it for writing and close
+ * it again, which wakes every reader at once. Returns 0 or -ENAMETOOLONG. */
+int atb__latch_wake_path(const char *path, char *buf, size_t size);
+
 #endif

@@ -8,19 +8,36 @@
  * again: a name in an event can be a temporary file, a queue overflow has no
  * name, and the file may have changed again since. Every event therefore
  * re-checks every latch with lstat(2), which is cheap next to a wake-up.
+ *
+ * Without inotify (a user has 128 instances by default, one per waiting
+ * process, so the 129th waiter of a big run has none), a latch is waited
+ * on through its wake FIFO (latch-int.h): the waiter opens it for reading,
+ * and every atb_latch_set() or atb_latch_unset() opens and closes it for
+ * writing, a hang-up that wakes all its readers at once. A reader that was
+ * woken reopens it before it checks (a hang-up stays until a new reader
+ * opens), watch first, then check, as with inotify. What changes a latch
+ * without atb (an rm) does not wake anyone: a slow poll catches that.
+ * Where not even a FIFO can be made (no such folder yet), the folder is
+ * polled fast, as before.
  */
 #include "internal.h"
+#include "latch-int.h"
 
 #include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 
-/* How often a folder that inotify cannot watch is polled. */
+/* How often a folder that neither inotify nor a wake FIFO can watch is
+ * polled; and, with only wake FIFOs, how often for changes made without
+ * atb. */
 #define FALLBACK_POLL_S 0.01
+#define FIFO_POLL_S 1.0
 /* The shortest interval opts.poll_s can ask for. */
 #define POLL_MIN_S 0.001
 /* Reads of the inotify fd per wake-up: enough to drain a burst, bounded so
@@ -37,6 +54,9 @@ struct latch {
     char *path;
     char *dir; /* the folder watched for it */
     int wd;    /* inotify watch on dir, -1 while it has none */
+    int ffd;   /* its wake FIFO, read end, or -1 */
+    ev_io fio; /* on ffd */
+    struct atb_latch_waiter *w;
 };
 
 struct atb_latch_waiter {
@@ -89,12 +109,44 @@ static int check(struct atb_latch_waiter *w, int *index)
     return held == w->n && !w->opts.any;
 }
 
-/* Places the watches that are missing. Returns how many latches are still
- * unwatched. */
-static size_t watch_missing(struct atb_latch_waiter *w)
+static void fifo_cb(struct ev_loop *loop, ev_io *io, int revents);
+
+static void fifo_close(struct latch *l)
+{
+    ev_io_stop(l->w->loop, &l->fio);
+    atb__close(&l->ffd);
+}
+
+/* Opens (making it first) the latch's wake FIFO and watches it. Only a
+ * FIFO is taken: whatever else is at its name is left alone. */
+static void fifo_open(struct latch *l)
+{
+    char path[ATB_LATCH_PATH_MAX + 16];
+    struct stat st;
+
+    if (atb__latch_wake_path(l->path, path, sizeof(path)) < 0 ||
+        (mkfifo(path, 0600) < 0 && errno != EEXIST))
+        return;
+    l->ffd = atb__open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW, 0);
+    if (l->ffd < 0)
+        return;
+    if (fstat(l->ffd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+        atb__close(&l->ffd);
+        return;
+    }
+    ev_io_init(&l->fio, fifo_cb, l->ffd, EV_READ);
+    l->fio.data = l;
+    ev_io_start(l->w->loop, &l->fio);
+}
+
+/* Places the watches that are missing: inotify's, else a wake FIFO's.
+ * Returns how many latches have neither (*fifos: how many have only a
+ * FIFO). */
+static size_t watch_missing(struct atb_latch_waiter *w, size_t *fifos)
 {
     size_t missing = 0;
 
+    *fifos = 0;
     for (size_t i = 0; i < w->n; i++) {
         struct latch *l = &w->latches[i];
 
@@ -102,23 +154,35 @@ static size_t watch_missing(struct atb_latch_waiter *w)
          * for the same folder. */
         if (l->wd < 0 && w->ifd >= 0)
             l->wd = inotify_add_watch(w->ifd, l->dir, WATCH_MASK);
-        missing += l->wd < 0;
+        if (l->wd >= 0 && l->ffd >= 0)
+            fifo_close(l); /* inotify again: the FIFO is not needed */
+        if (l->wd < 0 && l->ffd < 0)
+            fifo_open(l);
+        missing += l->wd < 0 && l->ffd < 0;
+        *fifos += l->wd < 0 && l->ffd >= 0;
     }
     return missing;
 }
 
-/* Polls while some folder is unwatched (it does not exist yet, inotify's
- * limits were reached), so that the wait still ends; returns to pure
- * inotify once every folder is watched again. */
-static void fallback_poll(struct atb_latch_waiter *w, size_t missing)
+/* Polls while some folder is unwatched (it does not exist yet, neither
+ * inotify nor a FIFO could be had), so that the wait still ends, and
+ * slowly while some latch has only its FIFO; returns to no polling once
+ * every folder is watched by inotify again. */
+static void fallback_poll(struct atb_latch_waiter *w)
 {
+    size_t fifos, missing;
+    double every;
+
     if (w->opts.poll_s > 0)
-        return;
-    if (missing > 0 && !ev_is_active(&w->poll)) {
-        ev_timer_set(&w->poll, FALLBACK_POLL_S, FALLBACK_POLL_S);
-        ev_timer_start(w->loop, &w->poll);
-    } else if (missing == 0 && ev_is_active(&w->poll)) {
+        return; /* the caller's polling, and nothing else */
+    missing = watch_missing(w, &fifos);
+    every = missing > 0 ? FALLBACK_POLL_S : fifos > 0 ? FIFO_POLL_S : 0;
+    if (every == 0) {
         ev_timer_stop(w->loop, &w->poll);
+    } else if (!ev_is_active(&w->poll) || w->poll.repeat != every) {
+        ev_timer_stop(w->loop, &w->poll);
+        ev_timer_set(&w->poll, every, every);
+        ev_timer_start(w->loop, &w->poll);
     }
 }
 
@@ -135,8 +199,10 @@ static int stop_watchers(struct atb_latch_waiter *w)
     ev_timer_stop(w->loop, &w->timeout);
     ev_timer_stop(w->loop, &w->deliver);
     w->ifd = -1;
-    for (size_t i = 0; i < w->n; i++)
+    for (size_t i = 0; i < w->n; i++) {
         w->latches[i].wd = -1;
+        fifo_close(&w->latches[i]);
+    }
     w->started = 0;
     return ifd;
 }
@@ -203,7 +269,21 @@ static void io_cb(struct ev_loop *loop, ev_io *io, int revents)
         }
     }
     /* Watch first, then check. */
-    fallback_poll(w, watch_missing(w));
+    fallback_poll(w);
+    check_and_finish(w);
+}
+
+/* A latch's wake FIFO hung up: reopened (a new reader, which the next
+ * writer wakes), then everything checked. */
+static void fifo_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct latch *l = io->data;
+    struct atb_latch_waiter *w = l->w;
+
+    (void)loop;
+    (void)revents;
+    fifo_close(l);
+    fallback_poll(w);
     check_and_finish(w);
 }
 
@@ -213,7 +293,7 @@ static void poll_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
     (void)loop;
     (void)revents;
-    fallback_poll(w, watch_missing(w));
+    fallback_poll(w);
     check_and_finish(w);
 }
 
@@ -283,6 +363,8 @@ int atb_latch_waiter_new(struct atb_latch_waiter **out, struct ev_loop *loop,
     w->ifd = -1;
     for (size_t i = 0; i < n; i++) {
         w->latches[i].wd = -1;
+        w->latches[i].ffd = -1;
+        w->latches[i].w = w;
         w->latches[i].path = strdup(paths[i]);
         w->latches[i].dir = w->latches[i].path ? dir_of(paths[i]) : NULL;
         if (w->latches[i].dir == NULL) {
@@ -313,14 +395,17 @@ int atb_latch_waiter_start(struct atb_latch_waiter *w)
         ev_timer_set(&w->poll, w->opts.poll_s, w->opts.poll_s);
         ev_timer_start(w->loop, &w->poll);
     } else {
-        /* Without inotify (too many instances, ENOSYS), every folder is
-         * polled instead: slower, but the wait still ends. */
-        w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        /* Without inotify (too many instances, ENOSYS), the wake FIFOs
+         * (see the top). ATB_LATCH_NO_INOTIFY: as if there were none. */
+        const char *no = getenv("ATB_LATCH_NO_INOTIFY");
+
+        if (no == NULL || no[0] == '\0')
+            w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (w->ifd >= 0) {
             ev_io_set(&w->io, w->ifd, EV_READ);
             ev_io_start(w->loop, &w->io);
         }
-        fallback_poll(w, watch_missing(w));
+        fallback_poll(w);
     }
     if (w->opts.timeout_s >= 0) {
         ev_timer_set(&w->timeout, w->opts.timeout_s, 0);

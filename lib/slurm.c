@@ -162,9 +162,14 @@ static void flush_batches(struct slurm *sl)
 
 static void batch_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+    struct slurm *sl = w->data;
+
     (void)loop;
     (void)revents;
-    flush_batches(w->data);
+    flush_batches(sl);
+    /* The batch held the run (see scancel_later()); its scancels do now. */
+    if (--sl->l.busy == 0 && sl->l.on_idle)
+        sl->l.on_idle(sl->l.data);
 }
 
 /* Queues target for "scancel [--signal=signo]" on the next loop turn. */
@@ -190,6 +195,8 @@ static void scancel_later(struct slurm *sl, int signo, const char *target)
     bt->signo = signo;
     bt->targets[bt->n++] = copy;
     if (!ev_is_active(&sl->batch_w)) {
+        /* Pending scancels keep the run from ending, as running ones do. */
+        sl->l.busy++;
         ev_timer_set(&sl->batch_w, 0, 0);
         ev_timer_start(sl->l.loop, &sl->batch_w);
     }

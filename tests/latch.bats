@@ -748,3 +748,31 @@ assert_refused() {
 	done
 	[ "$reached" -ge 3 ]
 }
+
+@test "without inotify, 20 waiters all wake through the latch's wake FIFO; unset wakes them too" {
+	local pids='' p i
+	export ATB_LATCH_NO_INOTIFY=1
+	for i in $(seq 20); do
+		start_bg "w$i" latch wait-set go
+		pids="$pids $pid"
+	done
+	for p in $pids; do wait_ready "$p"; done
+	# Every waiter reads .go.wake: a writer's non-blocking open finds
+	# readers (ENXIO without any).
+	[ -p "$L/.go.wake" ]
+	python3 -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_WRONLY | os.O_NONBLOCK))' \
+		"$L/.go.wake"
+	ratb latch set go
+	assert_equal "$status" 0
+	i=0
+	for p in $pids; do
+		i=$((i + 1))
+		finish_bg "w$i" "$p"
+		assert_equal "$status" 0
+	done
+	start_bg un latch wait-unset go
+	wait_ready "$pid"
+	ratb latch unset go
+	finish_bg un "$pid"
+	assert_equal "$status" 0
+}
