@@ -28,10 +28,11 @@
  * cancellation can arrive twice at once, and that must not skip the grace. */
 #define SECOND_SIGNAL_S 0.1
 /* Fds the run needs before it can say that fds ran out: the event loop's
- * (see atb__fds_available), the spawner's /dev/null, the signalfd that
- * reads the caught signals, the guardian's socket and the latch scope's
- * folder. One short and libev aborts when it makes its signal pipe. */
-#define RUN_FDS (ATB__LOOP_FDS + 4)
+ * (see atb__fds_available), the spawner's /dev/null and its three
+ * placeholders (spawn-fast.c), the signalfd that reads the caught signals,
+ * the guardian's socket and the latch scope's folder. One short and libev
+ * aborts when it makes its signal pipe. */
+#define RUN_FDS (ATB__LOOP_FDS + 7)
 /* When the guardian that shares atb's memory hands over to one of its own
  * (guard.c): late enough that short runs never pay for the fork, early
  * enough that the OOM killer, which kills the first one with atb, rarely

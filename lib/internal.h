@@ -118,11 +118,32 @@ void atb__buf_add(struct atb__buf *b, const char *fmt, ...) __attribute__((forma
 void atb__buf_quote(struct atb__buf *b, const char *s, char quote);
 
 /* spawn.c: start children in a clean state (see the comment there). */
+struct atb__spawn_ctx;
+
+/* spawn-fast.c: spawning at a cost that does not grow with atb's fds, for
+ * a process that is atb's own (see the top of spawn-fast.c). */
+struct atb__fast {
+    int slot[3];            /* owned placeholders, pointed at /dev/null */
+    unsigned first;         /* above the highest of them */
+    int devnull;            /* borrowed */
+    void *stack;            /* owned (mapped): the child's */
+};
+/* Returns 0, or a negative errno (-ENOSYS, -EINVAL: the kernel has no
+ * close_range() with CLOSE_RANGE_UNSHARE) with nothing held. */
+int atb__fast_init(struct atb__fast *f, int devnull);
+void atb__fast_close(struct atb__fast *f);
+/* Starts the program at path (a path, not searched) as atb__spawn() says;
+ * nofile: the child's RLIMIT_NOFILE, or NULL for ours. */
+int atb__fast_spawn(struct atb__fast *f, const char *path, char *const argv[],
+                    const struct atb__spawn_ctx *ctx, const struct rlimit *nofile, pid_t *pid);
+
 struct atb__spawner {
     posix_spawnattr_t attr;
     int devnull;           /* owned; the children's stdin */
     struct rlimit nofile;  /* RLIMIT_NOFILE as the process had it */
     int raised_nofile;     /* we raised the soft limit; children get nofile */
+    int use_fast;          /* fast holds what atb__fast_spawn() needs */
+    struct atb__fast fast;
 };
 /* raise_nofile: raise the soft limit on open files for as long as the
  * spawner lives (atb_run_exec() only: it changes the process). */

@@ -12,7 +12,12 @@
  *     ignores SIGPIPE, and a parent shell may have ignored SIGINT), the C
  *     library's own 32 and 33 included (see every_signal());
  *   - stdin from /dev/null, stdout and stderr as given;
- *   - every other fd is close-on-exec already (see sys.c).
+ *   - no other fd: atb's own are close-on-exec (see sys.c), and what the
+ *     process was given is closed too (closefrom).
+ * In atb's own process (atb_run_exec()) on Linux 5.9 and later,
+ * spawn-fast.c does the same without posix_spawnp()'s copy of the fd table,
+ * and gives the child exactly fds 0, 1 and 2. ATB_NO_FAST_SPAWN (set, not
+ * empty) keeps posix_spawnp() there too, to compare the two.
  */
 #include "internal.h"
 
@@ -49,6 +54,7 @@ int atb__spawner_init(struct atb__spawner *sp, int raise_nofile)
 
     sp->devnull = -1;
     sp->raised_nofile = 0;
+    sp->use_fast = 0;
     rc = posix_spawnattr_init(&sp->attr);
     if (rc != 0)
         return -rc;
@@ -76,11 +82,19 @@ int atb__spawner_init(struct atb__spawner *sp, int raise_nofile)
         if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
             sp->raised_nofile = 1;
     }
+    if (raise_nofile) {
+        const char *no = getenv("ATB_NO_FAST_SPAWN");
+
+        sp->use_fast = (no == NULL || no[0] == '\0') && atb__fast_init(&sp->fast, sp->devnull) == 0;
+    }
     return 0;
 }
 
 void atb__spawner_close(struct atb__spawner *sp)
 {
+    if (sp->use_fast)
+        atb__fast_close(&sp->fast);
+    sp->use_fast = 0;
     if (sp->raised_nofile) {
         setrlimit(RLIMIT_NOFILE, &sp->nofile);
         sp->raised_nofile = 0;
@@ -147,7 +161,14 @@ int atb__spawn(struct atb__spawner *sp, char *const argv[],
         if (stat(ctx->cwd, &st) < 0 || !S_ISDIR(st.st_mode))
             return ATB_ECWD;
     }
-    if (strchr(prog, '/') == NULL && ctx->envp != environ) {
+    if (strchr(prog, '/') == NULL && sp->use_fast) {
+        /* execve() takes a path: searched as execvp() would. */
+        rc = atb__path_search(prog, ctx->envp != environ ? path_of(ctx->envp) : getenv("PATH"),
+                              found, sizeof(found));
+        if (rc < 0)
+            return rc;
+        prog = found;
+    } else if (strchr(prog, '/') == NULL && ctx->envp != environ) {
         const char *mine = getenv("PATH"), *theirs = path_of(ctx->envp);
         if (theirs == NULL || mine == NULL || strcmp(mine, theirs) != 0) {
             rc = atb__path_search(prog, theirs, found, sizeof(found));
@@ -155,6 +176,16 @@ int atb__spawn(struct atb__spawner *sp, char *const argv[],
                 return rc;
             prog = found;
         }
+    }
+    if (sp->use_fast) {
+        rc = atb__fast_spawn(&sp->fast, prog, argv, ctx, sp->raised_nofile ? &sp->nofile : NULL,
+                             pid);
+        if (rc != -ENOSYS && rc != -EINVAL)
+            return rc;
+        /* A kernel before 5.9 (no close_range() with CLOSE_RANGE_UNSHARE):
+         * posix_spawnp() from now on. */
+        atb__fast_close(&sp->fast);
+        sp->use_fast = 0;
     }
     rc = posix_spawn_file_actions_init(&fa);
     if (rc != 0)
@@ -175,6 +206,10 @@ int atb__spawn(struct atb__spawner *sp, char *const argv[],
         rc = posix_spawn_file_actions_adddup2(&fa, ctx->err_fd, 2);
     if (rc == 0 && ctx->cwd != NULL)
         rc = posix_spawn_file_actions_addchdir_np(&fa, ctx->cwd);
+    /* Exactly 0, 1 and 2, as on the fast path: what the process was given
+     * without close-on-exec is not the command's. */
+    if (rc == 0)
+        rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     if (rc != 0) {
         posix_spawn_file_actions_destroy(&fa);
         return -rc;

@@ -1,0 +1,195 @@
+/* spawn-fast: a spawn whose cost does not grow with the fds atb holds.
+ *
+ * posix_spawn() clones with CLONE_VM | CLONE_VFORK, which shares memory
+ * but copies the fd table, and the exec then walks the copy to close what
+ * is close-on-exec: two passes over every fd atb holds, which grow with
+ * the run (a pidfd and two pipe ends per running command). At 10,000
+ * running commands that copy is most of a spawn.
+ *
+ * Here the child shares the table too (CLONE_FILES) and then takes a
+ * private copy of only its lowest fds with close_range(FIRST, ~0,
+ * CLOSE_RANGE_UNSHARE) (Linux 5.9), which copies fds 0 to FIRST - 1 and
+ * nothing above. What the child needs must therefore be low: three
+ * placeholder fds taken at init (the lowest free ones, while the table is
+ * small) are pointed at the command's stdin, stdout and stderr just
+ * before the clone (dup3), and back at /dev/null once the child has
+ * exec'd, so no pipe end stays open here. In the child they become 0, 1
+ * and 2, and everything from 3 up is closed: a command gets exactly fds
+ * 0, 1 and 2.
+ *
+ * Only for atb_run_exec(), whose process is atb's: placeholders are fds
+ * the library would otherwise never pick. Elsewhere, or on an older
+ * kernel, spawn.c uses posix_spawn().
+ *
+ * The child runs on a stack of its own in atb's memory, with every signal
+ * blocked (the parent blocks them around the clone, so no handler of
+ * atb's can run in it): it leaves atb's process group for its own,
+ * takes the terminal when asked, sets every signal that is not at its
+ * default (ignored, or caught: a copy of atb's handler table) to the
+ * default, signals 32 and 33 included (the raw system call: the C library
+ * refuses them), unblocks them all and execs. A failure is written to
+ * memory atb shares, and the child exits 127; vfork semantics make the
+ * parent wait until the exec or the exit, then reap such a child at once.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
+
+#define STACK_SIZE (64 * 1024)
+#define NSIGNALS 64
+
+/* The kernel's struct sigaction (x86-64 and arm64 lay it out so). */
+struct ksigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    unsigned long mask;
+};
+
+struct child {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    const char *cwd;
+    int tty_fd;
+    const int *slot;        /* the three placeholders */
+    unsigned first;         /* the lowest fd the child does not copy */
+    const struct rlimit *nofile; /* the limit the child gets, or NULL */
+    volatile int err;       /* written by the child on failure */
+};
+
+static void defaults(void)
+{
+    for (int sig = 1; sig <= NSIGNALS; sig++) {
+        struct ksigaction old, dfl = {SIG_DFL, 0, NULL, 0};
+
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        if (syscall(SYS_rt_sigaction, sig, NULL, &old, sizeof(old.mask)) == 0 &&
+            old.handler != SIG_DFL)
+            (void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
+    }
+}
+
+static int child_main(void *arg)
+{
+    struct child *c = arg;
+    unsigned long none = 0;
+
+    defaults();
+    if (setpgid(0, 0) < 0 || (c->tty_fd >= 0 && tcsetpgrp(c->tty_fd, getpid()) < 0) ||
+        syscall(SYS_close_range, c->first, ~0U, CLOSE_RANGE_UNSHARE) < 0)
+        goto fail;
+    for (int fd = 0; fd < 3; fd++)
+        if (dup2(c->slot[fd], fd) < 0)
+            goto fail;
+    if (syscall(SYS_close_range, 3, ~0U, 0) < 0 || (c->cwd != NULL && chdir(c->cwd) < 0))
+        goto fail;
+    if (c->nofile != NULL)
+        (void)setrlimit(RLIMIT_NOFILE, c->nofile);
+    (void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none));
+    execve(c->path, c->argv, c->envp);
+fail:
+    c->err = errno ? errno : EINVAL;
+    _exit(127);
+}
+
+int atb__fast_init(struct atb__fast *f, int devnull)
+{
+    unsigned first = 0;
+
+    f->stack = NULL;
+    for (int i = 0; i < 3; i++)
+        f->slot[i] = -1;
+    /* Whether the kernel has close_range() with CLOSE_RANGE_UNSHARE is
+     * learnt from the first spawn (spawn.c), not asked here: asked in this
+     * process, it would unshare the calling thread's fd table from the
+     * process's other threads (a host's, or a test's), so that a close in
+     * one no longer reaches the other. */
+    for (int i = 0; i < 3; i++) {
+        f->slot[i] = fcntl(devnull, F_DUPFD_CLOEXEC, 3);
+        if (f->slot[i] < 0) {
+            int err = -errno;
+
+            atb__fast_close(f);
+            return err;
+        }
+        if ((unsigned)f->slot[i] + 1 > first)
+            first = (unsigned)f->slot[i] + 1;
+    }
+    f->first = first;
+    f->devnull = devnull;
+    f->stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (f->stack == MAP_FAILED) {
+        f->stack = NULL;
+        atb__fast_close(f);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void atb__fast_close(struct atb__fast *f)
+{
+    for (int i = 0; i < 3; i++)
+        atb__close(&f->slot[i]);
+    if (f->stack != NULL)
+        munmap(f->stack, STACK_SIZE);
+    f->stack = NULL;
+}
+
+/* Points the placeholders at src[] (or back at /dev/null). */
+static int point(const struct atb__fast *f, const int src[3])
+{
+    for (int i = 0; i < 3; i++)
+        while (dup3(src[i], f->slot[i], O_CLOEXEC) < 0)
+            if (errno != EINTR)
+                return -errno;
+    return 0;
+}
+
+int atb__fast_spawn(struct atb__fast *f, const char *path, char *const argv[],
+                    const struct atb__spawn_ctx *ctx, const struct rlimit *nofile, pid_t *pid)
+{
+    int src[3] = {ctx->in_fd < 0 ? f->devnull : ctx->in_fd,
+                  ctx->out_fd >= 0 ? ctx->out_fd : 1, ctx->err_fd >= 0 ? ctx->err_fd : 2};
+    int back[3] = {f->devnull, f->devnull, f->devnull};
+    struct child c = {path, argv, ctx->envp, ctx->cwd, ctx->tty_fd, f->slot, f->first, nofile, 0};
+    sigset_t all, old;
+    int rc = point(f, src);
+    pid_t p;
+
+    if (rc < 0) {
+        (void)point(f, back);
+        return rc;
+    }
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    p = clone(child_main, (char *)f->stack + STACK_SIZE,
+              CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &c);
+    rc = p < 0 ? -errno : 0;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    /* The child has exec'd or exited: its table is its own by now, and
+     * the command's fds must not stay open here. */
+    (void)point(f, back);
+    if (rc == 0 && c.err != 0) {
+        rc = -c.err;
+        while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    if (rc == 0)
+        *pid = p;
+    return rc;
+}
