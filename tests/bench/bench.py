@@ -474,7 +474,7 @@ class Bench:
             note = ""
             if polling:
                 note = (f"{polling} of {waiters} waiters had no inotify instance "
-                        f"(fs.inotify.max_user_instances={inst}) and polled every 10 ms")
+                        f"(fs.inotify.max_user_instances={inst}) and read the wake FIFO")
                 self.note(f"latch: {note}")
             mem = self.peak_kib([self.atb, "latch", "wait-set", "-t", "0.1s",
                                  f"never{self.marker_base}"], env=env)

@@ -10,7 +10,8 @@
  * so it includes the setter's own start-up. Prints one line per trial and a
  * summary, in a form `key=value` the bench driver parses:
  *   trial=1 median_ms=.. max_ms=.. setter_ms=.. polling=..
- * where polling counts the waiters that had no inotify instance (they poll).
+ * where polling counts the waiters that had no inotify instance (they read
+ * the latch's wake FIFO instead).
  * Exit status 0, or 1 when a waiter failed or never blocked.
  */
 #include <dirent.h>
@@ -61,8 +62,9 @@ static int run_wait(char *const argv[])
 }
 
 /* Is pid blocked in its wait? Returns 1 when it sleeps with an inotify watch
- * placed, 2 when it sleeps without any inotify fd (it fell back to polling,
- * as when fs.inotify.max_user_instances is used up), 0 when not yet. */
+ * placed, 2 when it sleeps without any inotify fd (it reads the latch's
+ * wake FIFO, or polls, as when fs.inotify.max_user_instances is used up),
+ * 0 when not yet. */
 static int blocked(pid_t pid)
 {
     char path[64], buf[512], link[64];
