@@ -83,6 +83,11 @@ static void line(const struct atb_result *res, void *data)
         fprintf(t->out, "  cpu %.2fs (%.2fs user, %.2fs sys), max rss %.1f MiB",
                 res->user_s + res->system_s, res->user_s, res->system_s,
                 (double)res->max_rss_kib / 1024);
+    /* Where it ran, for squeue, sacct and scancel. */
+    if (t->verbose && res->slurm_job >= 0 && res->slurm_step >= 0)
+        fprintf(t->out, "  slurm %ld.%ld", res->slurm_job, res->slurm_step);
+    else if (t->verbose && res->slurm_job >= 0)
+        fprintf(t->out, "  slurm job %ld", res->slurm_job);
     if (res->state == ATB_STATE_FAILED || res->state == ATB_STATE_TIMED_OUT)
         fprintf(t->out, "  %s", cmd_line_shown(res->argv, cmd, sizeof(cmd)));
     fputc('\n', t->out);

@@ -155,3 +155,14 @@ fake() {
 	assert_equal "$(cat "$FAKE_SLURM/scancel.log")" "--signal=TERM 1.0"
 	assert_equal "$(rj 'r["commands"][0]["slurm"]')" '{"job_id": 1, "step_id": 0}'
 }
+
+@test "launcher (fake srun): -v names each command's job in the summary" {
+	fake
+	ratb pool -v --launcher slurm -n one,two -- true -- true
+	assert_equal "$status" 0
+	[[ $stderr =~ one\ +exit\ 0.*\ slurm\ job\ [12]$'\n' ]]
+	[[ $stderr =~ two\ +exit\ 0.*\ slurm\ job\ [12]$ ]]
+	export SLURM_JOB_ID=9
+	ratb pool -v --launcher slurm -- true
+	[[ $stderr =~ true\ +exit\ 0.*\ slurm\ 3\.0$ ]]
+}
