@@ -583,11 +583,12 @@ nbatb() {
 	printf '# nobody: atb %s\n# status %s\n# stdout: %s\n# stderr: %s\n' "$*" "$status" "$output" "$stderr" >&2
 }
 
-# The command a run as nobody gives: it checks its scope, sets and reads a
-# latch there, and prints the folder, its mode and its owner.
+# The command a run as nobody gives: it sets and reads a latch in its scope
+# (`atb latch` makes the folder when the run only named it), and prints the
+# folder, its mode and its owner.
 SCOPE_CHECK='d=$ATB_LATCH_DIR
-test -d "$d" && "$1" latch set x && "$1" latch status x >/dev/null && test -f "$d/x" &&
-stat -c "%n %a %u" "$d"'
+test -n "$d" && "$1" latch set x && "$1" latch status x >/dev/null && test -d "$d" &&
+test -f "$d/x" && stat -c "%n %a %u" "$d"'
 
 # assert_fallback: a run as nobody succeeds in a fresh folder of its own in
 # /tmp, which is gone when the run ends; so does `atb run`.
@@ -664,7 +665,7 @@ assert_refused() {
 	# A run's scope is beside the latch folder, not in it.
 	nbatb pool -o inherit -- sh -c "$SCOPE_CHECK" sh "$ATB"
 	assert_equal "$status" 0
-	[[ "$output" =~ ^(/tmp/atb-65534/run-[A-Za-z0-9]{6})\ 700\ 65534$ ]]
+	[[ "$output" =~ ^(/tmp/atb-65534/run-[0-9a-f]{16})\ 700\ 65534$ ]]
 	[ ! -e "${BASH_REMATCH[1]}" ]
 	nbatb latch set x
 	assert_equal "$status" 125
