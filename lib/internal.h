@@ -137,6 +137,24 @@ void atb__fast_close(struct atb__fast *f);
 int atb__fast_spawn(struct atb__fast *f, const char *path, char *const argv[],
                     const struct atb__spawn_ctx *ctx, const struct rlimit *nofile, pid_t *pid);
 
+/* pathcache.c: where program names were found in PATH (see there). */
+#define ATB__PATHCACHE_N 16
+struct atb__path_hit {
+    char *name;            /* owned: one block holding the three strings */
+    char *path;            /* the PATH it was found in */
+    char *found;           /* an absolute path */
+};
+struct atb__pathcache {
+    struct atb__path_hit hit[ATB__PATHCACHE_N];
+    unsigned next;         /* the entry replaced next */
+};
+/* As atb__path_search(), from what is remembered when it can. */
+int atb__path_lookup(struct atb__pathcache *c, const char *name, const char *path, char *buf,
+                     size_t size);
+/* Forgets every name found at found; returns how many there were. */
+int atb__path_forget(struct atb__pathcache *c, const char *found);
+void atb__pathcache_free(struct atb__pathcache *c);
+
 struct atb__spawner {
     posix_spawnattr_t attr;
     int devnull;           /* owned; the children's stdin */
@@ -144,6 +162,7 @@ struct atb__spawner {
     int raised_nofile;     /* we raised the soft limit; children get nofile */
     int use_fast;          /* fast holds what atb__fast_spawn() needs */
     struct atb__fast fast;
+    struct atb__pathcache paths;
 };
 /* raise_nofile: raise the soft limit on open files for as long as the
  * spawner lives (atb_run_exec() only: it changes the process). */
@@ -157,7 +176,9 @@ struct atb__spawn_ctx {
     int tty_fd;             /* a terminal whose foreground group the child's
                                becomes before it execs, or -1 */
 };
-/* Finds name in path (NULL: a default PATH) as execvp() would. Returns 0
+/* The PATH searched when a command has none, as execvp() does. */
+#define ATB__DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+/* Finds name in path (NULL: ATB__DEFAULT_PATH) as execvp() would. Returns 0
  * with the full path in buf, -EACCES when only non-executable files were
  * found, or -ENOENT. */
 int atb__path_search(const char *name, const char *path, char *buf, size_t size);

@@ -55,6 +55,7 @@ int atb__spawner_init(struct atb__spawner *sp, int raise_nofile)
     sp->devnull = -1;
     sp->raised_nofile = 0;
     sp->use_fast = 0;
+    memset(&sp->paths, 0, sizeof(sp->paths));
     rc = posix_spawnattr_init(&sp->attr);
     if (rc != 0)
         return -rc;
@@ -95,6 +96,7 @@ void atb__spawner_close(struct atb__spawner *sp)
     if (sp->use_fast)
         atb__fast_close(&sp->fast);
     sp->use_fast = 0;
+    atb__pathcache_free(&sp->paths);
     if (sp->raised_nofile) {
         setrlimit(RLIMIT_NOFILE, &sp->nofile);
         sp->raised_nofile = 0;
@@ -123,7 +125,7 @@ int atb__path_search(const char *name, const char *path, char *buf, size_t size)
     int err = -ENOENT;
 
     if (path == NULL)
-        path = "/usr/local/bin:/usr/bin:/bin";
+        path = ATB__DEFAULT_PATH;
     while (*path) {
         const char *end = strchr(path, ':');
         size_t dirlen = end ? (size_t)(end - path) : strlen(path);
@@ -141,52 +143,42 @@ int atb__path_search(const char *name, const char *path, char *buf, size_t size)
     return err;
 }
 
-/* Starts argv as ctx says: environment, working directory, stdin (-1:
- * /dev/null), stdout and stderr (an fd already in place is left alone). On success
- * stores the pid; the child leads a new process group whose id is that
- * pid. On failure returns a negative errno (-ENOENT: program not found;
- * ATB_ECWD: no such working directory) and no process is left behind. */
-int atb__spawn(struct atb__spawner *sp, char *const argv[],
-               const struct atb__spawn_ctx *ctx, pid_t *pid)
+/* The program to run for argv[0]: as given when it has a '/', else found
+ * in the command's PATH (and remembered) where atb, not posix_spawnp(),
+ * searches: on the fast path (execve() takes a path), and for a command
+ * whose PATH is not atb's. Sets *path to the PATH searched (NULL when
+ * none was). Returns 0 or a negative errno. */
+static int resolve(struct atb__spawner *sp, const char *name, const struct atb__spawn_ctx *ctx,
+                   const char **prog, const char **path, char *buf, size_t size)
 {
-    posix_spawn_file_actions_t fa;
-    const char *prog = argv[0];
-    char found[4096];
     int rc;
 
-    if (ctx->cwd != NULL) {
-        struct stat st;
-        /* Checked here: a failed chdir in the child would come back as
-         * ENOENT, which reads as "command not found". */
-        if (stat(ctx->cwd, &st) < 0 || !S_ISDIR(st.st_mode))
-            return ATB_ECWD;
-    }
-    if (strchr(prog, '/') == NULL && sp->use_fast) {
-        /* execve() takes a path: searched as execvp() would. */
-        rc = atb__path_search(prog, ctx->envp != environ ? path_of(ctx->envp) : getenv("PATH"),
-                              found, sizeof(found));
-        if (rc < 0)
-            return rc;
-        prog = found;
-    } else if (strchr(prog, '/') == NULL && ctx->envp != environ) {
-        const char *mine = getenv("PATH"), *theirs = path_of(ctx->envp);
-        if (theirs == NULL || mine == NULL || strcmp(mine, theirs) != 0) {
-            rc = atb__path_search(prog, theirs, found, sizeof(found));
-            if (rc < 0)
-                return rc;
-            prog = found;
-        }
-    }
+    *prog = name;
+    *path = NULL;
+    if (strchr(name, '/') != NULL)
+        return 0;
     if (sp->use_fast) {
-        rc = atb__fast_spawn(&sp->fast, prog, argv, ctx, sp->raised_nofile ? &sp->nofile : NULL,
-                             pid);
-        if (rc != -ENOSYS && rc != -EINVAL)
-            return rc;
-        /* A kernel before 5.9 (no close_range() with CLOSE_RANGE_UNSHARE):
-         * posix_spawnp() from now on. */
-        atb__fast_close(&sp->fast);
-        sp->use_fast = 0;
+        *path = ctx->envp != environ ? path_of(ctx->envp) : getenv("PATH");
+    } else if (ctx->envp != environ) {
+        const char *mine = getenv("PATH"), *theirs = path_of(ctx->envp);
+        if (theirs != NULL && mine != NULL && strcmp(mine, theirs) == 0)
+            return 0; /* posix_spawnp() searches the same PATH */
+        *path = theirs;
+    } else {
+        return 0;
     }
+    rc = atb__path_lookup(&sp->paths, name, *path, buf, size);
+    if (rc == 0)
+        *prog = buf;
+    return rc;
+}
+
+static int start_posix(struct atb__spawner *sp, const char *prog, char *const argv[],
+                       const struct atb__spawn_ctx *ctx, pid_t *pid)
+{
+    posix_spawn_file_actions_t fa;
+    int rc;
+
     rc = posix_spawn_file_actions_init(&fa);
     if (rc != 0)
         return -rc;
@@ -223,4 +215,56 @@ int atb__spawn(struct atb__spawner *sp, char *const argv[],
     }
     posix_spawn_file_actions_destroy(&fa);
     return -rc;
+}
+
+static int start(struct atb__spawner *sp, const char *prog, char *const argv[],
+                 const struct atb__spawn_ctx *ctx, pid_t *pid)
+{
+    if (sp->use_fast) {
+        int rc = atb__fast_spawn(&sp->fast, prog, argv, ctx,
+                                 sp->raised_nofile ? &sp->nofile : NULL, pid);
+        if (rc != -ENOSYS && rc != -EINVAL)
+            return rc;
+        /* A kernel before 5.9 (no close_range() with CLOSE_RANGE_UNSHARE):
+         * posix_spawnp() from now on. */
+        atb__fast_close(&sp->fast);
+        sp->use_fast = 0;
+    }
+    return start_posix(sp, prog, argv, ctx, pid);
+}
+
+/* Starts argv as ctx says: environment, working directory, stdin (-1:
+ * /dev/null), stdout and stderr (an fd already in place is left alone). On success
+ * stores the pid; the child leads a new process group whose id is that
+ * pid. On failure returns a negative errno (-ENOENT: program not found;
+ * ATB_ECWD: no such working directory) and no process is left behind. */
+int atb__spawn(struct atb__spawner *sp, char *const argv[],
+               const struct atb__spawn_ctx *ctx, pid_t *pid)
+{
+    const char *prog, *path;
+    char found[4096], again[4096];
+    int rc;
+
+    if (ctx->cwd != NULL) {
+        struct stat st;
+        /* Checked here: a failed chdir in the child would come back as
+         * ENOENT, which reads as "command not found". */
+        if (stat(ctx->cwd, &st) < 0 || !S_ISDIR(st.st_mode))
+            return ATB_ECWD;
+    }
+    rc = resolve(sp, argv[0], ctx, &prog, &path, found, sizeof(found));
+    if (rc == 0)
+        rc = start(sp, prog, argv, ctx, pid);
+    if ((rc == -ENOENT || rc == -EACCES) && prog == found &&
+        atb__path_forget(&sp->paths, found) > 0) {
+        /* What was remembered is gone or no longer runs: searched for
+         * again, as if never found; started again only if found elsewhere
+         * (a script whose interpreter is missing fails with ENOENT too). */
+        int first = rc;
+
+        rc = atb__path_lookup(&sp->paths, argv[0], path, again, sizeof(again));
+        if (rc == 0)
+            rc = strcmp(again, found) == 0 ? first : start(sp, again, argv, ctx, pid);
+    }
+    return rc;
 }
