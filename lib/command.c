@@ -103,6 +103,7 @@ static void init_fields(struct atb__cmd *c, struct atb_run *run, const struct at
     c->proc.pidfd = -1;
     c->out[0].fd = c->out[1].fd = -1;
     c->out[0].spill_fd = c->out[1].spill_fd = -1;
+    c->out[0].wfd = c->out[1].wfd = -1;
 }
 
 int atb__cmd_new(struct atb_run *run, const struct atb_cmd *src, int id, struct atb__cmd **out)

@@ -152,6 +152,7 @@ static void on_leader(struct atb__proc *p, int code, int status, void *data)
         atb__leave(run);
         return;
     }
+    atb__output_leader_done(run, cmd);
     atb__probe_end(cmd);
     ev_timer_stop(run->loop, &cmd->limit_w);
     if (cmd->input && run->set.tty_fd >= 0)

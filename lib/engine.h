@@ -60,6 +60,8 @@ struct atb__tally {
 /* One of a command's output streams when its output goes through atb. */
 struct atb__stream {
     int fd;                 /* owned read end; -1 once closed */
+    int wfd;                /* owned: our copy of the command's end, kept
+                               until its leader ends (streams.c), or -1 */
     ev_io w;
     int which;              /* 0: stdout, 1: stderr */
     char *part;             /* a line not yet ended (at most ATB__LINE_MAX) */
@@ -257,6 +259,7 @@ struct atb__output {
     unsigned shed;          /* a bit per destination that broke since the
                                last settle: its pipes are to be closed */
     size_t held;            /* group mode: bytes held in memory in all */
+    size_t kept, keep_max;  /* pipe write ends kept (atb__output_keep()) */
 };
 int atb__output_open(struct atb_run *run);
 void atb__output_close(struct atb_run *run);
@@ -264,6 +267,12 @@ void atb__output_close(struct atb_run *run);
  * the child writes to the destination itself. */
 int atb__output_pipes(struct atb_run *run, struct atb__cmd *cmd, int wfd[2]);
 void atb__output_start(struct atb_run *run, struct atb__cmd *cmd);
+/* After the start: the child's ends of cmd's pipes, kept while fds are
+ * plentiful, else closed. Takes both of wfd. */
+void atb__output_keep(struct atb_run *run, struct atb__cmd *cmd, int wfd[2]);
+/* The leader has ended: the kept ends go, and what the pipes hold is read;
+ * those that reach their end are closed. */
+void atb__output_leader_done(struct atb_run *run, struct atb__cmd *cmd);
 int atb__output_open_streams(const struct atb__cmd *cmd);
 /* Reads what is there and closes the pipes. */
 void atb__output_stop(struct atb_run *run, struct atb__cmd *cmd);

@@ -147,8 +147,10 @@ enum atb__start_result atb__start_cmd(struct atb_run *run, struct atb__cmd *cmd)
         run->launcher->info = &info;
         rc = run->launcher->ops->start(run->launcher, &cmd->proc, cmd->res.argv, &ctx);
         run->launcher->info = NULL;
-        /* The child has its own copies now; ours must go, or the pipes
-         * would never reach end of file. */
+        /* The child has its own copies now. Ours go, or the pipes would
+         * never reach end of file; but those kept go when the leader ends. */
+        if (rc == 0)
+            atb__output_keep(run, cmd, wfd);
         atb__close(&wfd[0]);
         atb__close(&wfd[1]);
     }

@@ -6,6 +6,15 @@
  * reaches ATB__LINE_MAX goes on as a piece of its own, so memory stays
  * bounded whatever a command writes. Each whole line goes to the run
  * (readiness, events) and, in prefix mode, out with its prefix.
+ *
+ * The run keeps its copy of each pipe's write end until the command's
+ * leader has ended (atb__output_keep()). A process closes its fds before it
+ * is reaped, so with only the child holding them each pipe would hang up
+ * on its own, and wake the loop on its own, before the leader's exit does:
+ * three wake-ups per command where one serves. Kept, the pipes reach their
+ * end when the run, woken by the exit, lets go of them (or later, when
+ * descendants still hold them). That costs two fds per running command,
+ * so only while they are plentiful: at most an eighth of the limit.
  */
 #include "engine.h"
 
@@ -13,6 +22,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define OBUF_SIZE (256 * 1024)
@@ -76,6 +86,15 @@ void atb__output_close(struct atb_run *run)
     free(run->out.scratch);
     free(run->out.obuf);
     run->out.scratch = run->out.obuf = NULL;
+}
+
+/* Lets go of the write end kept for s, if any. */
+static void unkeep(struct atb_run *run, struct atb__stream *s)
+{
+    if (s->wfd < 0)
+        return;
+    atb__close(&s->wfd);
+    run->out.kept--;
 }
 
 int atb__output_pipes(struct atb_run *run, struct atb__cmd *cmd, int wfd[2])
@@ -256,6 +275,51 @@ static void stream_cb(struct ev_loop *loop, ev_io *w, int revents)
     atb__leave(run);
 }
 
+void atb__output_keep(struct atb_run *run, struct atb__cmd *cmd, int wfd[2])
+{
+    struct atb__output *out = &run->out;
+
+    if (out->keep_max == 0) {
+        struct rlimit rl;
+
+        /* Read once, after the spawner has raised it to the hard limit
+         * (+ 1: never 0 again, even under a limit below 8). */
+        out->keep_max = 65;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+            out->keep_max = (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > ((rlim_t)1 << 23)
+                                 ? (size_t)1 << 20
+                                 : (size_t)rl.rlim_cur / 8) + 1;
+    }
+    for (int i = 0; i < 2; i++) {
+        struct atb__stream *s = &cmd->out[i];
+
+        /* Only a pipe the run reads: a group file has no read end. */
+        if (wfd[i] >= 0 && s->fd >= 0 && !s->direct && s->wfd < 0 && out->kept < out->keep_max) {
+            s->wfd = wfd[i];
+            wfd[i] = -1;
+            out->kept++;
+        }
+        atb__close(&wfd[i]);
+    }
+}
+
+void atb__output_leader_done(struct atb_run *run, struct atb__cmd *cmd)
+{
+    for (int i = 0; i < 2; i++) {
+        struct atb__stream *s = &cmd->out[i];
+
+        if (s->wfd < 0)
+            continue;
+        unkeep(run, s);
+        /* Most commands are done writing: the end of file is there now,
+         * without waiting for the loop to report it. */
+        if (s->fd >= 0 && stream_read(run, cmd, s)) {
+            stream_close(run, cmd, s);
+            atb__run_stream_closed(cmd);
+        }
+    }
+}
+
 void atb__output_start(struct atb_run *run, struct atb__cmd *cmd)
 {
     if (cmd->out[0].fd < 0 && cmd->out[1].fd < 0)
@@ -293,6 +357,8 @@ void atb__output_stop(struct atb_run *run, struct atb__cmd *cmd)
 {
     for (int i = 0; i < 2; i++) {
         struct atb__stream *s = &cmd->out[i];
+
+        unkeep(run, s);
         if (s->fd >= 0) {
             stream_read(run, cmd, s);
             stream_close(run, cmd, s);
@@ -329,6 +395,7 @@ void atb__output_free_cmd(struct atb__cmd *cmd)
         struct atb__stream *s = &cmd->out[i];
         if (s->fd >= 0 && cmd->run->loop)
             ev_io_stop(cmd->run->loop, &s->w);
+        unkeep(cmd->run, s);
         atb__close(&s->fd);
         atb__close(&s->spill_fd);
         s->direct = 0;
