@@ -253,7 +253,7 @@ class Bench:
                 ratio = r[key]["median"] / fl
                 self.row(f"overhead: 1,000 x true, -j{j}{label}", fmt_time(r[key]["median"]),
                          fmt_time(fl), ratio, peers if key == "atb" else "",
-                         "<= 1.15x floor", ratio <= 1.15,
+                         "<= 1.10x floor", ratio <= 1.10,
                          f"{m} KiB ({(m - base) * 1024 / n:.0f} B/cmd)" if m and base else "-",
                          ratio_best=r[key]["min"] / r["floor"]["min"])
             self.extra[f"overhead-j{j}"] = {k: v["median"] for k, v in r.items()}
@@ -278,8 +278,8 @@ class Bench:
             peers = ", ".join(f"{k} {rp[k]['median'] / rp['floor']['median']:.0f}x"
                               for k in ("parallel", "concurrently") if k in rp)
         self.row("start-up: one true", fmt_time(r["atb"]["median"]), fmt_time(fl), ratio,
-                 f"bare true {fmt_time(r['bare']['median'])}; " + peers, "<= 1.3x floor",
-                 ratio <= 1.3, f"{self.base_mem()} KiB",
+                 f"bare true {fmt_time(r['bare']['median'])}; " + peers, "<= 1.15x floor",
+                 ratio <= 1.15, f"{self.base_mem()} KiB",
                  ratio_best=r["atb"]["min"] / r["floor"]["min"])
         self.extra["startup"] = {k: v["median"] for k, v in r.items()}
         self.extra["startup-peers"] = {k: v["median"] for k, v in rp.items()}
@@ -368,7 +368,7 @@ class Bench:
         atb_left = left["atb"][0]
         self.row(f"fail-fast: {n:,} x {variant} + false", fmt_time(r["atb"]["median"]),
                  fmt_time(fl), ratio, f"atb {left_s('atb')}; floor {left_s('floor')}; " + peers,
-                 "<= 1.2x floor, 0 left", ratio <= 1.2 and atb_left == 0,
+                 "<= 1.10x floor, 0 left", ratio <= 1.10 and atb_left == 0,
                  (f"{mem} KiB ({(mem - base) * 1024 / (n + 1):.0f} B/cmd)" if n >= 1000
                   else f"{mem} KiB") if mem and base else "-",
                  ratio_best=r["atb"]["min"] / r["floor"]["min"])
@@ -478,15 +478,36 @@ class Bench:
                 self.note(f"latch: {note}")
             mem = self.peak_kib([self.atb, "latch", "wait-set", "-t", "0.1s",
                                  f"never{self.marker_base}"], env=env)
+            fl = self._latch_floor(waiters, trials)
+            ratio = float(kv["median_ms"]) / fl["median_ms"] if fl else None
             self.row(f"latch wake-up: {waiters:,} waiter(s)",
                      f"median {kv['median_ms']} ms, last {kv['max_ms']} ms",
-                     f"setter alone {kv['setter_ms']} ms", None, "", "(no target)", None,
+                     (f"median {fl['median_ms']:.2f} ms, last {fl['max_ms']:.2f} ms "
+                      "(FIFO waiters)") if fl else "-",
+                     ratio, f"atb's setter alone {kv['setter_ms']} ms",
+                     "median <= 10 ms", float(kv["median_ms"]) <= 10,
                      f"{mem} KiB per waiter", note)
             self.extra[f"latch-{waiters}"] = {"median_ms": float(kv["median_ms"]),
                                               "max_ms": float(kv["max_ms"]),
                                               "setter_ms": float(kv["setter_ms"]),
                                               "polling": polling,
                                               "trials": p.stdout}
+
+    def _latch_floor(self, waiters, trials):
+        """The same trial with the floor's waiters: processes that only block
+        on a FIFO until a setter process opens and closes it."""
+        fifo = os.path.join(self.dir, "latch-floor.fifo")
+        p = subprocess.run([self.latchbench, "floor", fifo, str(waiters), str(trials)],
+                           capture_output=True, text=True)
+        self.reap_orphans()
+        summary = [l for l in p.stdout.splitlines() if l.startswith("summary")]
+        if p.returncode != 0 or not summary:
+            self.note(f"latch: the floor's latchbench failed: {p.stderr.strip()[:300]}")
+            return None
+        kv = dict(x.split("=") for x in summary[0].split()[1:])
+        out = {k: float(kv[k]) for k in ("median_ms", "max_ms", "setter_ms")}
+        self.extra[f"latch-floor-{waiters}"] = out
+        return out
 
     def _timed(self, argv, **kw):
         """Wall time, peak KiB, status and stderr of one run."""
@@ -521,7 +542,9 @@ class Bench:
             floor_argv = [self.floor, "failfast", "-n", str(n), "--", "sleep", m, "--", "false"]
             floorf_argv = floor_argv[:4] + ["-f"] + floor_argv[4:]
             walls, fwalls, ffwalls, peaks, left, statuses = [], [], [], [], 0, set()
-            for _ in range(2 if n <= 1000 and not self.quick else 1):
+            # Three rounds, the three programs in turn, medians: one run of
+            # 10,000 sleepers swings by 20 % on a loaded VM.
+            for _ in range(1 if self.quick else 3):
                 w, pk, st, err = self._timed(atb_argv)
                 walls.append(w)
                 peaks.append(pk)
@@ -546,15 +569,19 @@ class Bench:
                      f"status {sorted(statuses)}")
         first = figures[1000]["per_cmd_us"]
         last = figures[10000]["per_cmd_us"]
-        linear = last <= first * 1.5
+        # The issue's target: a command costs as much at 10k as at 1k (within
+        # 10 %), within 10 % of the floor, and at most 1.5 KiB of memory.
+        linear = last <= first * 1.10
         for n, f in figures.items():
+            growth = f"; {f['per_cmd_us'] / first:.2f}x the cost at 1k" if n > 1000 else ""
             self.row(f"scale: {n:,} x sleep + false, -o inherit",
                      f"{fmt_time(f['wall'])} ({f['per_cmd_us']:.0f} us/cmd)",
                      f"{fmt_time(f['floor'])} ({f['floor_per_cmd_us']:.0f} us/cmd)",
                      f["wall"] / f["floor"],
                      f"{f['left']} left; floor holding a pidfd per child "
-                     f"{f['floor_pidfds'] / f['floor']:.2f}x",
-                     "< 2 KiB/cmd beyond base; linear", f["per_cmd_bytes"] < 2048 and
+                     f"{f['floor_pidfds'] / f['floor']:.2f}x" + growth,
+                     "<= 1.10x floor, <= 1.5 KiB/cmd; 10k <= 1.10x 1k",
+                     f["per_cmd_bytes"] <= 1536 and f["wall"] / f["floor"] <= 1.10 and
                      f["left"] == 0 and (linear if n == 10000 else True),
                      f"{f['peak_kib']} KiB ({f['per_cmd_bytes']:.0f} B/cmd, base {base} KiB)")
         # The default output mode needs two pipes per command on top of the

@@ -13,6 +13,15 @@
  * where polling counts the waiters that had no inotify instance (they read
  * the latch's wake FIFO instead).
  * Exit status 0, or 1 when a waiter failed or never blocked.
+ *
+ *   latchbench floor FIFO WAITERS TRIALS
+ *
+ * is the physical floor of the same trial: WAITERS processes of this
+ * program blocked in open(2) of a FIFO (latchbench --wait FIFO), and a
+ * setter process that opens it for writing and closes it (latchbench --set
+ * FIFO), which wakes them all with an end of file. Each does nothing else,
+ * so what its latency shows is starting one process and the exits of the
+ * woken ones on this machine's cores, which atb's waiters pay as well.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -122,13 +132,36 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The floor's two roles: a waiter blocked on the FIFO until a writer has
+ * opened and closed it, and that writer. */
+static int floor_role(const char *role, const char *fifo)
+{
+    char c;
+    int fd;
+
+    if (strcmp(role, "--set") == 0) {
+        fd = open(fifo, O_WRONLY | O_CLOEXEC);
+        return fd < 0 || close(fd) < 0;
+    }
+    fd = open(fifo, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 1;
+    while (read(fd, &c, 1) != 0)
+        if (errno != EINTR)
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    char *atb, *name;
+    char *atb, *name, self[4096];
     long waiters, trials;
+    ssize_t n;
 
+    if (argc == 3 && (strcmp(argv[1], "--wait") == 0 || strcmp(argv[1], "--set") == 0))
+        return floor_role(argv[1], argv[2]);
     if (argc != 5) {
-        fprintf(stderr, "usage: latchbench ATB NAME WAITERS TRIALS\n");
+        fprintf(stderr, "usage: latchbench ATB|floor NAME WAITERS TRIALS\n");
         return 2;
     }
     atb = argv[1];
@@ -141,6 +174,23 @@ int main(int argc, char **argv)
     char *unset_argv[] = {atb, "latch", "unset", name, NULL};
     char *set_argv[] = {atb, "latch", "set", name, NULL};
     char *wait_argv[] = {atb, "latch", "wait-set", "-t", "60s", name, NULL};
+    int floor = strcmp(atb, "floor") == 0;
+
+    if (floor) {
+        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0 || (mkfifo(name, 0600) < 0 && errno != EEXIST)) {
+            fprintf(stderr, "latchbench: %s: %s\n", name, strerror(errno));
+            return 1;
+        }
+        self[n] = '\0';
+        set_argv[0] = wait_argv[0] = self;
+        set_argv[1] = "--set";
+        set_argv[2] = name;
+        set_argv[3] = NULL;
+        wait_argv[1] = "--wait";
+        wait_argv[2] = name;
+        wait_argv[3] = NULL;
+    }
     pid_t *pids = calloc((size_t)waiters, sizeof(*pids));
     double *lat = calloc((size_t)waiters, sizeof(*lat));
     double *medians = calloc((size_t)trials, sizeof(*medians));
@@ -152,7 +202,7 @@ int main(int argc, char **argv)
         double t0, deadline, spawned, setter_ms = 0;
         pid_t setter;
 
-        if (run_wait(unset_argv) != 0) {
+        if (!floor && run_wait(unset_argv) != 0) {
             fprintf(stderr, "latchbench: atb latch unset failed\n");
             return 1;
         }
@@ -217,6 +267,9 @@ int main(int argc, char **argv)
     qsort(setters, (size_t)trials, sizeof(double), cmp_double);
     printf("summary waiters=%ld trials=%ld median_ms=%.3f max_ms=%.3f setter_ms=%.3f\n",
            waiters, trials, medians[trials / 2], maxes[trials / 2], setters[trials / 2]);
-    run_wait(unset_argv);
+    if (floor)
+        unlink(name);
+    else
+        run_wait(unset_argv);
     return 0;
 }
