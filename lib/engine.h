@@ -83,6 +83,8 @@ struct atb__cmd {
     enum atb__kind kind;
     struct atb__proc proc;  /* the launcher's */
     char *name;             /* in the block, with room for "#N" */
+    size_t base_len;        /* a default name: its base's length in name
+                               (counted in run->bases), else 0 */
     char **env;             /* in the block: changes to the environment, or NULL */
     char *cwd;              /* in the block, or NULL */
     double timeout_s;       /* its own time limit, or 0 */
@@ -494,7 +496,9 @@ struct atb_run {
     size_t nin, capin;
     int next_id;
     struct atb__names names;     /* every name given or assigned so far */
-    struct atb__names bases;     /* owned: default name -> next "#N" to try */
+    struct atb__names bases;     /* owned: default name -> next "#N" to try
+                                    (value) and commands held with it (aux) */
+    struct atb__bloom gone_bases; /* defaults whose every command was freed */
     struct atb__names retired;   /* owned: given names of freed commands, which
                                     no later command may take */
     int named;                   /* atb__names_assign() has run */

@@ -91,6 +91,7 @@ void atb__pidmap_free(struct atb__pidmap *m);
 struct atb__name_slot {
     const char *key;        /* NULL: never used */
     unsigned long value;
+    unsigned long aux;      /* a second value, for tables that need one */
 };
 struct atb__names {
     struct atb__name_slot *slots;
@@ -101,7 +102,20 @@ int atb__names_has(const struct atb__names *set, const char *name);
 int atb__names_add(struct atb__names *set, const char *name);
 void atb__names_del(struct atb__names *set, const char *name);
 unsigned long *atb__names_value(struct atb__names *set, const char *name);
+/* The slot of name (value and aux), NULL if absent; valid until the next
+ * add or free. */
+struct atb__name_slot *atb__names_slot(struct atb__names *set, const char *name);
 void atb__names_free(struct atb__names *set);
+/* A Bloom filter of strings in fixed memory (ATB__BLOOM_BITS, allocated on
+ * the first add): it may say a string was added when it was not, never the
+ * reverse. */
+#define ATB__BLOOM_BITS ((size_t)1 << 21)
+struct atb__bloom {
+    unsigned char *bits;    /* owned, or NULL while empty */
+};
+int atb__bloom_add(struct atb__bloom *b, const char *s); /* 0 or -ENOMEM */
+int atb__bloom_maybe(const struct atb__bloom *b, const char *s);
+void atb__bloom_free(struct atb__bloom *b);
 
 /* buf.c: a bounded string builder (curl's dynbuf idea, on a caller's
  * array): len counts what fit; what does not is cut, never overflowed. */

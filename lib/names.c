@@ -1,7 +1,9 @@
 /* names: string tables for command names, so that a run of 10,000 commands
  * (or a million, fed one by one) checks uniqueness and picks "name#2"
  * defaults without comparing every pair. Open addressing with FNV-1a and
- * tombstones; a table either borrows its keys or owns copies of them. */
+ * tombstones; a table either borrows its keys or owns copies of them. And
+ * a Bloom filter, for names a table no longer holds but that must not be
+ * handed out again (naming.c). */
 #include "internal.h"
 
 #include <errno.h>
@@ -88,6 +90,7 @@ int atb__names_add(struct atb__names *set, const char *name)
     }
     set->slots[i].key = key;
     set->slots[i].value = 0;
+    set->slots[i].aux = 0;
     set->count++;
     return 0;
 }
@@ -109,6 +112,48 @@ unsigned long *atb__names_value(struct atb__names *set, const char *name)
 {
     struct atb__name_slot *s = find(set, name);
     return s ? &s->value : NULL;
+}
+
+struct atb__name_slot *atb__names_slot(struct atb__names *set, const char *name)
+{
+    return find(set, name);
+}
+
+/* Four bit positions for s, by double hashing of its FNV-1a hash. */
+static size_t bloom_bit(const char *s, unsigned i)
+{
+    uint64_t h = (uint64_t)hash(s), h2 = (h >> 32) | 1;
+
+    return (size_t)((h + i * h2) & (ATB__BLOOM_BITS - 1));
+}
+
+int atb__bloom_add(struct atb__bloom *b, const char *s)
+{
+    if (b->bits == NULL && (b->bits = calloc(ATB__BLOOM_BITS / 8, 1)) == NULL)
+        return -ENOMEM;
+    for (unsigned i = 0; i < 4; i++) {
+        size_t bit = bloom_bit(s, i);
+        b->bits[bit / 8] |= (unsigned char)(1u << (bit % 8));
+    }
+    return 0;
+}
+
+int atb__bloom_maybe(const struct atb__bloom *b, const char *s)
+{
+    if (b->bits == NULL)
+        return 0;
+    for (unsigned i = 0; i < 4; i++) {
+        size_t bit = bloom_bit(s, i);
+        if (!(b->bits[bit / 8] & (1u << (bit % 8))))
+            return 0;
+    }
+    return 1;
+}
+
+void atb__bloom_free(struct atb__bloom *b)
+{
+    free(b->bits);
+    b->bits = NULL;
 }
 
 void atb__names_free(struct atb__names *set)

@@ -313,34 +313,48 @@ size_t atb_name_default(const char *program, int shell, char *buf, size_t size)
 }
 
 /* Gives cmd its default name, or the first free "name#N": each default name
- * remembers the N it got to, so a thousand "sleep"s cost no more each than
- * the first. */
+ * (base) remembers the N it got to, so a thousand "sleep"s cost no more each
+ * than the first.
+ *
+ * A fed run frees the commands that succeeded, and its defaults come from
+ * its inputs, so a base is kept only while a command with it is held (aux
+ * counts them): a million distinct lines cost what a few do. A base let go
+ * goes into a Bloom filter; one that comes back (or seems to: the filter
+ * can be wrong that way, never the other) cannot know the N it got to, so
+ * its N starts past every id given so far, which no "#N" of it reached. */
 int atb__name_unique(struct atb_run *run, struct atb__cmd *cmd)
 {
     size_t base = strlen(cmd->name);
-    unsigned long *next = atb__names_value(&run->bases, cmd->name);
+    struct atb__name_slot *b = atb__names_slot(&run->bases, cmd->name);
     unsigned long k;
     int rc;
 
-    if (next == NULL) {
+    if (b == NULL) {
+        int gone = atb__bloom_maybe(&run->gone_bases, cmd->name);
+
         rc = atb__names_add(&run->bases, cmd->name);
         if (rc < 0)
             return rc;
-        next = atb__names_value(&run->bases, cmd->name);
-        *next = 2;
+        b = atb__names_slot(&run->bases, cmd->name);
         k = 2;
+        if (gone) {
+            k = (unsigned long)run->next_id + 2;
+            sprintf(cmd->name + base, "#%lu", k++);
+        }
     } else {
         /* Seen before: never the bare name again, even if the command that
          * had it was freed (a feed), so names stay unique over the run. */
-        k = *next;
+        k = b->value;
         sprintf(cmd->name + base, "#%lu", k++);
     }
     for (; atb__name_taken(run, cmd->name); k++)
         sprintf(cmd->name + base, "#%lu", k);
-    *next = k;
+    b->value = k;
     rc = atb__names_add(&run->names, cmd->name);
     if (rc == 0) {
         cmd->named = 1;
+        cmd->base_len = base;
+        b->aux++;
         *atb__names_value(&run->names, cmd->name) = (unsigned long)cmd->res.id + 1;
     }
     return rc;
@@ -362,12 +376,32 @@ int atb__name_taken(const struct atb_run *run, const char *name)
     return atb__names_has(&run->names, name) || atb__names_has(&run->retired, name);
 }
 
+/* cmd, named after a base, is freed: the base goes once no command held
+ * has it, into the filter of bases let go. Kept when the filter cannot be
+ * made (no memory): a base is never forgotten without a trace. */
+static void base_release(struct atb_run *run, struct atb__cmd *cmd)
+{
+    char cut = cmd->name[cmd->base_len];
+    struct atb__name_slot *b;
+
+    cmd->name[cmd->base_len] = '\0';
+    b = atb__names_slot(&run->bases, cmd->name);
+    if (b != NULL && b->aux > 0 && --b->aux == 0 &&
+        atb__bloom_add(&run->gone_bases, cmd->name) == 0)
+        atb__names_del(&run->bases, cmd->name);
+    cmd->name[cmd->base_len] = cut;
+    cmd->base_len = 0;
+}
+
 /* Default names need no keeping: each base's "#N" only grows, so a freed
  * "true#7" is never handed out again. */
 int atb__name_retire(struct atb_run *run, struct atb__cmd *cmd)
 {
     int rc = cmd->given ? atb__names_add(&run->retired, cmd->name) : 0;
 
-    atb__names_del(&run->names, cmd->name);
+    if (rc == 0 || rc == -EEXIST)
+        atb__names_del(&run->names, cmd->name);
+    if ((rc == 0 || rc == -EEXIST) && !cmd->given && cmd->base_len > 0)
+        base_release(run, cmd);
     return rc == -EEXIST ? 0 : rc;
 }

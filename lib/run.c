@@ -396,6 +396,7 @@ void atb_run_free(struct atb_run *run)
     atb__feed_free(run);
     atb__names_free(&run->names);
     atb__names_free(&run->bases);
+    atb__bloom_free(&run->gone_bases);
     atb__names_free(&run->retired);
     free(run->set.prefix);
     free(run->set.group_before);

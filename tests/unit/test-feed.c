@@ -395,6 +395,76 @@ TEST(default_name_never_reuses_a_freed_name)
     close(p[0]), close(out), close(err);
 }
 
+/* Names from inputs: a fed run of distinct lines keeps no table entry for
+ * the default names of the commands it freed (memory stays flat), and the
+ * names stay unique over the run when the same lines come again. */
+#define DISTINCT 150
+
+struct distinct {
+    char *name[2 * DISTINCT];
+};
+
+static int distinct_line(struct atb_run *run, const char *line, size_t len, void *data)
+{
+    char text[64];
+
+    (void)data;
+    snprintf(text, sizeof(text), "%.*s", (int)len, line);
+    add_sh(run, NULL, text);
+    return 0;
+}
+
+static void distinct_event(struct atb_run *run, const struct atb_event *ev, void *data)
+{
+    struct distinct *d = data;
+
+    if (ev->kind != ATB_EVENT_STARTED)
+        return;
+    ASSERT(ev->id >= 0 && ev->id < 2 * DISTINCT);
+    d->name[ev->id] = strdup(atb_run_result(run, ev->id)->name);
+    ASSERT(d->name[ev->id] != NULL);
+}
+
+TEST(distinct_inputs_leave_no_names_behind_and_names_stay_unique)
+{
+    int p[2], out = mem_file(), err = mem_file();
+    struct distinct d = {{0}};
+    struct atb_run *run;
+    char line[32];
+
+    feed_pipe(p);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < DISTINCT; i++) {
+            snprintf(line, sizeof(line), "true %d\n", i);
+            puts_fd(p[1], line);
+        }
+    }
+    close(p[1]);
+    run = new_run(p[0], distinct_line, &d, out, err);
+    ASSERT_EQ(atb_run_set_jobs(run, 4), 0);
+    ASSERT_EQ(atb_run_on_event(run, distinct_event, &d), 0);
+    ASSERT_EQ(atb_run_exec(run), 0);
+    ASSERT_EQ(atb_run_outcome(run), ATB_OUTCOME_SUCCEEDED);
+    ASSERT_EQ(atb_run_count(run), 2 * DISTINCT);
+    ASSERT(atb_run_unlisted(run) >= 64);
+    /* Each freed command's base went with it (150 without that). */
+    ASSERT(run->bases.count + atb_run_unlisted(run) <= 2 * DISTINCT);
+    ASSERT(run->bases.count < DISTINCT);
+    ASSERT_STR_EQ(d.name[0], "true 0");
+    for (int i = 0; i < 2 * DISTINCT; i++) {
+        ASSERT(d.name[i] != NULL);
+        ASSERT(strncmp(d.name[i], "true ", 5) == 0);
+        for (int j = 0; j < i; j++)
+            if (strcmp(d.name[i], d.name[j]) == 0)
+                unit_fail(__FILE__, __LINE__, "ids %d and %d are both named %s", j, i,
+                          d.name[i]);
+    }
+    for (int i = 0; i < 2 * DISTINCT; i++)
+        free(d.name[i]);
+    atb_run_free(run);
+    close(p[0]), close(out), close(err);
+}
+
 /* A callback that returns a negative code stops the run: that code is
  * atb_run_failure(), the outcome is FAILED, the running command is
  * cancelled, the queued ones never start, and no line after it is read.
