@@ -152,11 +152,114 @@ static int floor_role(const char *role, const char *fifo)
     return 0;
 }
 
+/* The floor's argv: this program, as --set and --wait on the FIFO name. */
+static int floor_argv(char *name, char *self, size_t size, char *set_argv[], char *wait_argv[])
+{
+    ssize_t n = readlink("/proc/self/exe", self, size - 1);
+
+    if (n <= 0 || (mkfifo(name, 0600) < 0 && errno != EEXIST)) {
+        fprintf(stderr, "latchbench: %s: %s\n", name, strerror(errno));
+        return -1;
+    }
+    self[n] = '\0';
+    set_argv[0] = wait_argv[0] = self;
+    set_argv[1] = "--set";
+    set_argv[2] = name;
+    set_argv[3] = NULL;
+    wait_argv[1] = "--wait";
+    wait_argv[2] = name;
+    wait_argv[3] = NULL;
+    return 0;
+}
+
+/* Waits until each of the waiters is blocked; returns how many have no
+ * inotify watch (they read the wake FIFO), or -1. */
+static long all_blocked(const pid_t *pids, long waiters)
+{
+    double spawned = now_ms(), deadline = spawned + 60000;
+    long ready = 0, polling = 0;
+
+    while (ready < waiters) {
+        int st, b;
+
+        if (waitpid(-1, &st, WNOHANG) > 0) {
+            fprintf(stderr, "latchbench: a waiter ended before the latch was set\n");
+            return -1;
+        }
+        b = blocked(pids[ready]);
+        /* A waiter without inotify is taken as blocked once it has had
+         * time to start: it has no watch to show for it. */
+        if (b == 1 || (b == 2 && now_ms() - spawned > 300)) {
+            polling += b == 2;
+            ready++;
+        } else if (now_ms() > deadline) {
+            fprintf(stderr, "latchbench: waiter %d never blocked\n", (int)pids[ready]);
+            return -1;
+        } else {
+            usleep(1000);
+        }
+    }
+    return polling;
+}
+
+struct figures {
+    double median, max, setter;
+};
+
+/* One trial: the waiters, then the setter; each one's time to its end. */
+static int trial(long t, long waiters, char *const wait_argv[], char *const set_argv[],
+                 pid_t *pids, double *lat, struct figures *f)
+{
+    long nlat = 0, failed = 0, polling;
+    double t0;
+    pid_t setter;
+
+    for (long i = 0; i < waiters; i++)
+        pids[i] = spawn(wait_argv);
+    polling = all_blocked(pids, waiters);
+    if (polling < 0)
+        return -1;
+    usleep(20000);
+    t0 = now_ms();
+    setter = spawn(set_argv);
+    f->setter = 0;
+    for (long left = waiters + 1; left > 0;) {
+        siginfo_t si;
+        double t1;
+
+        si.si_pid = 0;
+        if (waitid(P_ALL, 0, &si, WEXITED) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        t1 = now_ms() - t0;
+        left--;
+        if (si.si_code != CLD_EXITED || si.si_status != 0)
+            failed++;
+        if (si.si_pid == setter)
+            f->setter = t1;
+        else
+            lat[nlat++] = t1;
+    }
+    if (failed || nlat == 0) {
+        fprintf(stderr, "latchbench: %ld processes failed\n", failed);
+        return -1;
+    }
+    qsort(lat, (size_t)nlat, sizeof(*lat), cmp_double);
+    f->median = lat[nlat / 2];
+    f->max = lat[nlat - 1];
+    printf("trial=%ld median_ms=%.3f max_ms=%.3f setter_ms=%.3f polling=%ld\n", t + 1,
+           f->median, f->max, f->setter, polling);
+    fflush(stdout);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char *atb, *name, self[4096];
     long waiters, trials;
-    ssize_t n;
+    int floor;
 
     if (argc == 3 && (strcmp(argv[1], "--wait") == 0 || strcmp(argv[1], "--set") == 0))
         return floor_role(argv[1], argv[2]);
@@ -174,93 +277,27 @@ int main(int argc, char **argv)
     char *unset_argv[] = {atb, "latch", "unset", name, NULL};
     char *set_argv[] = {atb, "latch", "set", name, NULL};
     char *wait_argv[] = {atb, "latch", "wait-set", "-t", "60s", name, NULL};
-    int floor = strcmp(atb, "floor") == 0;
-
-    if (floor) {
-        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (n <= 0 || (mkfifo(name, 0600) < 0 && errno != EEXIST)) {
-            fprintf(stderr, "latchbench: %s: %s\n", name, strerror(errno));
-            return 1;
-        }
-        self[n] = '\0';
-        set_argv[0] = wait_argv[0] = self;
-        set_argv[1] = "--set";
-        set_argv[2] = name;
-        set_argv[3] = NULL;
-        wait_argv[1] = "--wait";
-        wait_argv[2] = name;
-        wait_argv[3] = NULL;
-    }
     pid_t *pids = calloc((size_t)waiters, sizeof(*pids));
     double *lat = calloc((size_t)waiters, sizeof(*lat));
     double *medians = calloc((size_t)trials, sizeof(*medians));
     double *maxes = calloc((size_t)trials, sizeof(*maxes));
     double *setters = calloc((size_t)trials, sizeof(*setters));
 
+    floor = strcmp(atb, "floor") == 0;
+    if (floor && floor_argv(name, self, sizeof(self), set_argv, wait_argv) < 0)
+        return 1;
     for (long t = 0; t < trials; t++) {
-        long ready = 0, nlat = 0, failed = 0, polling = 0;
-        double t0, deadline, spawned, setter_ms = 0;
-        pid_t setter;
+        struct figures f;
 
         if (!floor && run_wait(unset_argv) != 0) {
             fprintf(stderr, "latchbench: atb latch unset failed\n");
             return 1;
         }
-        for (long i = 0; i < waiters; i++)
-            pids[i] = spawn(wait_argv);
-        spawned = now_ms();
-        deadline = spawned + 60000;
-        while (ready < waiters) {
-            int st, b;
-            if (waitpid(-1, &st, WNOHANG) > 0) {
-                fprintf(stderr, "latchbench: a waiter ended before the latch was set\n");
-                return 1;
-            }
-            b = blocked(pids[ready]);
-            /* A waiter without inotify is taken as blocked once it has had
-             * time to start: it has no watch to show for it. */
-            if (b == 1 || (b == 2 && now_ms() - spawned > 300)) {
-                polling += b == 2;
-                ready++;
-            } else if (now_ms() > deadline) {
-                fprintf(stderr, "latchbench: waiter %d never blocked\n", (int)pids[ready]);
-                return 1;
-            } else
-                usleep(1000);
-        }
-        usleep(20000);
-        t0 = now_ms();
-        setter = spawn(set_argv);
-        for (long left = waiters + 1; left > 0;) {
-            siginfo_t si;
-            double t1;
-
-            si.si_pid = 0;
-            if (waitid(P_ALL, 0, &si, WEXITED) < 0) {
-                if (errno == EINTR)
-                    continue;
-                break;
-            }
-            t1 = now_ms() - t0;
-            left--;
-            if (si.si_code != CLD_EXITED || si.si_status != 0)
-                failed++;
-            if (si.si_pid == setter)
-                setter_ms = t1;
-            else
-                lat[nlat++] = t1;
-        }
-        if (failed) {
-            fprintf(stderr, "latchbench: %ld processes failed\n", failed);
+        if (trial(t, waiters, wait_argv, set_argv, pids, lat, &f) < 0)
             return 1;
-        }
-        qsort(lat, (size_t)nlat, sizeof(*lat), cmp_double);
-        medians[t] = lat[nlat / 2];
-        maxes[t] = lat[nlat - 1];
-        setters[t] = setter_ms;
-        printf("trial=%ld median_ms=%.3f max_ms=%.3f setter_ms=%.3f polling=%ld\n", t + 1,
-               medians[t], maxes[t], setter_ms, polling);
-        fflush(stdout);
+        medians[t] = f.median;
+        maxes[t] = f.max;
+        setters[t] = f.setter;
     }
     qsort(medians, (size_t)trials, sizeof(double), cmp_double);
     qsort(maxes, (size_t)trials, sizeof(double), cmp_double);
