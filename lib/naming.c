@@ -399,9 +399,10 @@ int atb__name_retire(struct atb_run *run, struct atb__cmd *cmd)
 {
     int rc = cmd->given ? atb__names_add(&run->retired, cmd->name) : 0;
 
-    if (rc == 0 || rc == -EEXIST)
-        atb__names_del(&run->names, cmd->name);
-    if ((rc == 0 || rc == -EEXIST) && !cmd->given && cmd->base_len > 0)
+    if (rc < 0 && rc != -EEXIST)
+        return rc; /* the command is kept, and its name with it */
+    atb__names_del(&run->names, cmd->name);
+    if (!cmd->given && cmd->base_len > 0)
         base_release(run, cmd);
-    return rc == -EEXIST ? 0 : rc;
+    return 0;
 }

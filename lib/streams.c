@@ -275,21 +275,26 @@ static void stream_cb(struct ev_loop *loop, ev_io *w, int revents)
     atb__leave(run);
 }
 
+/* How many write ends may be kept: an eighth of the fd limit, plus one so
+ * that it is never 0 (the "not read yet" of keep_max). */
+static size_t keep_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 65;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / 8 > ((rlim_t)1 << 20))
+        return ((size_t)1 << 20) + 1;
+    return (size_t)(rl.rlim_cur / 8) + 1;
+}
+
 void atb__output_keep(struct atb_run *run, struct atb__cmd *cmd, int wfd[2])
 {
     struct atb__output *out = &run->out;
 
-    if (out->keep_max == 0) {
-        struct rlimit rl;
-
-        /* Read once, after the spawner has raised it to the hard limit
-         * (+ 1: never 0 again, even under a limit below 8). */
-        out->keep_max = 65;
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-            out->keep_max = (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > ((rlim_t)1 << 23)
-                                 ? (size_t)1 << 20
-                                 : (size_t)rl.rlim_cur / 8) + 1;
-    }
+    /* Read once, after the spawner has raised the limit to the hard one. */
+    if (out->keep_max == 0)
+        out->keep_max = keep_limit();
     for (int i = 0; i < 2; i++) {
         struct atb__stream *s = &cmd->out[i];
 

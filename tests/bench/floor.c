@@ -80,7 +80,9 @@ static const char *where(const char *name)
         const char *end = strchrnul(path, ':');
 
         snprintf(found[slot], sizeof(found[slot]), "%.*s/%s", (int)(end - path), path, name);
-        if (access(found[slot], X_OK) == 0) {
+        struct stat st;
+
+        if (stat(found[slot], &st) == 0 && S_ISREG(st.st_mode) && access(found[slot], X_OK) == 0) {
             names[slot] = name;
             return found[slot];
         }

@@ -137,6 +137,7 @@ static int cmp_double(const void *a, const void *b)
 static int floor_role(const char *role, const char *fifo)
 {
     char c;
+    ssize_t n;
     int fd;
 
     if (strcmp(role, "--set") == 0) {
@@ -146,8 +147,9 @@ static int floor_role(const char *role, const char *fifo)
     fd = open(fifo, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 1;
-    while (read(fd, &c, 1) != 0)
-        if (errno != EINTR)
+    /* Nothing is ever written: an end of file is the setter's close. */
+    while ((n = read(fd, &c, 1)) != 0)
+        if (n < 0 && errno != EINTR)
             return 1;
     return 0;
 }
