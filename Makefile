@@ -42,7 +42,12 @@ LDLIBS   = -lev -lcjson -lm
 # start-up on a small VM. libatb.so keeps libev shared, so that an embedding
 # program and the library use one libev.
 LIBEV_A := $(shell $(CC) -print-file-name=libev.a)
-ATB_LIBS = $(if $(filter /%,$(LIBEV_A)),$(LIBEV_A),-lev) -lcjson -lm
+# It loads libcjson only when a run reads or writes JSON (cmd/cjson-lazy.c),
+# by the soname of the library found here; and libm only if something needs
+# it (--as-needed): together another 0.1 ms of every start.
+CJSON_SO     := $(shell $(CC) -print-file-name=libcjson.so)
+CJSON_SONAME := $(shell objdump -p $(CJSON_SO) 2>/dev/null | awk '$$1 == "SONAME" { print $$2 }')
+ATB_LIBS = $(if $(filter /%,$(LIBEV_A)),$(LIBEV_A),-lev) -Wl,--as-needed -lm
 
 # The library's version is written down once, in lib/atb.h; the soname
 # carries its major number. Stop when the three numbers cannot be read or
@@ -94,6 +99,8 @@ lib: $(BUILD)/libatb.a $(BUILD)/$(SHLIB)
 $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/cmd/cjson-lazy.o: ALL_CFLAGS += $(if $(CJSON_SONAME),-DATB_CJSON_SONAME='"$(CJSON_SONAME)"')
 
 $(BUILD)/pic/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)

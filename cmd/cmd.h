@@ -294,6 +294,12 @@ void cmd_describe(const struct atb_run *run, const struct atb_result *res, char 
 const char *cmd_line_shown(char *const *argv, char *buf, size_t size);
 /* "5s", "0.5s", "250ms": how a person would write a duration. */
 void cmd_format_duration(char *buf, size_t size, double s);
+/* x rounded to a whole number, halves away from zero, as round(3) does for
+ * the sizes of durations (|x| < 2^63); the program does not load libm. */
+double cmd_round(double x);
+/* Loads the JSON library (cmd/cjson-lazy.c) now, when a run will need it:
+ * 0, or -1 with a message said. */
+int cmd_json_ready(void);
 /* Calls fn with every result the run lists, main commands first, then the
  * cleanup ones, each in the order they were added. */
 void cmd_each_result(const struct atb_run *run,

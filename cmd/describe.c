@@ -4,7 +4,6 @@
 #include "cmd.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,10 +29,15 @@ const char *cmd_line_shown(char *const *argv, char *buf, size_t size)
     return buf;
 }
 
+double cmd_round(double x)
+{
+    return (double)(long long)(x < 0 ? x - 0.5 : x + 0.5);
+}
+
 void cmd_format_duration(char *buf, size_t size, double s)
 {
     if (s > 0 && s < 1)
-        snprintf(buf, size, "%gms", round(s * 1000));
+        snprintf(buf, size, "%gms", cmd_round(s * 1000));
     else
         snprintf(buf, size, "%gs", s);
 }

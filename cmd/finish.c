@@ -185,7 +185,10 @@ int cmd_reports_check(const struct cmd_reports *r, struct atb_run *run)
 
 int cmd_reports_open(struct cmd_reports *r)
 {
-    if (cmd_report_file_open("--report", &r->json) < 0 ||
+    /* The JSON report is written once the run is over: its library must
+     * be there before anything starts. */
+    if ((r->json.path != NULL && cmd_json_ready() < 0) ||
+        cmd_report_file_open("--report", &r->json) < 0 ||
         cmd_report_file_open("--junit", &r->junit) < 0 ||
         cmd_events_open(r->events, &r->stream) < 0) {
         cmd_reports_discard(r);

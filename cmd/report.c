@@ -5,7 +5,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,7 +160,7 @@ int cmd_report_text(const struct atb_run *run, const char *label, FILE *out, int
 /* Seconds rounded to the millisecond: enough for people and CI, and short. */
 static cJSON *seconds(double s)
 {
-    return cJSON_CreateNumber(round(s * 1000) / 1000);
+    return cJSON_CreateNumber(cmd_round(s * 1000) / 1000);
 }
 
 static void add_signal(cJSON *o, int signo)
