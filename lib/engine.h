@@ -334,13 +334,19 @@ struct atb__guard {
     int signo;
     double grace_s;
     char will[512];         /* what the guardian runs first, or "" */
+    int settling;           /* started, its "R" not read yet */
 };
-/* Starts the first guardian, which shares atb's memory, and waits until it
- * is ready. Returns 0 or a negative errno (nothing made). */
+/* Starts the first guardian, which shares atb's memory. Returns 0 or a
+ * negative errno (nothing made). It may still be settling (out of atb's
+ * session, its fds closed): atb__guard_ready() waits for that. */
 /* will: a shell command the guardian runs first should atb die (the Slurm
  * launcher's scancel of the run's jobs), or NULL; copied. */
 int atb__guard_start(struct atb__guard *gd, const char *token, int signo, double grace_s,
                      const char *will);
+/* Waits until the guardian started is settled, once: before the run's
+ * first process starts, so that none starts while it is still in atb's
+ * process group. Returns 0, or a negative errno with the guardian gone. */
+int atb__guard_ready(struct atb__guard *gd);
 /* Hands over to a forked guardian with memory of its own. Returns 0 (also
  * when there is nothing to hand over) or a negative errno, the first
  * guardian then still on guard. */

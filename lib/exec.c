@@ -386,7 +386,15 @@ int atb_run_exec(struct atb_run *run)
         ev_timer_init(&ex.flush_t, flush_timer_cb, GUARD_FLUSH_S, 0);
         ex.flush_t.data = run;
     }
-    ev_run(ex.loop, 0);
+    /* The guardian settled while the run was made ready; nothing starts
+     * before it has. */
+    if ((rc = atb__guard_ready(&run->guard)) < 0) {
+        run->error.code = rc;
+        run->error.key = "guardian";
+        atb__run_teardown(run);
+    } else {
+        ev_run(ex.loop, 0);
+    }
     ev_prepare_stop(ex.loop, &ex.flush_w);
     ev_timer_stop(ex.loop, &ex.flush_t);
     ev_timer_stop(ex.loop, &ex.handover_w);

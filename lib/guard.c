@@ -44,6 +44,7 @@
  */
 #include "engine.h"
 #include "guard-int.h"
+#include "rawsys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -111,28 +112,39 @@ static void guardian(struct atb__guard_state *g)
     }
 }
 
+/* settle()'s calls: straight to the kernel where rawsys.h can, so that a
+ * failure never writes the errno the first guardian shares with atb, and
+ * atb need not wait for it (atb__guard_ready()); else libc's. */
+#ifdef ATB__RAW_SYSCALLS
+#define SYS6(n, a, b, c, d, e, f) \
+    atb__raw6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+#else
+#define SYS6(n, a, b, c, d, e, f) syscall((n), (a), (b), (c), (d), (e), (f))
+#endif
+#define SYS3(n, a, b, c) SYS6((n), (a), (b), (c), 0, 0, 0)
+
 /* In the guardian: out of atb's session, nothing held but /dev/null and
  * the socket (moved out of 0-2 first, where a closed stdio may have put
  * it). Says it is ready with "R": from then on the shared guardian makes
  * no call that can fail while atb lives. Returns 0, or -1 to exit. */
 static int settle(int fd)
 {
-    int moved = fcntl(fd, F_DUPFD, GUARD_FD + 1), null;
+    long moved = SYS3(SYS_fcntl, fd, F_DUPFD, GUARD_FD + 1), null;
 
     if (moved < 0)
         return -1;
-    null = open("/dev/null", O_RDWR);
-    (void)setsid();
-    (void)prctl(PR_SET_NAME, "atb-guard");
-    if (null >= 0) {
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(null, 2);
-    }
-    if (dup2(moved, GUARD_FD) < 0)
+    null = SYS6(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR, 0, 0, 0);
+    (void)SYS3(SYS_setsid, 0, 0, 0);
+    (void)SYS3(SYS_prctl, PR_SET_NAME, "atb-guard", 0);
+    for (long i = 0; null >= 0 && i < 3; i++)
+        if (null != i)
+            (void)SYS3(SYS_dup3, null, i, 0);
+    if (SYS3(SYS_dup3, moved, GUARD_FD, 0) < 0)
         return -1;
-    (void)syscall(SYS_close_range, GUARD_FD + 1, ~0U, 0);
-    return send(GUARD_FD, "R", 1, MSG_NOSIGNAL) == 1 ? 0 : -1;
+#ifdef SYS_close_range
+    (void)SYS3(SYS_close_range, GUARD_FD + 1, ~0U, 0);
+#endif
+    return SYS6(SYS_sendto, GUARD_FD, "R", 1, MSG_NOSIGNAL, 0, 0) == 1 ? 0 : -1;
 }
 
 static int shared_guardian(void *arg)
@@ -236,14 +248,31 @@ int atb__guard_start(struct atb__guard *gd, const char *token, int signo, double
     gd->pid = pid;
     atb__close(&sv[0]);
     gd->fd = sv[1];
-    rc = wait_ready(gd->fd);
-    if (rc < 0)
-        atb__guard_reap(gd);
-    return rc;
+    gd->settling = 1;
+#ifdef ATB__RAW_SYSCALLS
+    /* It settles while atb makes the run ready; atb__guard_ready() before
+     * the first start. */
+    return 0;
+#else
+    return atb__guard_ready(gd);
+#endif
 fail:
     atb__close(&sv[0]);
     atb__close(&sv[1]);
     unmap_first(gd);
+    return rc;
+}
+
+int atb__guard_ready(struct atb__guard *gd)
+{
+    int rc;
+
+    if (!gd->settling)
+        return 0;
+    gd->settling = 0;
+    rc = wait_ready(gd->fd);
+    if (rc < 0)
+        atb__guard_reap(gd);
     return rc;
 }
 
