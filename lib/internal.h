@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -141,6 +142,8 @@ struct atb__fast {
     unsigned first;         /* above the highest of them */
     int devnull;            /* borrowed */
     void *stack;            /* owned (mapped): the child's */
+    uint64_t moved;         /* bit sig - 1: signals not at their default, */
+    int moved_known;        /* read at the first spawn */
 };
 /* Returns 0, or a negative errno (-ENOSYS, -EINVAL: the kernel has no
  * close_range() with CLOSE_RANGE_UNSHARE) with nothing held. */
