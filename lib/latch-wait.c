@@ -117,19 +117,24 @@ static void fifo_close(struct latch *l)
     atb__close(&l->ffd);
 }
 
-/* Opens (making it first) the latch's wake FIFO and watches it. Only a
- * FIFO is taken: whatever else is at its name is left alone. */
+/* Opens the latch's wake FIFO, making it when there is none, and watches
+ * it. It is opened first: making it takes the folder's lock, which a
+ * thousand waiters woken at once would each take in turn. Only a FIFO is
+ * taken: whatever else is at its name is left alone. */
 static void fifo_open(struct latch *l)
 {
     char path[ATB_LATCH_PATH_MAX + 16];
     struct stat st;
 
-    if (atb__latch_wake_path(l->path, path, sizeof(path)) < 0 ||
-        (mkfifo(path, 0600) < 0 && errno != EEXIST))
+    if (atb__latch_wake_path(l->path, path, sizeof(path)) < 0)
         return;
     l->ffd = atb__open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW, 0);
-    if (l->ffd < 0)
+    if (l->ffd == -ENOENT && (mkfifo(path, 0600) == 0 || errno == EEXIST))
+        l->ffd = atb__open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW, 0);
+    if (l->ffd < 0) {
+        l->ffd = -1;
         return;
+    }
     if (fstat(l->ffd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
         atb__close(&l->ffd);
         return;
@@ -273,16 +278,24 @@ static void io_cb(struct ev_loop *loop, ev_io *io, int revents)
     check_and_finish(w);
 }
 
-/* A latch's wake FIFO hung up: reopened (a new reader, which the next
- * writer wakes), then everything checked. */
+/* A latch's wake FIFO hung up: everything checked, and when that does not
+ * end the wait, the FIFO reopened (a new reader, which the next writer
+ * wakes) and everything checked again, watch first, then check. Most
+ * wake-ups end the wait: they need no new watch. */
 static void fifo_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct latch *l = io->data;
     struct atb_latch_waiter *w = l->w;
+    int index, rc;
 
     (void)loop;
     (void)revents;
     fifo_close(l);
+    rc = check(w, &index);
+    if (rc != 0) {
+        finish(w, rc < 0 ? rc : 0, index);
+        return;
+    }
     fallback_poll(w);
     check_and_finish(w);
 }
