@@ -23,12 +23,15 @@
  *   first     a process that shares atb's memory (clone with CLONE_VM, no
  *             copy of the address space: a fork copies atb's page tables
  *             and makes each page atb then writes a copy-on-write fault,
- *             milliseconds on a slow VM). It is ready before atb goes on.
- *             Sharing memory, it never calls malloc (atb may die holding
- *             the allocator's lock, and glibc's per-thread cache is shared
- *             with it) and, once ready, makes no call that can fail while
- *             atb lives (errno is shared too). Its limit: the OOM killer
- *             kills every process sharing its victim's memory.
+ *             milliseconds on a slow VM). It settles (settle()) while
+ *             atb makes the run ready, and is ready before the first
+ *             command starts. Sharing memory, it never calls malloc (atb
+ *             may die holding the allocator's lock, and glibc's per-thread
+ *             cache is shared with it) and never writes errno while atb
+ *             lives (errno is shared too): its set-up calls go straight to
+ *             the kernel, and once ready it makes no call that can fail.
+ *             Its limit: the OOM killer kills every process sharing its
+ *             victim's memory.
  *   handover  after HANDOVER_S of run (atb__guard_handover(), from the
  *             run's loop), a forked guardian with memory of its own takes
  *             over, told every group still running, and the first ends.
