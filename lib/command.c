@@ -196,6 +196,18 @@ void atb__cmd_stop(struct atb__cmd *cmd)
     atb__output_free_cmd(cmd);
 }
 
+void atb__cmd_error(struct atb__cmd *cmd, const char *why)
+{
+    if (cmd->error == NULL)
+        cmd->error = malloc(ATB__CMD_ERROR_MAX);
+    if (cmd->error == NULL) {
+        cmd->res.error = "out of memory";
+        return;
+    }
+    snprintf(cmd->error, ATB__CMD_ERROR_MAX, "%s", why);
+    cmd->res.error = cmd->error;
+}
+
 void atb__cmd_free(struct atb__cmd *cmd)
 {
     if (cmd == NULL)
@@ -207,6 +219,7 @@ void atb__cmd_free(struct atb__cmd *cmd)
     atb__probe_free(cmd->probe[1]);
     free(cmd->slurm);
     free(cmd->kept);
+    free(cmd->error);
     free(cmd);
 }
 

@@ -128,8 +128,7 @@ static void take_launch(struct atb__cmd *cmd)
         res->start_error = cmd->proc.start_error;
         res->exit_code = -1;
     } else if (cmd->proc.launch_error != NULL && res->error == NULL) {
-        snprintf(cmd->error, sizeof(cmd->error), "%s", cmd->proc.launch_error);
-        res->error = cmd->error;
+        atb__cmd_error(cmd, cmd->proc.launch_error);
     }
 }
 

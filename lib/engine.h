@@ -116,7 +116,8 @@ struct atb__cmd {
                                directly or through others */
     unsigned long walk;     /* the last dependency walk that counted us */
     int held_signo;         /* a cancel held back until they have ended */
-    char error[96];         /* res.error when made up ("dependency x failed") */
+    char *error;            /* owned: res.error when made up ("dependency x
+                               failed"), ATB__CMD_ERROR_MAX bytes, or NULL */
     unsigned named : 1, given : 1, input : 1, clear_env : 1, cancelled : 1, timed_out : 1,
         ready : 1, ready_by_output : 1, forget : 1, held_told : 1, loose_told : 1,
         block_due : 1, retrying : 1, unhealthy : 1;
@@ -136,6 +137,12 @@ void atb__slot_give_back(struct atb_run *run, struct atb__cmd *cmd);
  * the commands were added, up to the first main command still going (all:
  * every one due, at the end). Cleanup commands are never waited for. */
 void atb__group_in_order(struct atb_run *run, int all);
+/* Makes why cmd's res.error, copied (cut to ATB__CMD_ERROR_MAX - 1 bytes)
+ * into a buffer of its own, made on first use and kept until cmd is freed,
+ * so that res.error stays valid that long; "out of memory" when it cannot
+ * be made. Most commands never need one. */
+#define ATB__CMD_ERROR_MAX 96
+void atb__cmd_error(struct atb__cmd *cmd, const char *why);
 /* Stops every watcher of cmd (its launcher's, its timers, its pipes). */
 void atb__cmd_stop(struct atb__cmd *cmd);
 /* Frees cmd and all it owns, stopping its watchers first. */

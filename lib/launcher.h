@@ -21,8 +21,10 @@ struct atb__launcher;
 struct atb__proc {
     pid_t pid;              /* the leader, whose pid is its group's id; 0 before start */
     int pidfd;              /* owned; -1 unless watched by pidfd */
-    ev_io pidfd_w;
-    ev_child child_w;
+    union {                 /* one, as the launcher watches leaders: */
+        ev_io pidfd_w;      /* by pidfd */
+        ev_child child_w;   /* by SIGCHLD, on libev's default loop */
+    };
     ev_timer grace_w;       /* graceful signal sent: SIGKILL at expiry */
     ev_timer linger_w;      /* leader gone, group not yet: check again */
     struct atb__proc *lnext, *lprev; /* on the launcher's lingering list */

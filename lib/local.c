@@ -199,7 +199,7 @@ static void leader_done(struct local *lc, struct atb__proc *p, int code, int sta
     if (p->leader_done)
         return;
     p->leader_done = 1;
-    if (p->pidfd >= 0) {
+    if (lc->use_pidfd) {
         ev_io_stop(lc->l.loop, &p->pidfd_w);
         atb__close(&p->pidfd);
     } else {
@@ -348,10 +348,9 @@ static int local_exited(struct atb__launcher *l, struct atb__proc *p)
 {
     siginfo_t si;
 
-    (void)l;
     if (!p->started || p->leader_done)
         return 0;
-    if (p->pidfd >= 0)
+    if (((struct local *)l)->use_pidfd)
         return atb__pidfd_exited(p->pidfd);
     /* libev may have reaped it already and queued its watcher. */
     if (ev_is_pending(&p->child_w))
@@ -367,8 +366,10 @@ static void local_forget(struct atb__launcher *l, struct atb__proc *p)
 {
     struct local *lc = (struct local *)l;
 
-    ev_io_stop(l->loop, &p->pidfd_w);
-    ev_child_stop(l->loop, &p->child_w);
+    if (lc->use_pidfd)
+        ev_io_stop(l->loop, &p->pidfd_w);
+    else
+        ev_child_stop(l->loop, &p->child_w);
     ev_timer_stop(l->loop, &p->grace_w);
     ev_timer_stop(l->loop, &p->linger_w);
     linger_del(lc, p);

@@ -44,8 +44,7 @@ static void not_started(struct atb_run *run, struct atb__cmd *cmd, const char *w
 {
     cmd->res.state = ATB_STATE_NOT_STARTED;
     if (why != NULL) {
-        snprintf(cmd->error, sizeof(cmd->error), "%s", why);
-        cmd->res.error = cmd->error;
+        atb__cmd_error(cmd, why);
     }
     atb__cmd_phase(cmd, ATB__FINISHED);
     atb__emit(run, ATB_EVENT_ENDED, cmd->res.id);
