@@ -8,9 +8,9 @@
  *   124      the run's deadline (--timeout) passed (with --preserve-status:
  *            the status of the first command that did not succeed), or the
  *            deciding command's own time limit or ready_timeout did
- *   125      atb itself failed: usage, a spec, a report file, the guardian
- *            process, or an error during the run (out of fds or memory, a
- *            bad --stdin line)
+ *   125      atb itself failed: usage, a spec, a report file, the JSON
+ *            library, the guardian process, or an error during the run
+ *            (out of fds or memory, a bad --stdin line)
  *   126      the deciding command was found but could not be executed
  *   127      the deciding command was not found
  *   128+N    the deciding command was killed by signal N, or atb was
