@@ -327,6 +327,32 @@ static int use_pidfd_here(const struct atb_run *run)
     return ok;
 }
 
+/* rc, the run's error "guardian" when it is one. */
+static int guardian_error(struct atb_run *run, int rc)
+{
+    if (rc < 0) {
+        run->error.code = rc;
+        run->error.key = "guardian";
+    }
+    return rc;
+}
+
+/* The guardian, started before any command it must know of, with the
+ * Slurm launcher's will. Returns 0 or a negative errno (the run's error). */
+static int start_guardian(struct atb_run *run)
+{
+    int slurm = run->set.launcher == ATB_LAUNCHER_SLURM;
+    int rc = atb__random_token(run->mark, sizeof(run->mark));
+    char will[512];
+
+    if (rc == 0 && slurm)
+        rc = atb__slurm_will(run->mark, will, sizeof(will));
+    if (rc == 0)
+        rc = atb__guard_start(&run->guard, run->mark, run->set.cancel_signal, run->set.grace_s,
+                              slurm ? will : NULL);
+    return guardian_error(run, rc);
+}
+
 int atb_run_exec(struct atb_run *run)
 {
     sigset_t stop, force;
@@ -343,21 +369,8 @@ int atb_run_exec(struct atb_run *run)
         return rc;
     run->exec = &ex;
     run->done = exec_done;
-    /* The guardian starts before any command it must know of. */
-    if (run->set.guardian && (rc = atb__random_token(run->mark, sizeof(run->mark))) == 0) {
-        char will[512];
-
-        if (run->set.launcher == ATB_LAUNCHER_SLURM)
-            rc = atb__slurm_will(run->mark, will, sizeof(will));
-        if (rc == 0)
-            rc = atb__guard_start(&run->guard, run->mark, run->set.cancel_signal,
-                                  run->set.grace_s,
-                                  run->set.launcher == ATB_LAUNCHER_SLURM ? will : NULL);
-    }
-    if (rc < 0) {
-        run->error.code = rc;
-        run->error.key = "guardian";
-    }
+    if (run->set.guardian)
+        rc = start_guardian(run);
     if (rc == 0)
         rc = atb__run_prepare(run, ex.loop, use_pidfd, 1);
     if (rc < 0)
@@ -388,13 +401,11 @@ int atb_run_exec(struct atb_run *run)
     }
     /* The guardian settled while the run was made ready; nothing starts
      * before it has. */
-    if ((rc = atb__guard_ready(&run->guard)) < 0) {
-        run->error.code = rc;
-        run->error.key = "guardian";
+    rc = guardian_error(run, atb__guard_ready(&run->guard));
+    if (rc < 0)
         atb__run_teardown(run);
-    } else {
+    else
         ev_run(ex.loop, 0);
-    }
     ev_prepare_stop(ex.loop, &ex.flush_w);
     ev_timer_stop(ex.loop, &ex.flush_t);
     ev_timer_stop(ex.loop, &ex.handover_w);
