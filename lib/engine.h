@@ -333,8 +333,6 @@ struct atb__guard {
     void *stack;            /* owned (mapped): the first guardian's stack and
                              * state, until it is reaped; NULL after */
     pid_t *pgids;           /* owned (mapped): its groups */
-    pid_t *told;            /* owned: groups told '+' and not yet '-' */
-    size_t ntold, captold;
     char *pending;          /* owned: what is still to be said */
     size_t npending, cappending;
     const char *token;      /* the run's mark */
@@ -358,8 +356,9 @@ int atb__guard_ready(struct atb__guard *gd);
  * when there is nothing to hand over) or a negative errno, the first
  * guardian then still on guard. */
 int atb__guard_handover(struct atb__guard *gd);
-/* '+' a group started, '-' a group is gone: said at the next
- * atb__guard_flush(). */
+/* '+' a group started, '-' a group is gone: written at once into the
+ * first guardian's list (shared memory, no word said), or, once a forked
+ * guardian has taken over, said at the next atb__guard_flush(). */
 void atb__guard_tell(struct atb__guard *gd, char what, pid_t pgid);
 /* Says what was told since the last flush, in one write: at most every
  * 20 ms (exec.c), so the guardian wakes once per batch, not twice per

@@ -180,9 +180,12 @@ static void run_will(const char *will)
  * top): the environment buffer is mapped. */
 void atb__guard_act(struct atb__guard_state *g)
 {
-    char *buf = mmap(NULL, ENVIRON_MAX, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *buf;
 
+    /* The list of groups a dead atb kept for the first guardian, as atb
+     * last wrote it (guard.c, tell_shared()). */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    buf = mmap(NULL, ENVIRON_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (g->will != NULL)
         run_will(g->will);
 

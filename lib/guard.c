@@ -6,9 +6,11 @@
  * leaves atb's session and process group (setsid), so a signal to atb's
  * group or a closing terminal does not take it along, and keeps no fd but
  * /dev/null and its end of a socket pair whose other end only atb holds
- * (close-on-exec: no command inherits it). On that socket atb tells it
- * each command's process group as it starts ("+PGID") and as it is gone
- * ("-PGID"); at a normal end atb says "E" and closes it. An end of file
+ * (close-on-exec: no command inherits it). It knows each command's
+ * process group from its start to its end: the first guardian (below)
+ * from a list atb keeps in the memory they share, the forked one from
+ * atb's words on that socket ("+PGID", "-PGID"). At a normal end atb says
+ * "E" and closes the socket. An end of file
  * without that word means atb has died: the guardian then sends the run's
  * cancel signal (and SIGCONT) to every group it knows and to every process
  * that carries the run's mark in its environment, so that descendants that
@@ -279,16 +281,18 @@ int atb__guard_ready(struct atb__guard *gd)
     return rc;
 }
 
-/* Tells the new guardian every group still running. */
+/* Tells the new guardian every group still running: those in the first
+ * one's list, which atb keeps (atb__guard_tell()). */
 static int tell_all(const struct atb__guard *gd, int fd)
 {
+    const struct atb__guard_state *g = gd->stack;
     char buf[4096];
     size_t len = 0;
     int rc = 0;
 
-    for (size_t i = 0; i < gd->ntold && rc == 0; i++) {
-        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "+%d\n", (int)gd->told[i]);
-        if (len > sizeof(buf) - 32 || i + 1 == gd->ntold) {
+    for (size_t i = 0; i < g->n && rc == 0; i++) {
+        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "+%d\n", (int)g->pgids[i]);
+        if (len > sizeof(buf) - 32 || i + 1 == g->n) {
             rc = send_all(fd, buf, len);
             len = 0;
         }
@@ -369,27 +373,42 @@ static int add_pending(struct atb__guard *gd, const char *line, size_t len)
     return 0;
 }
 
+/* The first guardian shares atb's memory and reads its list of groups only
+ * once atb is dead: atb keeps that list itself, in place, and never wakes
+ * it for a group (two wake-ups a command on a busy core). The order of the
+ * writes leaves the list usable wherever atb is killed: an entry is in
+ * place before it is counted, and one that goes is overwritten before the
+ * count drops (at worst a group is listed twice, or once after it ended). */
+static void tell_shared(struct atb__guard_state *g, char what, pid_t pgid)
+{
+    size_t n = __atomic_load_n(&g->n, __ATOMIC_RELAXED);
+
+    if (what == '+') {
+        if (n < PGIDS_MAX) { /* else the mark still finds its processes */
+            __atomic_store_n(&g->pgids[n], pgid, __ATOMIC_RELAXED);
+            __atomic_store_n(&g->n, n + 1, __ATOMIC_RELEASE);
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (g->pgids[i] == pgid) {
+            __atomic_store_n(&g->pgids[i], g->pgids[n - 1], __ATOMIC_RELEASE);
+            __atomic_store_n(&g->n, n - 1, __ATOMIC_RELEASE);
+            return;
+        }
+    }
+}
+
 void atb__guard_tell(struct atb__guard *gd, char what, pid_t pgid)
 {
     char line[32];
-    int len = snprintf(line, sizeof(line), "%c%d\n", what, (int)pgid);
+    int len;
 
-    if (what == '+' && gd->ntold == gd->captold) {
-        size_t cap = gd->captold ? gd->captold * 2 : 64;
-        pid_t *n = realloc(gd->told, cap * sizeof(*n));
-        if (n != NULL) {
-            gd->told = n;
-            gd->captold = cap;
-        }
+    if (gd->stack != NULL) {
+        tell_shared(gd->stack, what, pgid);
+        return;
     }
-    if (what == '+' && gd->ntold < gd->captold)
-        gd->told[gd->ntold++] = pgid;
-    for (size_t i = 0; what == '-' && i < gd->ntold; i++) {
-        if (gd->told[i] == pgid) {
-            gd->told[i] = gd->told[--gd->ntold];
-            break;
-        }
-    }
+    len = snprintf(line, sizeof(line), "%c%d\n", what, (int)pgid);
     if (gd->fd >= 0 && add_pending(gd, line, (size_t)len) < 0) {
         /* No memory to hold it: said now. */
         atb__guard_flush(gd);
@@ -425,9 +444,6 @@ void atb__guard_reap(struct atb__guard *gd)
     gd->pid = 0;
     /* Only once it has exited: the first guardian runs on this stack. */
     unmap_first(gd);
-    free(gd->told);
-    gd->told = NULL;
-    gd->ntold = gd->captold = 0;
     free(gd->pending);
     gd->pending = NULL;
     gd->npending = gd->cappending = 0;

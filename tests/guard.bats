@@ -13,26 +13,30 @@ setup() {
 
 # tree_run ARGS...: atb (in the background, pid in apid) runs a command
 # with a grandchild in its group, one whose child left for a session of
-# its own (setsid), and a double-forked daemon; returns once all of them
-# are in place. The grandchildren log the signals they get to $T/NAME.log
-# and exit on them.
+# its own (setsid), a double-forked daemon, and one whose child dropped
+# its environment (env -i: no mark, only its group finds it); returns once
+# all of them are in place. The first three log the signals they get to
+# $T/NAME.log and exit on them.
 tree_run() {
 	mkfifo "$T/gc.ready" "$T/esc.ready" "$T/dmn.ready"
-	start_atb pool "$@" -n tree,escaper,daemon \
+	start_atb pool "$@" -n tree,escaper,daemon,noenv \
 		-- sh -c '"$ATB_HELPERS/t-trap" -p "$PIDS/gc" -r "$T/gc.ready" -l "$T/gc.log" -e 0 TERM & exec sleep 1000' \
 		-- sh -c 'setsid "$ATB_HELPERS/t-trap" -p "$PIDS/esc" -r "$T/esc.ready" -l "$T/esc.log" -e 0 TERM & exec sleep 1000' \
-		-- sh -c '(setsid "$ATB_HELPERS/t-trap" -p "$PIDS/dmn" -r "$T/dmn.ready" -l "$T/dmn.log" -e 0 TERM &); exec sleep 1000'
+		-- sh -c '(setsid "$ATB_HELPERS/t-trap" -p "$PIDS/dmn" -r "$T/dmn.ready" -l "$T/dmn.log" -e 0 TERM &); exec sleep 1000' \
+		-- sh -c "env -i /bin/sh -c 'echo \$\$ >> $PIDS/noenv; exec sleep 1000' & exec sleep 1000"
 	ready gc
 	ready esc
 	ready dmn
+	wait_file "$PIDS/noenv"
 }
 
 # tree_cancelled: each of tree_run's grandchildren got the graceful signal
-# first, as atb itself would have sent it.
+# first, as atb itself would have sent it, and the unmarked one is gone.
 tree_cancelled() {
 	assert_equal "$(cat "$T/gc.log")" TERM
 	assert_equal "$(cat "$T/esc.log")" TERM
 	assert_equal "$(cat "$T/dmn.log")" TERM
+	wait_gone "$(pid_of noenv)" 20
 }
 
 # guardian_of PID: the pid of atb PID's guardian.
@@ -54,10 +58,14 @@ guardian_of() {
 }
 
 @test "SIGKILL in atb's first moments: the first guardian, sharing atb's memory, cancels everything" {
-	start_atb pool -n plain,escaper -- sh -c "$(long plain)" \
-		-- sh -c "setsid sh -c 'echo \$\$ >> \"\$PIDS/esc\"; exec sleep 1000' & exec sleep 1000"
+	# noenv drops its environment (env -i), so the mark cannot find it:
+	# only its group, in the list atb keeps for the first guardian, can.
+	start_atb pool -n plain,escaper,noenv -- sh -c "$(long plain)" \
+		-- sh -c "setsid sh -c 'echo \$\$ >> \"\$PIDS/esc\"; exec sleep 1000' & exec sleep 1000" \
+		-- sh -c "env -i /bin/sh -c 'echo \$\$ >> $PIDS/noenv; exec sleep 1000' & exec sleep 1000"
 	wait_file "$PIDS/plain"
 	wait_file "$PIDS/esc"
+	wait_file "$PIDS/noenv"
 	local guard
 	guard=$(guardian_of "$apid")
 	[ -n "$guard" ]
@@ -73,8 +81,10 @@ guardian_of() {
 	fi
 	kill -KILL "$apid"
 	wait_unmarked 20
+	wait_gone "$(pid_of noenv)" 20
 	assert_gone plain
 	assert_gone esc
+	assert_gone noenv
 }
 
 @test "after half a second a guardian with memory of its own takes over, knowing every group" {
