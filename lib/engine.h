@@ -332,7 +332,7 @@ struct atb__guard {
     pid_t pid;              /* the guardian, or 0 */
     void *stack;            /* owned (mapped): the first guardian's stack and
                              * state, until it is reaped; NULL after */
-    pid_t *pgids;           /* owned (mapped): its groups */
+    pid_t *pgids;           /* its groups: in the stack's mapping, above it */
     char *pending;          /* owned: what is still to be said */
     size_t npending, cappending;
     const char *token;      /* the run's mark */

@@ -66,9 +66,11 @@
 #include <unistd.h>
 
 #define GUARD_FD 3
-/* The first guardian's stack: reserved address space, paid for only as
- * used. */
+/* The first guardian's stack, and its list of groups above it: one
+ * mapping, reserved address space paid for only as used. One, because each
+ * unmapping costs a TLB shootdown on the cores the guardian ran on. */
 #define GUARD_STACK (256 * 1024)
+#define GUARD_MAP (GUARD_STACK + PGIDS_MAX * sizeof(pid_t))
 
 static void remember(struct atb__guard_state *g, pid_t pgid)
 {
@@ -191,9 +193,7 @@ static int wait_ready(int fd)
 static void unmap_first(struct atb__guard *gd)
 {
     if (gd->stack != NULL)
-        munmap(gd->stack, GUARD_STACK);
-    if (gd->pgids != NULL)
-        munmap(gd->pgids, PGIDS_MAX * sizeof(pid_t));
+        munmap(gd->stack, GUARD_MAP);
     gd->stack = NULL;
     gd->pgids = NULL;
 }
@@ -225,16 +225,14 @@ int atb__guard_start(struct atb__guard *gd, const char *token, int signo, double
     gd->fd = -1;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return -errno;
-    gd->stack = mmap(NULL, GUARD_STACK, PROT_READ | PROT_WRITE,
+    gd->stack = mmap(NULL, GUARD_MAP, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    gd->pgids = mmap(NULL, PGIDS_MAX * sizeof(pid_t), PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (gd->stack == MAP_FAILED || gd->pgids == MAP_FAILED) {
+    if (gd->stack == MAP_FAILED) {
         rc = -errno;
-        gd->stack = gd->stack == MAP_FAILED ? NULL : gd->stack;
-        gd->pgids = gd->pgids == MAP_FAILED ? NULL : gd->pgids;
+        gd->stack = NULL;
         goto fail;
     }
+    gd->pgids = (pid_t *)(void *)((char *)gd->stack + GUARD_STACK);
     /* Its state lives at the bottom of its stack: atb's memory that atb
      * does not touch while it runs. */
     g = gd->stack;

@@ -141,7 +141,6 @@ struct atb__fast {
     int slot[3];            /* owned placeholders, pointed at /dev/null */
     unsigned first;         /* above the highest of them */
     int devnull;            /* borrowed */
-    void *stack;            /* owned (mapped): the child's */
     uint64_t moved;         /* bit sig - 1: signals not at their default, */
     int moved_known;        /* read at the first spawn */
 };
