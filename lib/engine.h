@@ -330,9 +330,9 @@ void atb__scope_close(struct atb_run *run);
 struct atb__guard {
     int fd;                 /* owned: atb's end of the socket, or -1 */
     pid_t pid;              /* the guardian, or 0 */
-    void *stack;            /* owned (mapped): the first guardian's stack and
-                             * state, until it is reaped; NULL after */
-    pid_t *pgids;           /* its groups: in the stack's mapping, above it */
+    void *stack;            /* owned (mapped): the first guardian's stack,
+                             * state and list of groups, until it is reaped
+                             * (or handed over); NULL after */
     char *pending;          /* owned: what is still to be said */
     size_t npending, cappending;
     const char *token;      /* the run's mark */

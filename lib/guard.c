@@ -72,6 +72,12 @@
 #define GUARD_STACK (256 * 1024)
 #define GUARD_MAP (GUARD_STACK + PGIDS_MAX * sizeof(pid_t))
 
+/* The list of groups in the first guardian's mapping. */
+static pid_t *pgids_of(const struct atb__guard *gd)
+{
+    return (pid_t *)(void *)((char *)gd->stack + GUARD_STACK);
+}
+
 static void remember(struct atb__guard_state *g, pid_t pgid)
 {
     if (g->n < PGIDS_MAX) /* else the mark still finds its processes */
@@ -146,7 +152,8 @@ static int settle(int fd)
     for (long i = 0; null >= 0 && i < 3; i++)
         if (null != i)
             (void)SYS3(SYS_dup3, null, i, 0);
-    if (SYS3(SYS_dup3, moved, GUARD_FD, 0) < 0)
+    /* Close-on-exec: the will's shell is not to hold it. */
+    if (SYS3(SYS_dup3, moved, GUARD_FD, O_CLOEXEC) < 0)
         return -1;
 #ifdef SYS_close_range
     (void)SYS3(SYS_close_range, GUARD_FD + 1, ~0U, 0);
@@ -195,7 +202,6 @@ static void unmap_first(struct atb__guard *gd)
     if (gd->stack != NULL)
         munmap(gd->stack, GUARD_MAP);
     gd->stack = NULL;
-    gd->pgids = NULL;
 }
 
 /* Clones the shared guardian on its mapped stack, every signal blocked
@@ -232,13 +238,12 @@ int atb__guard_start(struct atb__guard *gd, const char *token, int signo, double
         gd->stack = NULL;
         goto fail;
     }
-    gd->pgids = (pid_t *)(void *)((char *)gd->stack + GUARD_STACK);
     /* Its state lives at the bottom of its stack: atb's memory that atb
      * does not touch while it runs. */
     g = gd->stack;
     if (will != NULL)
         snprintf(gd->will, sizeof(gd->will), "%s", will);
-    *g = (struct atb__guard_state){gd->pgids, 0, token, sv[0], signo, grace_s,
+    *g = (struct atb__guard_state){pgids_of(gd), 0, token, sv[0], signo, grace_s,
                               gd->will[0] ? gd->will : NULL};
     gd->token = token;
     gd->signo = signo;
@@ -302,7 +307,7 @@ static int tell_all(const struct atb__guard *gd, int fd)
  * array emptied, filled again from what atb tells it. */
 static void forked_guardian(struct atb__guard *gd, int fd)
 {
-    struct atb__guard_state g = {gd->pgids, 0, gd->token, fd, gd->signo, gd->grace_s,
+    struct atb__guard_state g = {pgids_of(gd), 0, gd->token, fd, gd->signo, gd->grace_s,
                             gd->will[0] ? gd->will : NULL};
 
     if (settle(fd) == 0)

@@ -224,12 +224,13 @@ static void finish(struct atb_latch_waiter *w, int status, int index)
 }
 
 /* Checks, and ends the wait if that settles it. */
-static void check_and_finish(struct atb_latch_waiter *w)
+static int check_and_finish(struct atb_latch_waiter *w)
 {
     int index, rc = check(w, &index);
 
     if (rc != 0)
         finish(w, rc < 0 ? rc : 0, index);
+    return rc != 0;
 }
 
 /* A watched folder that is deleted, moved away or unmounted takes its watch
@@ -286,16 +287,12 @@ static void fifo_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct latch *l = io->data;
     struct atb_latch_waiter *w = l->w;
-    int index, rc;
 
     (void)loop;
     (void)revents;
     fifo_close(l);
-    rc = check(w, &index);
-    if (rc != 0) {
-        finish(w, rc < 0 ? rc : 0, index);
-        return;
-    }
+    if (check_and_finish(w))
+        return; /* w may be gone */
     fallback_poll(w);
     check_and_finish(w);
 }

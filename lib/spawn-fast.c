@@ -27,16 +27,16 @@
  * takes the terminal when asked, sets every signal that is not at its
  * default (ignored, or caught: a copy of atb's handler table) to the
  * default, signals 32 and 33 included (the raw system call: the C library
- * refuses them), unblocks them all and execs.
+ * refuses them), unblocks them all and execs. A failure is written to
+ * memory atb shares, and the child exits 127; vfork semantics make the
+ * parent wait until the exec or the exit, then reap such a child at once.
  *
  * Which signals those are is read once, at the first spawn, by the
  * parent: reading all 64 in every child was 17 us of every start, on the
  * path of a command's start, to find the two or three that atb moved. By
  * the first spawn atb_run_exec() has set up all it handles and ignores,
  * and while its run goes nothing in atb's process changes a disposition;
- * code that comes to do so must set moved_known back to 0. A failure is written to
- * memory atb shares, and the child exits 127; vfork semantics make the
- * parent wait until the exec or the exit, then reap such a child at once.
+ * code that comes to do so must set moved_known back to 0.
  */
 #include "internal.h"
 
@@ -62,7 +62,7 @@
 #define STACK_SIZE (32 * 1024)
 #define NSIGNALS 64
 
-/* The child runs on its own stack in atb's memory, with atb's thread
+/* The child runs on a stack of its own in atb's memory, with atb's thread
  * state: a sanitizer's bookkeeping of stacks would take it for atb's. It
  * calls nothing of ours but these two functions. */
 #define CHILD_CODE __attribute__((no_sanitize_address, noinline))
@@ -199,7 +199,6 @@ int atb__fast_spawn(struct atb__fast *f, const char *path, char *const argv[],
     c = (struct child){f->moved, path, argv, ctx->envp, ctx->cwd, ctx->tty_fd, f->slot,
                        f->first, nofile, 0};
     rc = point(f, src);
-
     if (rc < 0) {
         (void)point(f, back);
         return rc;
