@@ -19,6 +19,8 @@ struct atb__guard_state {
     int signo;
     double grace_s;
     const char *will;       /* run first (the atb__guard's), or NULL */
+    int top;                /* 0, or the fds to close one by one where
+                               close_range() does not work */
 };
 
 /* atb has died: runs the will, then cancels what the run left, as atb

@@ -140,7 +140,7 @@ static void guardian(struct atb__guard_state *g)
  * the socket (moved out of 0-2 first, where a closed stdio may have put
  * it). Says it is ready with "R": from then on the shared guardian makes
  * no call that can fail while atb lives. Returns 0, or -1 to exit. */
-static int settle(int fd)
+static int settle(int fd, int top)
 {
     long moved = SYS3(SYS_fcntl, fd, F_DUPFD, GUARD_FD + 1), null;
 
@@ -156,8 +156,11 @@ static int settle(int fd)
     if (SYS3(SYS_dup3, moved, GUARD_FD, O_CLOEXEC) < 0)
         return -1;
 #ifdef SYS_close_range
-    (void)SYS3(SYS_close_range, GUARD_FD + 1, ~0U, 0);
+    if (top == 0)
+        (void)SYS3(SYS_close_range, GUARD_FD + 1, ~0U, 0);
 #endif
+    for (long i = GUARD_FD + 1; i < top; i++)
+        (void)SYS3(SYS_close, i, 0, 0);
     return SYS6(SYS_sendto, GUARD_FD, "R", 1, MSG_NOSIGNAL, 0, 0) == 1 ? 0 : -1;
 }
 
@@ -165,7 +168,7 @@ static int shared_guardian(void *arg)
 {
     struct atb__guard_state *g = arg;
 
-    if (settle(g->fd) == 0)
+    if (settle(g->fd, g->top) == 0)
         guardian(g);
     return 0;
 }
@@ -195,6 +198,12 @@ static int wait_ready(int fd)
     if (n < 0)
         return (int)n;
     return n == 1 && c == 'R' ? 0 : -ECHILD;
+}
+
+/* settle()'s top: 0 where close_range() works, else the fds to close. */
+static int fds_to_close(void)
+{
+    return atb__close_range_works() ? 0 : atb__fd_top();
 }
 
 static void unmap_first(struct atb__guard *gd)
@@ -244,7 +253,7 @@ int atb__guard_start(struct atb__guard *gd, const char *token, int signo, double
     if (will != NULL)
         snprintf(gd->will, sizeof(gd->will), "%s", will);
     *g = (struct atb__guard_state){pgids_of(gd), 0, token, sv[0], signo, grace_s,
-                              gd->will[0] ? gd->will : NULL};
+                              gd->will[0] ? gd->will : NULL, fds_to_close()};
     gd->token = token;
     gd->signo = signo;
     gd->grace_s = grace_s;
@@ -305,29 +314,30 @@ static int tell_all(const struct atb__guard *gd, int fd)
 
 /* In the forked guardian: a state of its own, its copy of the groups'
  * array emptied, filled again from what atb tells it. */
-static void forked_guardian(struct atb__guard *gd, int fd)
+static void forked_guardian(struct atb__guard *gd, int fd, int top)
 {
     struct atb__guard_state g = {pgids_of(gd), 0, gd->token, fd, gd->signo, gd->grace_s,
-                            gd->will[0] ? gd->will : NULL};
+                            gd->will[0] ? gd->will : NULL, top};
 
-    if (settle(fd) == 0)
+    if (settle(fd, top) == 0)
         guardian(&g);
     _exit(0);
 }
 
 int atb__guard_handover(struct atb__guard *gd)
 {
-    int sv[2], rc;
+    int sv[2], rc, top;
     pid_t pid, first = gd->pid;
 
     if (gd->stack == NULL || gd->fd < 0)
         return 0; /* handed over already, or no guardian to hand over */
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return -errno;
+    top = fds_to_close();
     pid = fork();
     if (pid == 0) {
         close(sv[1]);
-        forked_guardian(gd, sv[0]);
+        forked_guardian(gd, sv[0], top);
     }
     rc = pid < 0 ? -errno : 0;
     atb__close(&sv[0]);

@@ -48,6 +48,14 @@ int atb__pidfd_exited(int pidfd);
  * end should eventfd fail). Returns 0 or a negative errno (-EMFILE). */
 #define ATB__LOOP_FDS 3
 int atb__fds_available(int n);
+/* 1 when close_range() can be called here: not before Linux 5.9, nor
+ * under a seccomp filter older than it (EPERM). Closes nothing. */
+int atb__close_range_works(void);
+/* One more than the highest fd the process has open, for closing them one
+ * by one where close_range() does not work: /proc/self/fd, else the fd
+ * limit, at most ATB__FD_TOP_GUESS. */
+#define ATB__FD_TOP_GUESS 65536
+int atb__fd_top(void);
 
 /* Makes the caller's process group the foreground group of the terminal
  * at fd again, after a command had it: SIGTTOU, which a background group

@@ -86,7 +86,10 @@ int atb__spawner_init(struct atb__spawner *sp, int raise_nofile)
     if (raise_nofile) {
         const char *no = getenv("ATB_NO_FAST_SPAWN");
 
-        sp->use_fast = (no == NULL || no[0] == '\0') && atb__fast_init(&sp->fast, sp->devnull) == 0;
+        /* Without close_range() (Linux < 5.9, or an older container's
+         * seccomp filter, which says EPERM) every fast spawn would fail. */
+        sp->use_fast = (no == NULL || no[0] == '\0') && atb__close_range_works() &&
+                       atb__fast_init(&sp->fast, sp->devnull) == 0;
     }
     return 0;
 }

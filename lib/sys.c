@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 ssize_t atb__read(int fd, void *buf, size_t len)
@@ -234,6 +235,46 @@ out:
     free(text);
     atb__close(&fd);
     return rc;
+}
+
+int atb__close_range_works(void)
+{
+#ifdef SYS_close_range
+    /* 0 not asked yet, 1 works, -1 does not. Asked once a process: the
+     * answer is the kernel's and its filter's, which do not change. */
+    static int known;
+    int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+
+    if (k == 0) {
+        k = syscall(SYS_close_range, ~0U, ~0U, 0) == 0 ? 1 : -1;
+        __atomic_store_n(&known, k, __ATOMIC_RELAXED);
+    }
+    return k > 0;
+#else
+    return 0;
+#endif
+}
+
+int atb__fd_top(void)
+{
+    struct rlimit rl;
+    struct dirent *e;
+    DIR *d = opendir("/proc/self/fd");
+    int top = 0;
+
+    if (d == NULL) {
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > ATB__FD_TOP_GUESS)
+            return ATB__FD_TOP_GUESS;
+        return (int)rl.rlim_cur;
+    }
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+
+        if (fd >= top && fd != dirfd(d))
+            top = fd + 1;
+    }
+    closedir(d);
+    return top;
 }
 
 int atb__fds_available(int n)
