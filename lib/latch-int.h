@@ -6,6 +6,8 @@
 #define ATB_LATCH_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
 
 #include "atb.h"
 
@@ -40,10 +42,25 @@ int atb__latch_scope_open_in(const char *tmp, char **dir, int *lock,
                              struct atb_latch_error *err);
 int atb__latch_scope_sweep_in(const char *tmp);
 
-/* The wake FIFO of the latch at path: ".NAME.wake" beside it (a leading
- * '.', which no latch name has). A waiter that cannot have inotify reads
- * it; atb_latch_set() and atb_latch_unset() open it for writing and close
- * it again, which wakes every reader at once. Returns 0 or -ENAMETOOLONG. */
-int atb__latch_wake_path(const char *path, char *buf, size_t size);
+/* latch-wake.c: the wake FIFOs of waiters without inotify (see there).
+ * The path of the FIFO of waiter id for the latch at path,
+ * ".NAME.wake.ID" beside it. Returns 0 or -ENAMETOOLONG. */
+int atb__latch_wake_path(const char *path, uint64_t id, char *buf, size_t size);
+
+/* Wakes every waiter of the latch at path that reads a wake FIFO, and
+ * removes the FIFOs that killed waiters left. */
+void atb__latch_wake(const char *path);
+
+/* Makes waiter id's wake FIFO for the latch at path and opens it for
+ * reading, without blocking. Returns the fd (its identity in *st), or a
+ * negative errno (-EEXIST: something else is at the name). */
+int atb__latch_fifo_open(const char *path, uint64_t id, struct stat *st);
+
+/* Removes that FIFO, if the FIFO at its name is still the one (dev, ino). */
+void atb__latch_fifo_remove(const char *path, uint64_t id, dev_t dev, ino_t ino);
+
+/* For tests: how old a FIFO without a reader must be before a setter
+ * removes it (10 s). */
+void atb__latch_wake_stale_after(double seconds);
 
 #endif

@@ -30,7 +30,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <sys/inotify.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 /* How often a folder that neither inotify nor a wake FIFO can watch is
@@ -55,6 +58,8 @@ struct latch {
     char *dir; /* the folder watched for it */
     int wd;    /* inotify watch on dir, -1 while it has none */
     int ffd;   /* its wake FIFO, read end, or -1 */
+    dev_t fdev; /* ... and which FIFO that is, to remove only that one */
+    ino_t fino;
     ev_io fio; /* on ffd */
     struct atb_latch_waiter *w;
 };
@@ -74,6 +79,7 @@ struct atb_latch_waiter {
     ev_timer poll;    /* opts.poll_s, or FALLBACK_POLL_S while a folder is unwatched */
     ev_timer timeout; /* opts.timeout_s */
     ev_timer deliver; /* reports a result found inside start(), one iteration later */
+    uint64_t id;      /* names its wake FIFOs: latch i's is id + i */
 };
 
 void atb_latch_wait_opts_init(struct atb_latch_wait_opts *opts)
@@ -111,34 +117,34 @@ static int check(struct atb_latch_waiter *w, int *index)
 
 static void fifo_cb(struct ev_loop *loop, ev_io *io, int revents);
 
+static uint64_t fifo_id(const struct latch *l)
+{
+    return l->w->id + (uint64_t)(l - l->w->latches);
+}
+
+/* Stops reading the latch's wake FIFO and removes it: the FIFO is this
+ * waiter's alone (latch-wake.c). */
 static void fifo_close(struct latch *l)
 {
+    if (l->ffd < 0)
+        return;
     ev_io_stop(l->w->loop, &l->fio);
+    atb__latch_fifo_remove(l->path, fifo_id(l), l->fdev, l->fino);
     atb__close(&l->ffd);
 }
 
-/* Opens the latch's wake FIFO, making it when there is none, and watches
- * it. It is opened first: making it takes the folder's lock, which a
- * thousand waiters woken at once would each take in turn. Only a FIFO is
- * taken: whatever else is at its name is left alone. */
+/* Makes the latch's wake FIFO and watches it; leaves ffd at -1 when it
+ * cannot (the folder is missing, something else has the name). */
 static void fifo_open(struct latch *l)
 {
-    char path[ATB_LATCH_PATH_MAX + 16];
     struct stat st;
+    int fd = atb__latch_fifo_open(l->path, fifo_id(l), &st);
 
-    if (atb__latch_wake_path(l->path, path, sizeof(path)) < 0)
+    if (fd < 0)
         return;
-    l->ffd = atb__open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW, 0);
-    if (l->ffd == -ENOENT && (mkfifo(path, 0600) == 0 || errno == EEXIST))
-        l->ffd = atb__open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW, 0);
-    if (l->ffd < 0) {
-        l->ffd = -1;
-        return;
-    }
-    if (fstat(l->ffd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
-        atb__close(&l->ffd);
-        return;
-    }
+    l->ffd = fd;
+    l->fdev = st.st_dev;
+    l->fino = st.st_ino;
     ev_io_init(&l->fio, fifo_cb, l->ffd, EV_READ);
     l->fio.data = l;
     ev_io_start(l->w->loop, &l->fio);
@@ -279,22 +285,19 @@ static void io_cb(struct ev_loop *loop, ev_io *io, int revents)
     check_and_finish(w);
 }
 
-/* A latch's wake FIFO hung up: everything checked, and when that does not
- * end the wait, the FIFO reopened (a new reader, which the next writer
- * wakes) and everything checked again, watch first, then check. Most
- * wake-ups end the wait: they need no new watch. */
+/* A setter wrote to the latch's wake FIFO: what it wrote is read (the FIFO
+ * is this waiter's alone), then everything checked. The FIFO stays: it
+ * wakes this waiter again when it is written to again. */
 static void fifo_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct latch *l = io->data;
-    struct atb_latch_waiter *w = l->w;
+    char buf[64];
 
     (void)loop;
     (void)revents;
-    fifo_close(l);
-    if (check_and_finish(w))
-        return; /* w may be gone */
-    fallback_poll(w);
-    check_and_finish(w);
+    while (atb__read(l->ffd, buf, sizeof(buf)) > 0)
+        ;
+    check_and_finish(l->w);
 }
 
 static void poll_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -343,6 +346,22 @@ static char *dir_of(const char *path)
     return strndup(path, (size_t)(slash - path));
 }
 
+/* A random id for the waiter's FIFO names; without getrandom's entropy,
+ * the time, pid and address still differ between waiters. */
+static uint64_t waiter_id(const void *w)
+{
+    uint64_t id;
+
+    if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id)) {
+        struct timespec now;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        id = ((uint64_t)now.tv_nsec << 32) ^ ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)w;
+    }
+    /* Room for a latch index on top without wrapping. */
+    return id >> 1;
+}
+
 int atb_latch_waiter_new(struct atb_latch_waiter **out, struct ev_loop *loop,
                          char *const *paths, size_t n,
                          const struct atb_latch_wait_opts *opts, atb_latch_wait_cb cb,
@@ -371,6 +390,7 @@ int atb_latch_waiter_new(struct atb_latch_waiter **out, struct ev_loop *loop,
     w->cb = cb;
     w->data = data;
     w->ifd = -1;
+    w->id = waiter_id(w);
     for (size_t i = 0; i < n; i++) {
         w->latches[i].wd = -1;
         w->latches[i].ffd = -1;

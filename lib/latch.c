@@ -302,29 +302,6 @@ static int tmp_name(char *name, size_t size, const char *path)
     return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
-int atb__latch_wake_path(const char *path, char *buf, size_t size)
-{
-    const char *slash = strrchr(path, '/');
-    int dir_len = slash != NULL ? (int)(slash + 1 - path) : 0;
-    int n = snprintf(buf, size, "%.*s.%s.wake", dir_len, path, path + dir_len);
-
-    return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
-}
-
-/* Wakes the waiters that read the latch's wake FIFO: a writer's open and
- * close is a hang-up for every reader. None there (ENOENT), none reading
- * (ENXIO), or something else at the name: nothing to do. */
-static void wake(const char *path)
-{
-    char fifo[ATB_LATCH_PATH_MAX + 16];
-    int fd;
-
-    if (atb__latch_wake_path(path, fifo, sizeof(fifo)) < 0)
-        return;
-    fd = atb__open(fifo, O_WRONLY | O_NONBLOCK | O_NOFOLLOW, 0);
-    atb__close(&fd);
-}
-
 int atb_latch_set(const char *path)
 {
     char tmp[ATB_LATCH_PATH_MAX + 32], line[128];
@@ -356,7 +333,7 @@ int atb_latch_set(const char *path)
     if (rc < 0)
         unlink(tmp);
     else
-        wake(path);
+        atb__latch_wake(path);
     return rc;
 }
 
@@ -364,7 +341,7 @@ int atb_latch_unset(const char *path)
 {
     if (unlink(path) < 0 && errno != ENOENT)
         return -errno;
-    wake(path);
+    atb__latch_wake(path);
     return 0;
 }
 

@@ -750,7 +750,7 @@ assert_refused() {
 	[ "$reached" -ge 3 ]
 }
 
-@test "without inotify, 20 waiters all wake through the latch's wake FIFO; unset wakes them too" {
+@test "without inotify, 20 waiters all wake through their wake FIFOs, and leave none behind; unset wakes them too" {
 	local pids='' p i
 	export ATB_LATCH_NO_INOTIFY=1
 	for i in $(seq 20); do
@@ -758,11 +758,16 @@ assert_refused() {
 		pids="$pids $pid"
 	done
 	for p in $pids; do wait_ready "$p"; done
-	# Every waiter reads .go.wake: a writer's non-blocking open finds
-	# readers (ENXIO without any).
-	[ -p "$L/.go.wake" ]
-	python3 -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_WRONLY | os.O_NONBLOCK))' \
-		"$L/.go.wake"
+	# A FIFO each, .go.wake.ID (made just after the mask that wait_ready
+	# sees: a bounded poll), and each has its reader: a writer's
+	# non-blocking open finds it (ENXIO without one).
+	for ((i = 0; i < 500; i++)); do
+		[ "$(find "$L" -name '.go.wake.*' -type p | wc -l)" -eq 20 ] && break
+		sleep 0.02
+	done
+	assert_equal "$(find "$L" -name '.go.wake.*' -type p | wc -l)" 20
+	python3 -c 'import os, sys
+for f in sys.argv[1:]: os.close(os.open(f, os.O_WRONLY | os.O_NONBLOCK))' "$L"/.go.wake.*
 	ratb latch set go
 	assert_equal "$status" 0
 	i=0
@@ -771,9 +776,12 @@ assert_refused() {
 		finish_bg "w$i" "$p"
 		assert_equal "$status" 0
 	done
+	assert_equal "$(find "$L" -name '.go.wake.*' | wc -l)" 0
 	start_bg un latch wait-unset go
 	wait_ready "$pid"
 	ratb latch unset go
 	finish_bg un "$pid"
 	assert_equal "$status" 0
+	# Nothing of the waits is left: the folder can be removed.
+	rmdir "$L"
 }
