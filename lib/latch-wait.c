@@ -11,12 +11,11 @@
  *
  * Without inotify (a user has 128 instances by default, one per waiting
  * process, so the 129th waiter of a big run has none), a latch is waited
- * on through its wake FIFO (latch-int.h): the waiter opens it for reading,
- * and every atb_latch_set() or atb_latch_unset() opens and closes it for
- * writing, a hang-up that wakes all its readers at once. A reader that was
- * woken reopens it before it checks (a hang-up stays until a new reader
- * opens), watch first, then check, as with inotify. What changes a latch
- * without atb (an rm) does not wake anyone: a slow poll catches that.
+ * on through a wake FIFO of the waiter's own (latch-wake.c): every
+ * atb_latch_set() or atb_latch_unset() writes a byte to it, the waiter
+ * reads it and checks. It is made before the first check, watch first,
+ * then check, as with inotify. What changes a latch without atb (an rm)
+ * does not wake anyone: a slow poll catches that.
  * Where not even a FIFO can be made (no such folder yet), the folder is
  * polled fast, as before.
  */
@@ -57,7 +56,7 @@ struct latch {
     char *path;
     char *dir; /* the folder watched for it */
     int wd;    /* inotify watch on dir, -1 while it has none */
-    int ffd;   /* its wake FIFO, read end, or -1 */
+    int ffd;   /* its wake FIFO (this waiter's own), or -1 */
     dev_t fdev; /* ... and which FIFO that is, to remove only that one */
     ino_t fino;
     ev_io fio; /* on ffd */

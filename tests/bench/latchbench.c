@@ -11,7 +11,7 @@
  * summary, in a form `key=value` the bench driver parses:
  *   trial=1 median_ms=.. max_ms=.. setter_ms=.. polling=..
  * where polling counts the waiters that had no inotify instance (they read
- * the latch's wake FIFO instead).
+ * a wake FIFO of their own instead).
  * Exit status 0, or 1 when a waiter failed or never blocked.
  *
  *   latchbench floor FIFO WAITERS TRIALS
@@ -72,7 +72,7 @@ static int run_wait(char *const argv[])
 }
 
 /* Is pid blocked in its wait? Returns 1 when it sleeps with an inotify watch
- * placed, 2 when it sleeps without any inotify fd (it reads the latch's
+ * placed, 2 when it sleeps without any inotify fd (it reads its own
  * wake FIFO, or polls, as when fs.inotify.max_user_instances is used up),
  * 0 when not yet. */
 static int blocked(pid_t pid)
@@ -175,7 +175,7 @@ static int floor_argv(char *name, char *self, size_t size, char *set_argv[], cha
 }
 
 /* Waits until each of the waiters is blocked; returns how many have no
- * inotify watch (they read the wake FIFO), or -1. */
+ * inotify watch (they read wake FIFOs), or -1. */
 static long all_blocked(const pid_t *pids, long waiters)
 {
     double spawned = now_ms(), deadline = spawned + 60000;
