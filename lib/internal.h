@@ -148,12 +148,13 @@ struct atb__spawn_ctx;
 struct atb__fast {
     int slot[3];            /* owned placeholders, pointed at /dev/null */
     unsigned first;         /* above the highest of them */
+    unsigned top;           /* 0, or without close_range(): the child has
+                               a copy of the table and closes 3 to top - 1 */
     int devnull;            /* borrowed */
     uint64_t moved;         /* bit sig - 1: signals not at their default, */
     int moved_known;        /* read at the first spawn */
 };
-/* Returns 0, or a negative errno (-ENOSYS, -EINVAL: the kernel has no
- * close_range() with CLOSE_RANGE_UNSHARE) with nothing held. */
+/* Returns 0, or a negative errno with nothing held. */
 int atb__fast_init(struct atb__fast *f, int devnull);
 void atb__fast_close(struct atb__fast *f);
 /* Starts the program at path (a path, not searched) as atb__spawn() says;

@@ -17,9 +17,17 @@
  * and 2, and everything from 3 up is closed: a command gets exactly fds
  * 0, 1 and 2.
  *
+ * Without close_range() (Linux < 5.9, or a container's seccomp filter
+ * older than it, which says EPERM) the child gets a copy of the table
+ * instead, as with vfork(): what atb opened is close-on-exec, and what the
+ * process was given (read once, at init: it was all there by then) is
+ * closed one by one. That is posix_spawn()'s cost, without glibc's
+ * posix_spawn(), which fails where such a filter refuses clone3 with EPERM
+ * (glibc falls back to clone only on ENOSYS).
+ *
  * Only for atb_run_exec(), whose process is atb's: placeholders are fds
- * the library would otherwise never pick. Elsewhere, or on an older
- * kernel, spawn.c uses posix_spawn().
+ * the library would otherwise never pick. Elsewhere spawn.c uses
+ * posix_spawn().
  *
  * The child runs on a stack of its own in atb's memory, with every signal
  * blocked (the parent blocks them around the clone, so no handler of
@@ -83,7 +91,8 @@ struct child {
     const char *cwd;
     int tty_fd;
     const int *slot;        /* the three placeholders */
-    unsigned first;         /* the lowest fd the child does not copy */
+    unsigned first;         /* the lowest fd the child does not copy, or 0 */
+    unsigned top;           /* with first 0: close 3 to top - 1 */
     const struct rlimit *nofile; /* the limit the child gets, or NULL */
     volatile int err;       /* written by the child on failure */
 };
@@ -120,12 +129,16 @@ CHILD_CODE static int child_main(void *arg)
 
     defaults(c->moved);
     if (setpgid(0, 0) < 0 || (c->tty_fd >= 0 && tcsetpgrp(c->tty_fd, getpid()) < 0) ||
-        syscall(SYS_close_range, c->first, ~0U, CLOSE_RANGE_UNSHARE) < 0)
+        (c->first > 0 && syscall(SYS_close_range, c->first, ~0U, CLOSE_RANGE_UNSHARE) < 0))
         goto fail;
     for (int fd = 0; fd < 3; fd++)
         if (dup2(c->slot[fd], fd) < 0)
             goto fail;
-    if (syscall(SYS_close_range, 3, ~0U, 0) < 0 || (c->cwd != NULL && chdir(c->cwd) < 0))
+    if (c->first > 0 && syscall(SYS_close_range, 3, ~0U, 0) < 0)
+        goto fail;
+    for (unsigned fd = 3; fd < c->top; fd++)
+        (void)syscall(SYS_close, fd);
+    if (c->cwd != NULL && chdir(c->cwd) < 0)
         goto fail;
     if (c->nofile != NULL)
         (void)setrlimit(RLIMIT_NOFILE, c->nofile);
@@ -142,11 +155,12 @@ int atb__fast_init(struct atb__fast *f, int devnull)
 
     for (int i = 0; i < 3; i++)
         f->slot[i] = -1;
-    /* Whether the kernel has close_range() with CLOSE_RANGE_UNSHARE is
-     * learnt from the first spawn (spawn.c), not asked here: asked in this
-     * process, it would unshare the calling thread's fd table from the
-     * process's other threads (a host's, or a test's), so that a close in
-     * one no longer reaches the other. */
+    /* Whether close_range() works is asked with no flags, which unshares
+     * nothing. Whether it has CLOSE_RANGE_UNSHARE is learnt from the first
+     * spawn (spawn.c), not asked here: asked in this process, it would
+     * unshare the calling thread's fd table from the process's other
+     * threads (a host's, or a test's), so that a close in one no longer
+     * reaches the other. */
     for (int i = 0; i < 3; i++) {
         f->slot[i] = fcntl(devnull, F_DUPFD_CLOEXEC, 3);
         if (f->slot[i] < 0) {
@@ -159,6 +173,10 @@ int atb__fast_init(struct atb__fast *f, int devnull)
             first = (unsigned)f->slot[i] + 1;
     }
     f->first = first;
+    /* Without close_range() the child gets a copy of the table, as with
+     * vfork(): what atb opened is close-on-exec, what the process was
+     * given may not be, and it was all there by now. */
+    f->top = atb__close_range_works() ? 0 : (unsigned)atb__fd_top();
     f->devnull = devnull;
     f->moved_known = 0;
     return 0;
@@ -197,7 +215,7 @@ int atb__fast_spawn(struct atb__fast *f, const char *path, char *const argv[],
         f->moved_known = 1;
     }
     c = (struct child){f->moved, path, argv, ctx->envp, ctx->cwd, ctx->tty_fd, f->slot,
-                       f->first, nofile, 0};
+                       f->top ? 0 : f->first, f->top, nofile, 0};
     rc = point(f, src);
     if (rc < 0) {
         (void)point(f, back);
@@ -206,7 +224,7 @@ int atb__fast_spawn(struct atb__fast *f, const char *path, char *const argv[],
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
     p = clone(child_main, stack + sizeof(stack),
-              CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &c);
+              CLONE_VM | CLONE_VFORK | (f->top ? 0 : CLONE_FILES) | SIGCHLD, &c);
     rc = p < 0 ? -errno : 0;
     sigprocmask(SIG_SETMASK, &old, NULL);
     /* The child has exec'd or exited: its table is its own by now, and

@@ -14,8 +14,8 @@
  *   - stdin from /dev/null, stdout and stderr as given;
  *   - no other fd: atb's own are close-on-exec (see sys.c), and what the
  *     process was given is closed too (closefrom).
- * In atb's own process (atb_run_exec()) on Linux 5.9 and later,
- * spawn-fast.c does the same without posix_spawnp()'s copy of the fd table,
+ * In atb's own process (atb_run_exec()) spawn-fast.c does the same,
+ * without posix_spawnp()'s copy of the fd table on Linux 5.9 and later,
  * and gives the child exactly fds 0, 1 and 2. ATB_NO_FAST_SPAWN (set, not
  * empty) keeps posix_spawnp() there too, to compare the two.
  */
@@ -86,10 +86,7 @@ int atb__spawner_init(struct atb__spawner *sp, int raise_nofile)
     if (raise_nofile) {
         const char *no = getenv("ATB_NO_FAST_SPAWN");
 
-        /* Without close_range() (Linux < 5.9, or an older container's
-         * seccomp filter, which says EPERM) every fast spawn would fail. */
-        sp->use_fast = (no == NULL || no[0] == '\0') && atb__close_range_works() &&
-                       atb__fast_init(&sp->fast, sp->devnull) == 0;
+        sp->use_fast = (no == NULL || no[0] == '\0') && atb__fast_init(&sp->fast, sp->devnull) == 0;
     }
     return 0;
 }

@@ -2,10 +2,13 @@
 # Where the kernel or a container lacks a system call atb uses: an older
 # kernel says ENOSYS, an older container's seccomp filter says EPERM.
 # t-deny makes this machine say so, for atb and all it starts. atb then
-# takes its fallbacks (posix_spawn for its fast spawn, SIGCHLD for pidfds,
-# closing fds one by one in the guardian), and a command still starts with
-# exactly fds 0, 1 and 2, an empty mask, default dispositions and a group
-# of its own.
+# takes its fallbacks: its fast spawn copies the fd table, as vfork does,
+# and closes what atb was given one by one (so it needs neither
+# close_range() nor glibc's posix_spawn(), which a filter that refuses
+# clone3 with EPERM breaks), it watches children by SIGCHLD without
+# pidfds, and the guardian closes its fds one by one. A command still
+# starts with exactly fds 0, 1 and 2, an empty mask, default dispositions
+# and a group of its own.
 
 load helpers/common
 
@@ -52,6 +55,15 @@ denied() {
 	denied close_range=EPERM || { cat "$T/err" >&2; return 1; }
 	cat "$T/out" "$T/err" >&2
 	assert_equal "$(cat "$T/out")" $'fds: 0 1 2\nblocked=\nignored=\npgrp=leader\nfds: 0 1 2'
+}
+
+@test "refused clone3 too (EPERM, where glibc's posix_spawn gives up): commands start, and no fd atb was given reaches them" {
+	echo held >"$T/held"
+	timeout -k 5 "$T_LIMIT" "$ATB_HELPERS/t-deny" close_range=EPERM,clone3=EPERM -- \
+		"$ATB" pool -j 1 -o inherit -- "$ATB_HELPERS/t-fds" -- "$ATB_HELPERS/t-sigstate" \
+		>"$T/out" 2>"$T/err" 3>&- 7<"$T/held" || { cat "$T/err" >&2; return 1; }
+	cat "$T/out" "$T/err" >&2
+	assert_equal "$(cat "$T/out")" $'fds: 0 1 2\nblocked=\nignored=\npgrp=leader'
 }
 
 @test "without close_range() both guardians hold only /dev/null and their socket, not atb's other fds" {
