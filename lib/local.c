@@ -178,7 +178,12 @@ static void group_check(struct local *lc, struct atb__proc *p)
 {
     if (p->group_done || !p->leader_done)
         return;
-    group_reap(p);
+    /* Reaping by group scans every child the process has (the kernel has
+     * no list by group): not for a group that is gone already, as most
+     * are once their leader is, or ending 10,000 commands would cost
+     * 10,000 scans of up to 10,000 children. */
+    if (group_alive(p->pid))
+        group_reap(p);
     if (!group_alive(p->pid) ||
         (p->killed && atb__now() - p->t_killed > KILLED_GROUP_WAIT_S)) {
         group_done(lc, p);
