@@ -166,8 +166,13 @@ class Workloads:
                     # Expressed against this invocation's floor.
                     r["parallel"] = {"median": rp["parallel"]["median"] / rp["floor"]["median"]
                                      * r["floor"]["median"]}
-        if "atb" not in r:
-            return
+        if "atb" in r:
+            self._failfast_row(tag, n, variant, r, left, log)
+
+    def _failfast_row(self, tag, n, variant, r, left, log):
+        """The row of one fail-fast workload: r is hyperfine's medians, left
+        the processes each program left per run."""
+        grand = variant != "sleep"
         fl = r["floor"]["median"]
         ratio = r["atb"]["median"] / fl
 
@@ -350,45 +355,47 @@ class Workloads:
             os.unlink(log)
         return len(self.survivors(log))
 
+    def _scale_figures(self, n, base):
+        """n sleepers and a false, atb against the floor (and the floor
+        holding a pidfd a child): medians of the rounds."""
+        m = self.marker()
+        atb_argv = [self.atb, "pool", "-o", "inherit"] + groups([["sleep", m]] * n +
+                                                                [["false"]])
+        floor_argv = [self.floor, "failfast", "-n", str(n), "--", "sleep", m, "--", "false"]
+        floorf_argv = floor_argv[:4] + ["-f"] + floor_argv[4:]
+        walls, fwalls, ffwalls, peaks, left, statuses = [], [], [], [], 0, set()
+        # Three rounds, the three programs in turn, medians: one run of
+        # 10,000 sleepers swings by 20 % on a loaded VM.
+        for _ in range(1 if self.quick else 3):
+            w, pk, st, err = self._timed(atb_argv)
+            walls.append(w)
+            peaks.append(pk)
+            statuses.add(st)
+            left += self._left()
+            w, _, _, _ = self._timed(floor_argv)
+            fwalls.append(w)
+            left += self._left()
+            w, _, _, _ = self._timed(floorf_argv)
+            ffwalls.append(w)
+            left += self._left()
+        # The median peak too: one run's swings by 100 KiB here.
+        peaks = [p for p in peaks if p is not None] or [0]
+        w, pk = statistics.median(walls), int(statistics.median(peaks))
+        fw, ffw = statistics.median(fwalls), statistics.median(ffwalls)
+        per_cmd_b = (pk - base) * 1024 / (n + 1)
+        self.log(f"scale: {n}: atb {fmt_time(w)} ({w / n * 1e6:.0f} us/cmd), floor "
+                 f"{fmt_time(fw)} ({fw / n * 1e6:.0f} us/cmd), floor holding pidfds "
+                 f"{fmt_time(ffw)}, peak {pk} KiB ({per_cmd_b:.0f} B/cmd), left {left}, "
+                 f"status {sorted(statuses)}")
+        return {"wall": w, "floor": fw, "floor_pidfds": ffw, "peak_kib": pk,
+                "per_cmd_us": w / n * 1e6, "floor_per_cmd_us": fw / n * 1e6,
+                "per_cmd_bytes": per_cmd_b, "left": left, "status": sorted(statuses)}
+
     def scale(self):
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         self.log(f"scale: RLIMIT_NOFILE soft {soft}, hard {hard}")
         base = self.peak_kib_median([self.atb, "pool", "-o", "inherit", "--", "false"])
-        figures = {}
-        for n in (1000, 5000, 10000):
-            m = self.marker()
-            atb_argv = [self.atb, "pool", "-o", "inherit"] + groups([["sleep", m]] * n +
-                                                                    [["false"]])
-            floor_argv = [self.floor, "failfast", "-n", str(n), "--", "sleep", m, "--", "false"]
-            floorf_argv = floor_argv[:4] + ["-f"] + floor_argv[4:]
-            walls, fwalls, ffwalls, peaks, left, statuses = [], [], [], [], 0, set()
-            # Three rounds, the three programs in turn, medians: one run of
-            # 10,000 sleepers swings by 20 % on a loaded VM.
-            for _ in range(1 if self.quick else 3):
-                w, pk, st, err = self._timed(atb_argv)
-                walls.append(w)
-                peaks.append(pk)
-                statuses.add(st)
-                left += self._left()
-                w, _, _, _ = self._timed(floor_argv)
-                fwalls.append(w)
-                left += self._left()
-                w, _, _, _ = self._timed(floorf_argv)
-                ffwalls.append(w)
-                left += self._left()
-            # The median peak too: one run's swings by 100 KiB here.
-            peaks = [p for p in peaks if p is not None] or [0]
-            w, pk = statistics.median(walls), int(statistics.median(peaks))
-            fw, ffw = statistics.median(fwalls), statistics.median(ffwalls)
-            per_cmd_b = (pk - base) * 1024 / (n + 1)
-            figures[n] = {"wall": w, "floor": fw, "floor_pidfds": ffw, "peak_kib": pk,
-                          "per_cmd_us": w / n * 1e6, "floor_per_cmd_us": fw / n * 1e6,
-                          "per_cmd_bytes": per_cmd_b, "left": left,
-                          "status": sorted(statuses)}
-            self.log(f"scale: {n}: atb {fmt_time(w)} ({w / n * 1e6:.0f} us/cmd), floor "
-                     f"{fmt_time(fw)} ({fw / n * 1e6:.0f} us/cmd), floor holding pidfds "
-                     f"{fmt_time(ffw)}, peak {pk} KiB ({per_cmd_b:.0f} B/cmd), left {left}, "
-                     f"status {sorted(statuses)}")
+        figures = {n: self._scale_figures(n, base) for n in (1000, 5000, 10000)}
         first = figures[1000]["per_cmd_us"]
         last = figures[10000]["per_cmd_us"]
         # The issue's target: a command costs as much at 10k as at 1k (within
