@@ -66,6 +66,9 @@ double atb__now(void);
 /* A random token (16 hex digits) into buf: the run's mark, the name of
  * its Slurm jobs. */
 int atb__random_token(char *buf, size_t size);
+/* 64 random bits (getrandom(2)), or the time, pid and a count where it has
+ * none to give: for names that must not collide, never for secrets. */
+uint64_t atb__random64(void);
 double atb__wall_now(void);
 /* This process's children, live or zombie, into a malloc'd array. */
 int atb__children(pid_t **out, size_t *n);

@@ -41,7 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,14 +130,7 @@ static int open_fallback(const char *tmp, char **dir, int *lock)
  * is what keeps two runs apart. */
 static uint64_t random_slot(void)
 {
-    uint64_t slot;
-    struct timespec ts;
-
-    if (getrandom(&slot, sizeof(slot), GRND_NONBLOCK) != (ssize_t)sizeof(slot)) {
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        slot = ((uint64_t)ts.tv_nsec << 32) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 16);
-    }
-    return slot & SLOT_MASK;
+    return atb__random64() & SLOT_MASK;
 }
 
 /* Takes (type F_WRLCK) or drops (F_UNLCK) the byte at slot in the locks

@@ -29,10 +29,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 #include <sys/inotify.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 
 /* How often a folder that neither inotify nor a wake FIFO can watch is
@@ -345,22 +342,6 @@ static char *dir_of(const char *path)
     return strndup(path, (size_t)(slash - path));
 }
 
-/* A random id for the waiter's FIFO names; without getrandom's entropy,
- * the time, pid and address still differ between waiters. */
-static uint64_t waiter_id(const void *w)
-{
-    uint64_t id;
-
-    if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id)) {
-        struct timespec now;
-
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        id = ((uint64_t)now.tv_nsec << 32) ^ ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)w;
-    }
-    /* Room for a latch index on top without wrapping. */
-    return id >> 1;
-}
-
 int atb_latch_waiter_new(struct atb_latch_waiter **out, struct ev_loop *loop,
                          char *const *paths, size_t n,
                          const struct atb_latch_wait_opts *opts, atb_latch_wait_cb cb,
@@ -389,7 +370,8 @@ int atb_latch_waiter_new(struct atb_latch_waiter **out, struct ev_loop *loop,
     w->cb = cb;
     w->data = data;
     w->ifd = -1;
-    w->id = waiter_id(w);
+    /* Random, with room for a latch index on top without wrapping. */
+    w->id = atb__random64() >> 1;
     for (size_t i = 0; i < n; i++) {
         w->latches[i].wd = -1;
         w->latches[i].ffd = -1;

@@ -9,9 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Tries at a fresh temporary name before giving up on setting a latch. */
@@ -288,17 +286,10 @@ static int tmp_name(char *name, size_t size, const char *path)
 {
     const char *slash = strrchr(path, '/');
     int dir_len = slash != NULL ? (int)(slash + 1 - path) : 0;
-    unsigned long long r;
-    int n;
+    /* O_EXCL is what makes a clash harmless. */
+    int n = snprintf(name, size, "%.*s.atb-latch-%016llx", dir_len, path,
+                     (unsigned long long)atb__random64());
 
-    /* Without getrandom's entropy, the time and pid still vary between
-     * tries; O_EXCL is what makes a clash harmless either way. */
-    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        r = ((unsigned long long)now.tv_nsec << 20) ^ (unsigned long long)getpid();
-    }
-    n = snprintf(name, size, "%.*s.atb-latch-%016llx", dir_len, path, r);
     return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 

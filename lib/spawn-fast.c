@@ -91,8 +91,8 @@ struct child {
     const char *cwd;
     int tty_fd;
     const int *slot;        /* the three placeholders */
-    unsigned first;         /* the lowest fd the child does not copy, or 0 */
-    unsigned top;           /* with first 0: close 3 to top - 1 */
+    unsigned first;         /* the lowest fd the child does not copy */
+    unsigned top;           /* 0, or a copy of the table: close 3 to top - 1 */
     const struct rlimit *nofile; /* the limit the child gets, or NULL */
     volatile int err;       /* written by the child on failure */
 };
@@ -129,12 +129,12 @@ CHILD_CODE static int child_main(void *arg)
 
     defaults(c->moved);
     if (setpgid(0, 0) < 0 || (c->tty_fd >= 0 && tcsetpgrp(c->tty_fd, getpid()) < 0) ||
-        (c->first > 0 && syscall(SYS_close_range, c->first, ~0U, CLOSE_RANGE_UNSHARE) < 0))
+        (c->top == 0 && syscall(SYS_close_range, c->first, ~0U, CLOSE_RANGE_UNSHARE) < 0))
         goto fail;
     for (int fd = 0; fd < 3; fd++)
         if (dup2(c->slot[fd], fd) < 0)
             goto fail;
-    if (c->first > 0 && syscall(SYS_close_range, 3, ~0U, 0) < 0)
+    if (c->top == 0 && syscall(SYS_close_range, 3, ~0U, 0) < 0)
         goto fail;
     for (unsigned fd = 3; fd < c->top; fd++)
         (void)syscall(SYS_close, fd);
@@ -215,7 +215,7 @@ int atb__fast_spawn(struct atb__fast *f, const char *path, char *const argv[],
         f->moved_known = 1;
     }
     c = (struct child){f->moved, path, argv, ctx->envp, ctx->cwd, ctx->tty_fd, f->slot,
-                       f->top ? 0 : f->first, f->top, nofile, 0};
+                       f->first, f->top, nofile, 0};
     rc = point(f, src);
     if (rc < 0) {
         (void)point(f, back);

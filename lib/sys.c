@@ -430,17 +430,28 @@ size_t atb__arg_max(void)
     return v > 0 ? (size_t)v : 128 * 1024;
 }
 
+uint64_t atb__random64(void)
+{
+    static uint64_t calls;
+    uint64_t r;
+    struct timespec ts;
+
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
+        return r;
+    /* Not a secret, only unlikely to collide: the time, the pid, and a
+     * count so that two calls in one clock tick differ. */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ((uint64_t)ts.tv_nsec << 32) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 16) ^
+           __atomic_add_fetch(&calls, 0x9e3779b97f4a7c15ULL, __ATOMIC_RELAXED);
+}
+
 int atb__random_token(char *buf, size_t size)
 {
+    uint64_t v = atb__random64();
     unsigned char r[8];
     size_t len = 0;
 
-    if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
-        /* Not a secret, only unlikely to collide: the time and the pid. */
-        unsigned long long t = (unsigned long long)(atb__wall_now() * 1e9);
-        t ^= (unsigned long long)getpid() << 32;
-        memcpy(r, &t, sizeof(r));
-    }
+    memcpy(r, &v, sizeof(r));
     for (size_t i = 0; i < sizeof(r) && len + 2 < size; i++)
         len += (size_t)snprintf(buf + len, size - len, "%02x", r[i]);
     return len == 2 * sizeof(r) ? 0 : -EINVAL;
