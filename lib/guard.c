@@ -155,6 +155,11 @@ static int settle(int fd, int top)
     /* Close-on-exec: the will's shell is not to hold it. */
     if (SYS3(SYS_dup3, moved, GUARD_FD, O_CLOEXEC) < 0)
         return -1;
+    /* Both were opened here, so may lie at or above top: the loop below
+     * need not reach them. */
+    (void)SYS3(SYS_close, moved, 0, 0);
+    if (null > GUARD_FD)
+        (void)SYS3(SYS_close, null, 0, 0);
 #ifdef SYS_close_range
     if (top == 0)
         (void)SYS3(SYS_close_range, GUARD_FD + 1, ~0U, 0);
