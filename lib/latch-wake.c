@@ -85,6 +85,18 @@ static void drop_if_stale(int dfd, const char *entry)
         (void)unlinkat(dfd, entry, 0);
 }
 
+/* Whether the entry is a FIFO, asked of the file system where it does not
+ * say (DT_UNKNOWN: older XFS, some FUSE and NFS mounts), so that nothing
+ * else at a wake FIFO's name is ever opened for writing. */
+static int fifo_entry(int dfd, const struct dirent *e)
+{
+    struct stat st;
+
+    if (e->d_type != DT_UNKNOWN)
+        return e->d_type == DT_FIFO;
+    return fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISFIFO(st.st_mode);
+}
+
 void atb__latch_wake(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -108,8 +120,7 @@ void atb__latch_wake(const char *path)
     while ((e = readdir(d)) != NULL) {
         int fd;
 
-        if ((e->d_type != DT_FIFO && e->d_type != DT_UNKNOWN) ||
-            !is_wake_of(e->d_name, slash != NULL ? slash + 1 : path))
+        if (!is_wake_of(e->d_name, slash != NULL ? slash + 1 : path) || !fifo_entry(dfd, e))
             continue;
         /* Non-blocking: ENXIO when it has no reader, never a wait. A full
          * FIFO (EAGAIN) has a wake-up its reader has not read yet. */
